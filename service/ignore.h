@@ -1,0 +1,91 @@
+/* ignore.h: gitignore rules, matched the way git matches them. */
+#ifndef LEINDEX_IGNORE_H
+#define LEINDEX_IGNORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "service/errbuf.h"
+
+/*
+ * A scan keeps, for each directory it opens, an immutable stack of rule sets: the root's
+ * `ignore` option patterns, the root repository's .git/info/exclude, and the .gitignore of every
+ * directory from the root down to this one. Stacks share their parents (reference counted,
+ * atomically), so a directory's stack costs one node when it has a .gitignore and nothing when
+ * it has none, and worker threads read stacks without locks.
+ *
+ * Precedence is git's: within one rule set the last matching pattern wins; a deeper .gitignore
+ * wins over a shallower one, which wins over .git/info/exclude; the `ignore` option patterns
+ * (like git's command-line --exclude) win over all files. A path whose parent directory is
+ * excluded is never asked about, because the scanner never opens an ignored directory: that is
+ * git's rule that a file cannot be re-included once its parent is excluded.
+ */
+
+/** One parsed rule set (one .gitignore, info/exclude, or the option patterns). */
+struct ignore_rules;
+
+/** A stack of rule sets from the scan root down to one directory. */
+struct ignore_stack;
+
+/** What the rules say of a path. */
+enum ignore_verdict {
+	IGNORE_NONE = 0, /**< no pattern matched */
+	IGNORE_EXCLUDE,  /**< the last matching pattern excludes it */
+	IGNORE_INCLUDE,  /**< the last matching pattern is a negation (!pattern) */
+};
+
+/**
+ * Parses gitignore text (bytes; lines end in LF or CRLF; comments, blank lines, trailing-space
+ * and escape rules as in gitignore(5)). `base` is the directory the file sits in, relative to the
+ * scan root, without trailing slash ("" for the root). Both are copied. An empty rule set is
+ * returned as a valid object.
+ */
+int ignore_rules_parse(struct ignore_rules **out, const char *text, size_t len, const char *base,
+		       size_t base_len, struct errbuf *err);
+
+/** Parses an array of patterns (the `ignore` option), each as one gitignore line at the root. */
+int ignore_rules_from_patterns(struct ignore_rules **out, const char *const *patterns,
+			       size_t count, struct errbuf *err);
+
+/** Frees rules not handed to a stack. NULL is fine. */
+void ignore_rules_destroy(struct ignore_rules *rules);
+
+/** Number of patterns in a rule set. */
+size_t ignore_rules_count(const struct ignore_rules *rules);
+
+/**
+ * Returns a new stack: `parent` (may be NULL) with `rules` on top, as a deeper, higher-precedence
+ * set. Takes ownership of `rules` and a reference on `parent`. `rules` with higher precedence
+ * than all files (the option patterns) are pushed with ignore_stack_push_override(). NULL on
+ * allocation failure (rules are then freed).
+ */
+struct ignore_stack *ignore_stack_push(struct ignore_stack *parent, struct ignore_rules *rules);
+
+/** Like ignore_stack_push() but `rules` win over every rule set pushed later, too. */
+struct ignore_stack *ignore_stack_push_override(struct ignore_stack *parent,
+						struct ignore_rules *rules);
+
+/** Takes another reference (thread-safe). NULL is fine and returns NULL. */
+struct ignore_stack *ignore_stack_ref(struct ignore_stack *stack);
+
+/** Drops a reference (thread-safe); the last one frees. NULL is fine. */
+void ignore_stack_unref(struct ignore_stack *stack);
+
+/**
+ * Whether `path` (relative to the scan root, no leading or trailing slash, bytes) is excluded by
+ * the stack; `is_dir` says whether it is a directory (for dir-only patterns). NULL stack: false.
+ * Thread-safe, allocation-free.
+ */
+bool ignore_stack_excluded(const struct ignore_stack *stack, const char *path, size_t len,
+			   bool is_dir);
+
+/**
+ * git's wildmatch(): matches `pattern` against `text` (NUL-terminated). `flags`: IGNORE_WM_PATHNAME
+ * makes '*' and '?' stop at '/' and lets '**' span directories; IGNORE_WM_CASEFOLD folds ASCII
+ * case. Returns true on a match. Exposed for the unit tests of git's t3070 vectors.
+ */
+#define IGNORE_WM_CASEFOLD 1
+#define IGNORE_WM_PATHNAME 2
+bool ignore_wildmatch(const char *pattern, const char *text, unsigned flags);
+
+#endif

@@ -1,0 +1,105 @@
+/* scanner.h: walks one directory tree with a pool of worker threads into the store. */
+#ifndef LEINDEX_SCANNER_H
+#define LEINDEX_SCANNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "service/errbuf.h"
+#include "store/store.h"
+
+/*
+ * Calling sequence: scanner_create() with the options, scanner_run() on one thread (it starts
+ * and joins the workers, and returns when the tree is done, cancelled, or the store failed),
+ * scanner_cancel(), scanner_progress() and scanner_stats() from any thread at any time, then
+ * scanner_destroy() after scanner_run() returned.
+ */
+
+struct scanner;
+
+/** Flags of struct scanner_opts. */
+enum scanner_flags {
+	SCANNER_FOLLOW_SYMLINKS = 1u << 0,
+	SCANNER_ONE_FILE_SYSTEM = 1u << 1,
+	SCANNER_USE_GITIGNORE = 1u << 2,
+	SCANNER_HASH = 1u << 3,
+};
+
+/** What to scan and how. Strings are copied by scanner_create(). */
+struct scanner_opts {
+	/** Absolute path of the root directory. */
+	const char *root;
+	/** Worker threads, 1..256; 0: scanner_default_workers(). */
+	unsigned workers;
+	/** Keep entries of depth <= max_depth; negative: no limit. */
+	int max_depth;
+	/** enum scanner_flags. */
+	unsigned flags;
+	/** gitignore patterns applied at the root, with precedence over .gitignore files. */
+	const char *const *ignore;
+	size_t ignore_count;
+	/** A directory whose open+read+stat takes longer is logged and counted as slow. 0: 100. */
+	unsigned slow_threshold_ms;
+	/** The scan's id in the store. */
+	uint64_t scan_id;
+	/** Prefix of log lines ("scan 12"); NULL: "scan". */
+	const char *log_tag;
+};
+
+/** The CPUs this process may use: its affinity mask, capped by a cgroup v2/v1 CPU quota. */
+unsigned scanner_default_workers(void);
+
+/** Live counts; every field is read atomically. */
+struct scanner_progress {
+	uint64_t dirs, files, symlinks, other, bytes, errors;
+	/** Directories waiting in the queue or being read. */
+	uint64_t queued_dirs;
+};
+
+/** Per worker counters. */
+struct scanner_worker_stats {
+	uint64_t dirs, entries;
+	double busy_seconds;
+};
+
+/** The performance counters of a scan. */
+struct scanner_stats {
+	uint64_t scandir_calls; /**< directories opened and read, the root included */
+	uint64_t slow_scandirs;
+	double scandir_seconds, stat_seconds, ignore_match_seconds, symlink_check_seconds;
+	double hash_seconds, store_seconds, wall_seconds;
+	uint64_t queue_peak;
+	/** Path (relative, "" for the root; owned by the scanner, valid until destroy) and time. */
+	const char *slowest_scandir_path;
+	size_t slowest_scandir_len;
+	double slowest_scandir_seconds;
+	unsigned workers;
+	/** workers entries, owned by the scanner, valid until destroy. */
+	const struct scanner_worker_stats *per_worker;
+};
+
+/** How a run ended. */
+enum scanner_outcome {
+	SCANNER_DONE = 0,
+	SCANNER_CANCELLED,
+	SCANNER_FAILED, /**< the root could not be read or the store failed: see the errbuf */
+};
+
+int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct store *store,
+		   struct errbuf *err);
+
+/** Runs the scan to its end on the calling thread; fills `err` when the outcome is FAILED. */
+enum scanner_outcome scanner_run(struct scanner *sc, struct errbuf *err);
+
+/** Asks the scan to stop soon (between directories, and between reads of a file being hashed). */
+void scanner_cancel(struct scanner *sc);
+
+void scanner_progress(const struct scanner *sc, struct scanner_progress *out);
+
+/** Fills `out`; call after scanner_run() returned (or for a live, approximate view). */
+void scanner_stats(struct scanner *sc, struct scanner_stats *out);
+
+void scanner_destroy(struct scanner *sc);
+
+#endif
