@@ -1,0 +1,69 @@
+/* config.h: the process configuration, from flags and LEINDEX_* environment variables. */
+#ifndef LEINDEX_CONFIG_H
+#define LEINDEX_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "service/errbuf.h"
+#include "service/log.h"
+
+/** What the process was asked to do. */
+enum config_command {
+	CONFIG_SERVE = 0, /**< no subcommand: serve HTTP */
+	CONFIG_SCAN,      /**< `leindexd scan ... DIR`: one-shot scan */
+	CONFIG_HEALTH,    /**< `leindexd health`: probe /healthz of a running server, exit 0/1 */
+	CONFIG_HELP,
+	CONFIG_VERSION,
+};
+
+/** Flags of the one-shot scan. */
+enum config_scan_flags {
+	CONFIG_SCAN_JSON = 1u << 0, /**< --json: the summary as one JSON object */
+	CONFIG_SCAN_LIST = 1u << 1, /**< --list: print every stored path, depth-first */
+};
+
+/**
+ * Everything the process was configured with. Built once by config_parse() in main() and then
+ * only read: the one mutable-once global state of the process, passed down explicitly. Strings
+ * point into argv/environ or into arrays owned by the struct (freed by config_free()).
+ */
+struct config {
+	enum config_command command;
+	/* serve and health */
+	const char *listen;        /**< HOST:PORT, default 127.0.0.1:8080 */
+	const char *data_dir;      /**< default ./data */
+	uint64_t map_size;         /**< bytes; 0: the store's default */
+	unsigned max_running;      /**< scans running at once, default 2 */
+	unsigned max_queued;       /**< scans waiting, default 64 */
+	const char **allow_roots;  /**< absolute dirs; none: any absolute path */
+	size_t allow_root_count;
+	const char **cors_origins; /**< origins allowed by CORS; none: CORS off */
+	size_t cors_origin_count;
+	enum log_level log_level;
+	enum log_format log_format;
+	/* scan */
+	const char *scan_root;
+	unsigned scan_workers;     /**< 0: default */
+	int scan_max_depth;        /**< -1: none */
+	unsigned scan_flags;       /**< enum scanner_flags (service/scanner.h) */
+	unsigned scan_cli_flags;   /**< enum config_scan_flags */
+	const char **scan_ignore;
+	size_t scan_ignore_count;
+	unsigned slow_threshold_ms;
+};
+
+/**
+ * Parses argv and the environment into `cfg` (flags win over the environment). On a usage error
+ * returns -1 with a message in `err` that names the flag and the value.
+ */
+int config_parse(struct config *cfg, int argc, char **argv, struct errbuf *err);
+
+/** Frees what config_parse() allocated. */
+void config_free(struct config *cfg);
+
+/** Writes the --help text to `out`. */
+void config_usage(FILE *out);
+
+#endif
