@@ -1,0 +1,74 @@
+# leindexd container image.
+#
+# Two stages on debian:bookworm-slim: "build" compiles the service and runs its test suite (a red
+# suite fails the image build), "runtime" holds only the shared libraries and the binary.
+#
+#   docker build -t leindexd .
+#   docker run -d --name leindexd -p 8080:8080 \
+#     -v leindexd-data:/data -v /srv/projects:/scan:ro leindexd
+#
+# tests/deploy/dockerfile-rules.sh checks the rules this file must keep (multi-stage, numeric
+# USER, exec-form ENTRYPOINT, HEALTHCHECK through the binary, ...), and
+# tests/deploy/exercise-dockerfile-rootfs.bash runs every RUN step below for real in a debootstrap
+# root, since no Docker engine runs where the tests do.
+
+FROM debian:bookworm-slim AS build
+
+ENV DEBIAN_FRONTEND=noninteractive
+# The -dev packages to build, CUnit for the unit tests, and the tools the integration tests
+# compare against (bfs, fd-find, findutils, git) or drive the server with (curl, python3).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      build-essential cmake pkg-config \
+      libmicrohttpd-dev liblmdb-dev libjansson-dev libssl-dev libcunit1-dev \
+      bfs fd-find findutils git curl python3 ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /src
+COPY . /src
+RUN cmake -S /src -B /src/build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+ && cmake --build /src/build -j"$(nproc)"
+# The deploy checks validate this repository's deployment files with tools (docker-compose,
+# systemd-analyze, npm) that a build stage has no business holding; CI runs them instead.
+RUN ctest --test-dir /src/build --output-on-failure --no-tests=error --label-exclude deploy \
+ && strip --strip-debug -o /src/build/leindexd.stripped /src/build/leindexd
+
+
+FROM debian:bookworm-slim AS runtime
+
+# Only the shared libraries the binary links (libcrypto comes from libssl3); no recommends, and
+# the apt lists go in the same layer so they never reach the image.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libmicrohttpd12 liblmdb0 libjansson4 libssl3 \
+ && rm -rf /var/lib/apt/lists/*
+
+# A numeric, non-root user: Kubernetes' runAsNonRoot can only verify a number. /data holds the
+# LMDB environment and is a volume; /scan is where trees are mounted read-only, and the only
+# root scans may start from unless LEINDEX_ALLOWED_ROOTS says otherwise.
+RUN groupadd --system --gid 10001 leindexd \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home \
+      --shell /usr/sbin/nologin leindexd \
+ && mkdir -p /data /scan \
+ && chown 10001:10001 /data \
+ && chmod 0750 /data
+
+COPY --from=build /src/build/leindexd.stripped /usr/local/bin/leindexd
+
+# 0.0.0.0 inside the container: the port is only reachable where it is published.
+ENV LEINDEX_LISTEN=0.0.0.0:8080 \
+    LEINDEX_DATA_DIR=/data \
+    LEINDEX_ALLOWED_ROOTS=/scan \
+    LEINDEX_LOG_FORMAT=json
+
+USER 10001:10001
+WORKDIR /data
+EXPOSE 8080
+VOLUME ["/data"]
+# leindexd finishes running scandirs and closes LMDB on SIGTERM; exec form below keeps it PID 1
+# so the signal reaches it (a shell form would run it under /bin/sh -c, which swallows SIGTERM).
+STOPSIGNAL SIGTERM
+# The slim image has no curl: the binary probes its own /healthz.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["/usr/local/bin/leindexd", "health"]
+ENTRYPOINT ["/usr/local/bin/leindexd"]

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The Dockerfile keeps issue 5's rules (multi-stage bookworm-slim, tests in the build stage,
+# numeric USER, exec-form ENTRYPOINT, HEALTHCHECK through `leindexd health`, ...). No Docker
+# engine or hadolint here, so tests/deploy/dockerfile_rules.py checks the parsed file; this script
+# runs it on the real Dockerfile, then on broken copies to show each rule actually bites.
+source "$(dirname "$0")/lib.bash"
+deploy_need python3
+
+rules="$DEPLOY_SRC/tests/deploy/dockerfile_rules.py"
+python3 "$rules" "$DEPLOY_SRC/Dockerfile" "$DEPLOY_SRC/.dockerignore" ||
+	deploy_fail "Dockerfile breaks the rules above"
+echo "ok: Dockerfile keeps every rule"
+
+deploy_tmpdir tmp
+# mutate NAME SED-EXPR EXPECTED-MESSAGE: the checker must reject the edited copy with that message.
+mutate() {
+	sed -E "$2" "$DEPLOY_SRC/Dockerfile" >"$tmp/$1"
+	cmp -s "$DEPLOY_SRC/Dockerfile" "$tmp/$1" && deploy_fail "mutation $1 changed nothing (sed: $2)"
+	local out
+	if out=$(python3 "$rules" "$tmp/$1"); then
+		deploy_fail "mutation $1 was accepted"
+	fi
+	grep -qF -- "$3" <<<"$out" || deploy_fail "mutation $1: expected '$3', got: $out"
+	echo "ok: rejects $1"
+}
+mutate shell-entrypoint 's#^ENTRYPOINT .*#ENTRYPOINT /usr/local/bin/leindexd#' "ENTRYPOINT is in shell form"
+mutate named-user 's#^USER .*#USER leindexd#' "must be numeric"
+mutate root-user 's#^USER .*#USER 0#' "USER 0 is root"
+mutate no-user '/^USER /d' "has no USER"
+mutate single-stage '/^FROM .* AS build/,/^FROM .* AS runtime/{/^FROM .* AS runtime/!d}' "multi-stage"
+mutate other-base 's#^FROM debian:bookworm-slim AS runtime#FROM ubuntu:24.04 AS runtime#' "every stage starts from"
+mutate no-tests 's#ctest #true #' "does not run the test suite"
+mutate recommends '0,/--no-install-recommends/!{s#--no-install-recommends##}' "without --no-install-recommends"
+mutate apt-lists-kept 's#&& rm -rf /var/lib/apt/lists/\*#\&\& true#' "apt lists not removed"
+mutate dev-in-runtime 's#libmicrohttpd12#libmicrohttpd12 libmicrohttpd-dev#' "build-only package libmicrohttpd-dev"
+mutate no-expose '/^EXPOSE /d' "EXPOSE 8080"
+mutate no-volume '/^VOLUME /d' "not declared a VOLUME"
+mutate no-chown 's#chown 10001:10001 /data#true#' "chowns /data"
+mutate loopback-listen 's#LEINDEX_LISTEN=0.0.0.0:8080#LEINDEX_LISTEN=127.0.0.1:8080#' "LEINDEX_LISTEN"
+mutate no-scan-root 's#LEINDEX_ALLOWED_ROOTS=/scan#LEINDEX_ALLOWED_ROOTS=/srv#' "/scan"
+mutate no-stopsignal '/^STOPSIGNAL /d' "STOPSIGNAL SIGTERM"
+mutate curl-healthcheck 's#CMD \["/usr/local/bin/leindexd", "health"\]#CMD curl -f http://localhost:8080/healthz#' "curl"
+mutate no-healthcheck '/^HEALTHCHECK/,/^  CMD/d' "no HEALTHCHECK"
+mutate swallowed 's#--label-exclude deploy#--label-exclude deploy || true#' "swallows a failure"
+mutate add 's#^COPY \. /src#ADD . /src#' "use COPY"
+echo "dockerfile-rules: all checks passed"

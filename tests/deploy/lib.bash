@@ -1,0 +1,43 @@
+# lib.bash: helpers sourced by tests/deploy/*.sh (not itself a test: no .sh suffix).
+#
+# Each check needs an outside tool (docker-compose, systemd-analyze, npm, promtool). A developer
+# without one gets exit 77 (ctest reports it as skipped when the test has SKIP_RETURN_CODE 77);
+# under CI=true a missing tool is a failure, since the setup script is meant to install it and a
+# skipped check would pass silently.
+
+set -euo pipefail
+
+DEPLOY_SRC=${LEINDEX_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+
+deploy_fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# deploy_need TOOL...: every TOOL must be on PATH.
+deploy_need() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null 2>&1 && continue
+		if [ "${CI:-}" = true ]; then
+			deploy_fail "$tool is not installed; CI=true makes a missing tool a failure (the setup script installs it)"
+		fi
+		echo "SKIP: $tool is not installed (install it to run this check)"
+		exit 77
+	done
+}
+
+# deploy_tmpdir VAR: makes a fresh directory, removed when the test exits, and stores its path in
+# VAR (not printed: a $(...) subshell would lose the cleanup record).
+DEPLOY_TMPDIRS=()
+deploy_cleanup() {
+	local d
+	for d in "${DEPLOY_TMPDIRS[@]}"; do rm -rf -- "$d"; done
+}
+trap deploy_cleanup EXIT
+deploy_tmpdir() {
+	local d
+	d=$(mktemp -d "${TMPDIR:-/tmp}/leindex-deploy.XXXXXX") || deploy_fail "mktemp -d failed"
+	DEPLOY_TMPDIRS+=("$d")
+	printf -v "$1" '%s' "$d"
+}
