@@ -1,0 +1,160 @@
+/* scan_internal.h: the scanner's state, shared by scanner.c (the pool) and scandir.c (one dir). */
+#ifndef LEINDEX_SCAN_INTERNAL_H
+#define LEINDEX_SCAN_INTERNAL_H
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "service/ignore.h"
+#include "service/scanner.h"
+#include "service/scanq.h"
+
+/*
+ * An open directory whose subdirectories wait in the queue: each child holds a reference, and
+ * the child that drops the last one closes the descriptor. How many are open at once is capped
+ * per scan (scanner.handle_budget); past the cap a directory is closed after reading and its
+ * children are opened by path from the root instead, so descriptors stay bounded whatever the
+ * depth or width of the tree.
+ */
+struct scan_handle {
+	atomic_uint refs;
+	int fd;
+};
+
+/* The chain of (dev, ino) from the root to a directory, for loop detection when following links. */
+struct scan_anc {
+	atomic_uint refs;
+	struct scan_anc *parent;
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Flags of a queued directory. */
+enum scan_item_flags {
+	/* Reached through a followed symlink: open without O_NOFOLLOW. */
+	SCAN_ITEM_VIA_SYMLINK = 1u << 0,
+};
+
+/* One directory to read: the queue's unit of work. Freed by the worker that retires it. */
+struct scan_item {
+	struct scanq_item node;
+	/* The parent's open descriptor, or NULL: open by path from the root. A reference. */
+	struct scan_handle *parent;
+	/* The rules that apply to this directory's entries, before its own .gitignore. A reference. */
+	struct ignore_stack *ign;
+	/* Follow mode: ancestors of this directory, itself included. A reference. */
+	struct scan_anc *anc;
+	/* The store's dir_id of the parent directory (0 for the root). */
+	uint64_t parent_id;
+	/* Depth of this directory's entries (0 for the root's). */
+	int depth;
+	unsigned flags;
+	/* Offset of the last component in path (the name under the parent). */
+	size_t name_off;
+	size_t path_len;
+	/* Path relative to the root, NUL-terminated; "" for the root. */
+	char path[];
+};
+
+/* One name read from a directory, pointing into the worker's dirent buffer. */
+struct scan_name {
+	const char *name;
+	uint32_t len;
+	uint8_t dtype;
+	/* Set by the ignore pass: skip the entry altogether. */
+	bool skip;
+};
+
+/* A worker's counters: written by its own thread only, read by anyone (relaxed atomics). */
+struct scan_worker_counters {
+	_Atomic uint64_t dirs, entries, busy_ns;
+	_Atomic uint64_t scandir_ns, stat_ns, ignore_ns, symlink_ns, hash_ns, store_ns;
+	_Atomic uint64_t scandir_calls, slow_scandirs;
+};
+
+/* One thread of the pool with its reusable buffers (no allocation per directory once warm). */
+struct scan_worker {
+	struct scanner *sc;
+	unsigned index;
+	pthread_t thread;
+	bool started;
+	struct scan_worker_counters c;
+	/* getdents64 output of the current directory; names point into it. */
+	char *dents;
+	size_t dents_cap;
+	struct scan_name *names;
+	size_t names_cap;
+	/* Indexes into names of the subdirectories to queue. */
+	uint32_t *subdirs;
+	size_t subdirs_cap;
+	/* Relative path being built for the current entry. */
+	char *path;
+	size_t path_cap;
+	char *link;      /* readlink buffer, PATH_MAX + 1 */
+	unsigned char *readbuf; /* hashing buffer */
+	EVP_MD_CTX *md;
+	struct store_batch *batch;
+};
+
+struct scanner {
+	struct scanner_opts opts;
+	char *root;
+	char *root_real; /* realpath of the root, for the inside-the-root check of followed links */
+	size_t root_real_len;
+	char **ignore; /* copies of opts.ignore */
+	char *log_tag;
+	struct store *store;
+	struct scanq *q;
+	int root_fd;
+	dev_t root_dev;
+	struct ignore_stack *base_ign;
+
+	atomic_bool cancelled;
+	_Atomic uint64_t n_dirs, n_files, n_symlinks, n_other, n_bytes, n_errors;
+	atomic_int open_handles;
+	int handle_budget;
+
+	pthread_mutex_t lock; /* guards the fields below */
+	pthread_cond_t workers_exit;
+	unsigned workers_running;
+	bool failed;
+	struct errbuf failure;
+	char *slowest_path;
+	size_t slowest_len;
+	uint64_t slowest_ns;
+	uint64_t start_ns, end_ns;
+
+	struct scan_worker *workers;
+	unsigned nworkers;
+	struct scanner_worker_stats *stats_buf;
+	char *stats_slowest; /* copy handed out by scanner_stats() */
+};
+
+/* Bytes read per call while hashing: cancellation is checked between reads. */
+#define SCAN_HASH_BUF_SIZE (256u * 1024u)
+
+/* Monotonic nanoseconds. */
+uint64_t scan_now_ns(void);
+
+/* Reads one queued directory: lists, filters, stats, stores it and queues its subdirectories. */
+void scandir_process(struct scan_worker *w, struct scan_item *it);
+
+/* Records an error of `path` (relative) in the store and the counters; fails the scan if it can't. */
+void scan_record_error(struct scanner *sc, const char *path, size_t len, const char *op, int errnum);
+
+/* Stops the scan as failed with the message in `err` (first failure wins). */
+void scan_fail(struct scanner *sc, const struct errbuf *err);
+
+/* Frees a queued item and drops its references. */
+void scan_item_free(struct scanner *sc, struct scan_item *it);
+
+/* Drops one reference of a handle, closing its descriptor on the last. */
+void scan_handle_unref(struct scanner *sc, struct scan_handle *h);
+
+/* Drops one reference of an ancestor chain node. */
+void scan_anc_unref(struct scan_anc *a);
+
+#endif

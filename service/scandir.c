@@ -1,0 +1,650 @@
+/* scandir.c: reading one directory: open, list, filter, stat, hash, store, queue subdirectories.
+ *
+ * Per directory, in passes over one buffer of getdents64 records, so nothing is allocated per
+ * entry: (1) list every name, (2) sort the names bytewise (the store wants them in key order,
+ * and the API's depth-first order is built from it), (3) read this directory's .gitignore and
+ * drop ignored names, (4) statx each kept name once, relative to the directory's descriptor,
+ * encoding it straight into the worker's store batch, (5) hand the batch to the store, which
+ * gives the directory its id, and queue the subdirectories under that id.
+ */
+#include "service/scan_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "service/log.h"
+
+/* The getdents64 record; glibc 2.36 has no wrapper of its own in C11 mode. */
+struct scandir_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+#define SCANDIR_DT_UNKNOWN 0
+#define SCANDIR_DT_DIR 4
+#define SCANDIR_DT_REG 8
+#define SCANDIR_DT_LNK 10
+
+/* Paths longer than this are opened in pieces, each under PATH_MAX. */
+#define SCANDIR_PATH_PIECE 3072
+
+static int scandir_grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t ncap = *cap ? *cap : 64;
+	while (ncap < need)
+		ncap *= 2;
+	void *p = realloc(*buf, ncap * elem);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* openat2 beneath `dirfd`, following symlinks only when `follow` (and never out of the root). */
+static int scandir_openat2(int dirfd, const char *path, bool follow)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW),
+		.resolve = RESOLVE_BENEATH | (follow ? 0 : RESOLVE_NO_SYMLINKS),
+	};
+	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	return (int)fd;
+}
+
+/*
+ * Opens a directory by its path relative to the root, for items whose parent descriptor was not
+ * kept. Paths past PATH_MAX (the deep corpus reaches 13,000 bytes) are walked in pieces.
+ */
+static int scandir_open_by_path(struct scanner *sc, const char *path, size_t len, bool follow)
+{
+	int base = sc->root_fd, owned = -1;
+	char piece[SCANDIR_PATH_PIECE + 1];
+	while (len > SCANDIR_PATH_PIECE) {
+		size_t cut = SCANDIR_PATH_PIECE;
+		while (cut > 0 && path[cut] != '/')
+			cut--;
+		if (cut == 0) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		memcpy(piece, path, cut);
+		piece[cut] = '\0';
+		int fd = scandir_openat2(base, piece, follow);
+		if (fd < 0)
+			goto fail;
+		if (owned >= 0)
+			close(owned);
+		base = owned = fd;
+		path += cut + 1;
+		len -= cut + 1;
+	}
+	int fd = scandir_openat2(base, path, follow);
+	int saved = errno;
+	if (owned >= 0)
+		close(owned);
+	errno = saved;
+	return fd;
+fail:
+	saved = errno;
+	if (owned >= 0)
+		close(owned);
+	errno = saved;
+	return -1;
+}
+
+static int scandir_open(struct scanner *sc, struct scan_item *it)
+{
+	if (it->path_len == 0)
+		return openat(sc->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool follow = it->flags & SCAN_ITEM_VIA_SYMLINK;
+	if (it->parent) {
+		int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
+		return openat(it->parent->fd, it->path + it->name_off, flags);
+	}
+	return scandir_open_by_path(sc, it->path, it->path_len,
+				    (sc->opts.flags & SCANNER_FOLLOW_SYMLINKS) != 0);
+}
+
+/* Reads every record of the open directory into w->dents and indexes the names. */
+static int scandir_list(struct scan_worker *w, int fd, size_t *count)
+{
+	size_t used = 0, n = 0;
+	for (;;) {
+		if (w->dents_cap - used < 32 * 1024) {
+			void *buf = w->dents;
+			if (scandir_grow(&buf, &w->dents_cap, w->dents_cap * 2, 1) < 0)
+				return -ENOMEM;
+			w->dents = buf;
+		}
+		long got = syscall(SYS_getdents64, fd, w->dents + used, w->dents_cap - used);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			*count = 0;
+			return -errno;
+		}
+		if (got == 0)
+			break;
+		used += (size_t)got;
+	}
+	for (size_t off = 0; off < used;) {
+		struct scandir_dirent64 *d = (struct scandir_dirent64 *)(w->dents + off);
+		off += d->d_reclen;
+		const char *nm = d->d_name;
+		if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
+			continue;
+		void *names = w->names;
+		if (scandir_grow(&names, &w->names_cap, n + 1, sizeof(*w->names)) < 0)
+			return -ENOMEM;
+		w->names = names;
+		w->names[n] = (struct scan_name){.name = nm, .len = (uint32_t)strlen(nm),
+						 .dtype = d->d_type};
+		n++;
+	}
+	*count = n;
+	return 0;
+}
+
+static int scandir_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct scan_name *)a)->name, ((const struct scan_name *)b)->name);
+}
+
+/* Puts "<dir path>/<name>" into w->path; returns its length, or 0 on allocation failure. */
+static size_t scandir_entry_path(struct scan_worker *w, const struct scan_item *it,
+				 const char *name, size_t len)
+{
+	size_t need = it->path_len + 1 + len + 1;
+	void *p = w->path;
+	if (scandir_grow(&p, &w->path_cap, need, 1) < 0)
+		return 0;
+	w->path = p;
+	size_t n = 0;
+	if (it->path_len) {
+		memcpy(w->path, it->path, it->path_len);
+		w->path[it->path_len] = '/';
+		n = it->path_len + 1;
+	}
+	memcpy(w->path + n, name, len);
+	n += len;
+	w->path[n] = '\0';
+	return n;
+}
+
+static void scandir_error(struct scan_worker *w, const struct scan_item *it, const char *name,
+			  size_t len, const char *op, int errnum)
+{
+	size_t n = scandir_entry_path(w, it, name, len);
+	scan_record_error(w->sc, w->path, n, op, errnum);
+}
+
+/* Reads `.gitignore` in the directory and returns the stack for its entries (a new reference). */
+static struct ignore_stack *scandir_gitignore(struct scan_worker *w, struct scan_item *it, int fd)
+{
+	struct ignore_stack *parent = it->ign;
+	int gfd = openat(fd, ".gitignore", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (gfd < 0) {
+		if (errno != ENOENT && errno != ELOOP)
+			scandir_error(w, it, ".gitignore", 10, "open", errno);
+		return ignore_stack_ref(parent);
+	}
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	struct stat st;
+	struct ignore_stack *result = NULL;
+	if (fstat(gfd, &st) < 0 || !S_ISREG(st.st_mode))
+		goto out;
+	for (;;) {
+		if (len + 4096 > cap) {
+			size_t ncap = cap ? cap * 2 : 8192;
+			char *bigger = realloc(text, ncap);
+			if (!bigger)
+				goto nomem;
+			text = bigger;
+			cap = ncap;
+		}
+		ssize_t n = read(gfd, text + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			scandir_error(w, it, ".gitignore", 10, "read", errno);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	struct ignore_rules *rules;
+	struct errbuf err;
+	errbuf_clear(&err);
+	if (ignore_rules_parse(&rules, text ? text : "", len, it->path, it->path_len, &err) < 0) {
+		scandir_error(w, it, ".gitignore", 10, "parse", -err.code > 0 ? -err.code : EINVAL);
+		goto out;
+	}
+	if (ignore_rules_count(rules) == 0) {
+		ignore_rules_destroy(rules);
+		goto out;
+	}
+	result = ignore_stack_push(parent, rules);
+	if (!result)
+		goto nomem;
+	free(text);
+	close(gfd);
+	return result;
+nomem:
+	scandir_error(w, it, ".gitignore", 10, "read", ENOMEM);
+out:
+	free(text);
+	close(gfd);
+	return ignore_stack_ref(parent);
+}
+
+static enum entry_type scandir_type_of_mode(mode_t m)
+{
+	return S_ISREG(m) ? ENTRY_FILE : S_ISDIR(m) ? ENTRY_DIR : S_ISLNK(m) ? ENTRY_SYMLINK : ENTRY_OTHER;
+}
+
+static enum entry_type scandir_type_of_dtype(uint8_t t)
+{
+	return t == SCANDIR_DT_REG ? ENTRY_FILE : t == SCANDIR_DT_DIR ? ENTRY_DIR
+	       : t == SCANDIR_DT_LNK ? ENTRY_SYMLINK : ENTRY_OTHER;
+}
+
+/* Pass 3: drops ignored names. Names whose d_type is unknown are stat-ed to learn if dirs. */
+static void scandir_filter(struct scan_worker *w, struct scan_item *it, int fd,
+			   struct ignore_stack *ign, size_t count)
+{
+	uint64_t t0 = scan_now_ns();
+	for (size_t i = 0; i < count; i++) {
+		struct scan_name *nm = &w->names[i];
+		bool is_dir = nm->dtype == SCANDIR_DT_DIR;
+		if (nm->dtype == SCANDIR_DT_UNKNOWN) {
+			struct stat st;
+			if (fstatat(fd, nm->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				is_dir = S_ISDIR(st.st_mode);
+		}
+		size_t n = scandir_entry_path(w, it, nm->name, nm->len);
+		if (n && ignore_stack_excluded(ign, w->path, n, is_dir))
+			nm->skip = true;
+	}
+	atomic_fetch_add_explicit(&w->c.ignore_ns, scan_now_ns() - t0, memory_order_relaxed);
+}
+
+/* SHA-256 of a regular file, checking for cancellation between reads. */
+static void scandir_hash(struct scan_worker *w, struct scan_item *it, int fd, struct entry *e)
+{
+	struct scanner *sc = w->sc;
+	uint64_t t0 = scan_now_ns();
+	int hfd = openat(fd, e->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (hfd < 0) {
+		scandir_error(w, it, e->name, e->name_len, "open", errno);
+		goto out;
+	}
+	if (EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
+		scandir_error(w, it, e->name, e->name_len, "hash", EIO);
+		goto out;
+	}
+	for (;;) {
+		if (atomic_load_explicit(&sc->cancelled, memory_order_relaxed))
+			goto out;
+		ssize_t n = read(hfd, w->readbuf, SCAN_HASH_BUF_SIZE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			scandir_error(w, it, e->name, e->name_len, "read", errno);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(w->md, w->readbuf, (size_t)n) != 1) {
+			scandir_error(w, it, e->name, e->name_len, "hash", EIO);
+			goto out;
+		}
+	}
+	unsigned int mdlen = 0;
+	if (EVP_DigestFinal_ex(w->md, e->sha256, &mdlen) == 1 && mdlen == 32)
+		e->flags |= ENTRY_HAS_HASH;
+out:
+	if (hfd >= 0)
+		close(hfd);
+	atomic_fetch_add_explicit(&w->c.hash_ns, scan_now_ns() - t0, memory_order_relaxed);
+}
+
+static void scandir_fill_stat(struct entry *e, const struct statx *sx)
+{
+	e->flags |= ENTRY_HAS_STAT;
+	e->type = scandir_type_of_mode(sx->stx_mode);
+	e->mode = sx->stx_mode & 07777;
+	e->uid = sx->stx_uid;
+	e->gid = sx->stx_gid;
+	e->size = sx->stx_size;
+	e->ino = sx->stx_ino;
+	e->nlink = sx->stx_nlink;
+	e->mtime_sec = sx->stx_mtime.tv_sec;
+	e->mtime_nsec = sx->stx_mtime.tv_nsec;
+	e->ctime_sec = sx->stx_ctime.tv_sec;
+	e->ctime_nsec = sx->stx_ctime.tv_nsec;
+}
+
+/* Whether (dev, ino) is the directory itself or one of its ancestors: a loop. */
+static bool scandir_is_ancestor(const struct scan_anc *a, dev_t dev, ino_t ino)
+{
+	for (; a; a = a->parent)
+		if (a->dev == dev && a->ino == ino)
+			return true;
+	return false;
+}
+
+/* Whether the followed link `name` in `fd` resolves inside the root (its real path). */
+static bool scandir_link_inside_root(struct scanner *sc, int fd, const char *name)
+{
+	int pfd = openat(fd, name, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return false;
+	char proc[64], real[PATH_MAX];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	ssize_t n = readlink(proc, real, sizeof(real) - 1);
+	close(pfd);
+	if (n < 0)
+		return false;
+	size_t r = sc->root_real_len;
+	if (r == 1) /* the root is "/" */
+		return true;
+	return (size_t)n >= r && memcmp(real, sc->root_real, r) == 0 &&
+	       ((size_t)n == r || real[r] == '/');
+}
+
+#define SCANDIR_STATX_MASK \
+	(STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_MTIME | \
+	 STATX_CTIME | STATX_INO | STATX_SIZE)
+
+/* Decides whether the entry just stat-ed is a directory to descend into. */
+static bool scandir_should_descend(struct scan_worker *w, struct scan_item *it, int fd,
+				   struct entry *e, const struct statx *sx, bool *via_link)
+{
+	struct scanner *sc = w->sc;
+	*via_link = false;
+	if (sc->opts.max_depth >= 0 && it->depth + 1 > sc->opts.max_depth)
+		return false;
+	if ((sc->opts.flags & SCANNER_USE_GITIGNORE) && e->name_len == 4 &&
+	    memcmp(e->name, ".git", 4) == 0)
+		return false;
+	bool follow = sc->opts.flags & SCANNER_FOLLOW_SYMLINKS;
+	if (e->type == ENTRY_SYMLINK && follow && (e->flags & ENTRY_HAS_STAT)) {
+		uint64_t t0 = scan_now_ns();
+		struct statx tx;
+		bool dir = false;
+		if (statx(fd, e->name, AT_NO_AUTOMOUNT, SCANDIR_STATX_MASK, &tx) == 0) {
+			/* find -L: a link is described by what it points to. */
+			struct entry keep = *e;
+			scandir_fill_stat(e, &tx);
+			e->target = keep.target;
+			e->target_len = keep.target_len;
+			dir = S_ISDIR(tx.stx_mode) && scandir_link_inside_root(sc, fd, e->name);
+			if (S_ISDIR(tx.stx_mode) && !dir) {
+				/* Outside the root: kept as the link it is, not followed. */
+				*e = keep;
+			}
+		}
+		atomic_fetch_add_explicit(&w->c.symlink_ns, scan_now_ns() - t0, memory_order_relaxed);
+		if (!dir)
+			return false;
+		*via_link = true;
+		sx = &tx;
+		if (scandir_is_ancestor(it->anc, makedev(tx.stx_dev_major, tx.stx_dev_minor),
+					tx.stx_ino)) {
+			scandir_error(w, it, e->name, e->name_len, "loop", ELOOP);
+			return false;
+		}
+		return true;
+	}
+	if (e->type != ENTRY_DIR)
+		return false;
+	if (!(e->flags & ENTRY_HAS_STAT))
+		return true; /* could not stat: still try to open it, and report why if it fails */
+	dev_t dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
+	if ((sc->opts.flags & SCANNER_ONE_FILE_SYSTEM) && dev != sc->root_dev)
+		return false;
+	if (follow && scandir_is_ancestor(it->anc, dev, sx->stx_ino)) {
+		scandir_error(w, it, e->name, e->name_len, "loop", ELOOP);
+		return false;
+	}
+	return true;
+}
+
+/* Pass 4: stat every kept name and encode it into the batch; collects subdirectories to queue. */
+static int scandir_stat_all(struct scan_worker *w, struct scan_item *it, int fd, size_t count,
+			    size_t *nsub, uint64_t counts[4], uint64_t *bytes)
+{
+	struct scanner *sc = w->sc;
+	uint64_t t0 = scan_now_ns();
+	uint64_t hash_before = atomic_load_explicit(&w->c.hash_ns, memory_order_relaxed);
+	uint64_t link_before = atomic_load_explicit(&w->c.symlink_ns, memory_order_relaxed);
+	*nsub = 0;
+	for (size_t i = 0; i < count; i++) {
+		struct scan_name *nm = &w->names[i];
+		if (nm->skip)
+			continue;
+		struct entry e = {.name = nm->name, .name_len = nm->len,
+				  .type = scandir_type_of_dtype(nm->dtype)};
+		struct statx sx;
+		if (statx(fd, nm->name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, SCANDIR_STATX_MASK,
+			  &sx) == 0)
+			scandir_fill_stat(&e, &sx);
+		else
+			scandir_error(w, it, nm->name, nm->len, "stat", errno);
+		if (e.type == ENTRY_SYMLINK) {
+			ssize_t n = readlinkat(fd, nm->name, w->link, PATH_MAX);
+			if (n >= 0) {
+				e.target = w->link;
+				e.target_len = (size_t)n;
+			} else {
+				scandir_error(w, it, nm->name, nm->len, "readlink", errno);
+			}
+		}
+		bool via_link = false;
+		if (scandir_should_descend(w, it, fd, &e, &sx, &via_link)) {
+			void *p = w->subdirs;
+			if (scandir_grow(&p, &w->subdirs_cap, *nsub + 1, sizeof(*w->subdirs)) < 0)
+				return -ENOMEM;
+			w->subdirs = p;
+			/* The top bit marks a followed link, to open without O_NOFOLLOW. */
+			w->subdirs[(*nsub)++] = (uint32_t)i | (via_link ? 0x80000000u : 0);
+		}
+		if ((sc->opts.flags & SCANNER_HASH) && e.type == ENTRY_FILE &&
+		    (e.flags & ENTRY_HAS_STAT))
+			scandir_hash(w, it, fd, &e);
+		counts[e.type]++;
+		if (e.type == ENTRY_FILE)
+			*bytes += e.size;
+		struct errbuf err;
+		errbuf_clear(&err);
+		if (store_batch_add(w->batch, &e, &err) < 0) {
+			scan_fail(sc, &err);
+			return err.code;
+		}
+	}
+	uint64_t spent = scan_now_ns() - t0;
+	uint64_t nested = atomic_load_explicit(&w->c.hash_ns, memory_order_relaxed) - hash_before +
+			  atomic_load_explicit(&w->c.symlink_ns, memory_order_relaxed) - link_before;
+	atomic_fetch_add_explicit(&w->c.stat_ns, spent > nested ? spent - nested : 0,
+				  memory_order_relaxed);
+	return 0;
+}
+
+/* Queues the subdirectories found in `it`, sharing its descriptor while the budget allows. */
+static int scandir_queue_children(struct scan_worker *w, struct scan_item *it, int *fd,
+				  struct ignore_stack *ign, uint64_t dir_id, size_t nsub)
+{
+	struct scanner *sc = w->sc;
+	struct scan_handle *h = NULL;
+	if (nsub > 0 && atomic_fetch_add(&sc->open_handles, 1) < sc->handle_budget) {
+		h = malloc(sizeof(*h));
+		if (h) {
+			atomic_init(&h->refs, (unsigned)nsub);
+			h->fd = *fd;
+			*fd = -1;
+		}
+	}
+	if (!h)
+		atomic_fetch_sub(&sc->open_handles, nsub > 0 ? 1 : 0);
+	struct stat st;
+	for (size_t k = 0; k < nsub; k++) {
+		uint32_t idx = w->subdirs[k] & 0x7fffffffu;
+		bool via_link = w->subdirs[k] & 0x80000000u;
+		const struct scan_name *nm = &w->names[idx];
+		size_t plen = it->path_len ? it->path_len + 1 + nm->len : nm->len;
+		struct scan_item *c = malloc(sizeof(*c) + plen + 1);
+		if (!c) {
+			/* Release the references the remaining children would have dropped. */
+			for (size_t r = k; r < nsub && h; r++)
+				scan_handle_unref(sc, h);
+			struct errbuf err;
+			errbuf_errno(&err, ENOMEM, "queueing the subdirectories of %s/%s", sc->root,
+				     it->path);
+			scan_fail(sc, &err);
+			return -ENOMEM;
+		}
+		*c = (struct scan_item){.parent = h, .ign = ignore_stack_ref(ign),
+					.parent_id = dir_id, .depth = it->depth + 1,
+					.flags = via_link ? SCAN_ITEM_VIA_SYMLINK : 0,
+					.path_len = plen};
+		size_t off = 0;
+		if (it->path_len) {
+			memcpy(c->path, it->path, it->path_len);
+			c->path[it->path_len] = '/';
+			off = it->path_len + 1;
+		}
+		c->name_off = off;
+		memcpy(c->path + off, nm->name, nm->len);
+		c->path[plen] = '\0';
+		if (sc->opts.flags & SCANNER_FOLLOW_SYMLINKS) {
+			int parent_fd = h ? h->fd : *fd;
+			if (fstatat(parent_fd, nm->name, &st, via_link ? 0 : AT_SYMLINK_NOFOLLOW) == 0) {
+				c->anc = malloc(sizeof(*c->anc));
+				if (c->anc) {
+					atomic_init(&c->anc->refs, 1);
+					c->anc->parent = it->anc;
+					atomic_fetch_add(&it->anc->refs, 1);
+					c->anc->dev = st.st_dev;
+					c->anc->ino = st.st_ino;
+				}
+			}
+		}
+		scanq_push(sc->q, &c->node);
+	}
+	return 0;
+}
+
+void scandir_process(struct scan_worker *w, struct scan_item *it)
+{
+	struct scanner *sc = w->sc;
+	uint64_t t0 = scan_now_ns();
+	int fd = scandir_open(sc, it);
+	/* The parent descriptor is no longer needed by this child. */
+	scan_handle_unref(sc, it->parent);
+	it->parent = NULL;
+	if (fd < 0) {
+		int e = errno;
+		if (it->path_len == 0) {
+			struct errbuf err;
+			errbuf_errno(&err, e, "opening the scan root %s", sc->root);
+			scan_fail(sc, &err);
+		} else {
+			scan_record_error(sc, it->path, it->path_len, "open", e);
+		}
+		return;
+	}
+	size_t count = 0;
+	int rc = scandir_list(w, fd, &count);
+	atomic_fetch_add_explicit(&w->c.scandir_calls, 1, memory_order_relaxed);
+	if (rc < 0) {
+		if (rc == -ENOMEM || it->path_len == 0) {
+			struct errbuf err;
+			errbuf_errno(&err, -rc, "reading directory %s/%s", sc->root, it->path);
+			scan_fail(sc, &err);
+			close(fd);
+			return;
+		}
+		/* Keep what was read before the failure, and say why the rest is missing. */
+		scan_record_error(sc, it->path, it->path_len, "read", -rc);
+	}
+	uint64_t t1 = scan_now_ns();
+	atomic_fetch_add_explicit(&w->c.scandir_ns, t1 - t0, memory_order_relaxed);
+	qsort(w->names, count, sizeof(*w->names), scandir_name_cmp);
+
+	struct ignore_stack *ign = (sc->opts.flags & SCANNER_USE_GITIGNORE)
+					   ? scandir_gitignore(w, it, fd)
+					   : ignore_stack_ref(it->ign);
+	if (ign)
+		scandir_filter(w, it, fd, ign, count);
+
+	size_t nsub = 0;
+	uint64_t counts[4] = {0, 0, 0, 0}, bytes = 0;
+	rc = scandir_stat_all(w, it, fd, count, &nsub, counts, &bytes);
+	uint64_t t2 = scan_now_ns();
+	if (rc == 0) {
+		struct errbuf err;
+		errbuf_clear(&err);
+		uint64_t dir_id = 0;
+		size_t stored = store_batch_count(w->batch);
+		if (store_put_dir(sc->store, sc->opts.scan_id, it->parent_id, it->path + it->name_off,
+				  it->path_len - it->name_off, w->batch, &dir_id, &err) < 0) {
+			scan_fail(sc, &err);
+		} else {
+			uint64_t t3 = scan_now_ns();
+			atomic_fetch_add_explicit(&w->c.store_ns, t3 - t2, memory_order_relaxed);
+			atomic_fetch_add_explicit(&sc->n_files, counts[ENTRY_FILE], memory_order_relaxed);
+			atomic_fetch_add_explicit(&sc->n_dirs, counts[ENTRY_DIR], memory_order_relaxed);
+			atomic_fetch_add_explicit(&sc->n_symlinks, counts[ENTRY_SYMLINK],
+						  memory_order_relaxed);
+			atomic_fetch_add_explicit(&sc->n_other, counts[ENTRY_OTHER], memory_order_relaxed);
+			atomic_fetch_add_explicit(&sc->n_bytes, bytes, memory_order_relaxed);
+			atomic_fetch_add_explicit(&w->c.entries, stored, memory_order_relaxed);
+			if (!atomic_load_explicit(&sc->cancelled, memory_order_relaxed))
+				scandir_queue_children(w, it, &fd, ign, dir_id, nsub);
+		}
+	}
+	for (size_t i = 0; i < count; i++)
+		w->names[i].skip = false;
+	ignore_stack_unref(ign);
+	if (fd >= 0)
+		close(fd);
+
+	uint64_t spent = t2 - t0;
+	atomic_fetch_add_explicit(&w->c.dirs, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->c.busy_ns, scan_now_ns() - t0, memory_order_relaxed);
+	if (spent > (uint64_t)sc->opts.slow_threshold_ms * 1000000ull) {
+		atomic_fetch_add_explicit(&w->c.slow_scandirs, 1, memory_order_relaxed);
+		LOG_EV(LOG_WARN, "slow directory", LOG_STR("scan", sc->log_tag),
+		       LOG_BYTES("path", it->path, it->path_len), LOG_U64("entries", count),
+		       LOG_DBL("seconds", (double)spent / 1e9));
+	}
+	pthread_mutex_lock(&sc->lock);
+	if (spent > sc->slowest_ns) {
+		char *copy = malloc(it->path_len + 1);
+		if (copy) {
+			memcpy(copy, it->path, it->path_len + 1);
+			free(sc->slowest_path);
+			sc->slowest_path = copy;
+			sc->slowest_len = it->path_len;
+			sc->slowest_ns = spent;
+		}
+	}
+	pthread_mutex_unlock(&sc->lock);
+}

@@ -1,0 +1,516 @@
+/* scanner.c: a scan's worker pool, its life cycle and its counters.
+ *
+ * Design
+ * ------
+ * A scan is `workers` threads around one scanq (a LIFO of directories plus a count of
+ * outstanding ones). A worker pops a directory, reads it whole (scandir.c), hands its sorted
+ * entries to the store, pushes its subdirectories and retires it. No thread waits on work it
+ * spawned: waiting happens only in scanq_pop(), holding nothing, so no shape of tree can
+ * deadlock the pool (workers=1 on a 1,000-level chain included). The scan ends when the
+ * outstanding count reaches zero, detected by the retiring worker, not by polling.
+ *
+ * State shared between threads is the queue, the scanner's atomic counters, and the fields under
+ * scanner.lock (failure, slowest directory, worker exits). Each worker owns its buffers and its
+ * counters (written by it alone, read by anyone through relaxed atomics), so a directory costs
+ * no allocation beyond its queue item once the buffers are warm.
+ *
+ * The thread that calls scanner_run() starts the pool, logs progress every 5 s until the
+ * workers have exited, then joins them.
+ */
+#include "service/scan_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "service/log.h"
+
+#define SCAN_PROGRESS_EVERY_NS (5ull * 1000000000ull)
+
+
+uint64_t scan_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static double scan_seconds(uint64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+static uint64_t scan_load(_Atomic uint64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+void scan_handle_unref(struct scanner *sc, struct scan_handle *h)
+{
+	if (h && atomic_fetch_sub(&h->refs, 1) == 1) {
+		close(h->fd);
+		atomic_fetch_sub(&sc->open_handles, 1);
+		free(h);
+	}
+}
+
+void scan_anc_unref(struct scan_anc *a)
+{
+	while (a && atomic_fetch_sub(&a->refs, 1) == 1) {
+		struct scan_anc *parent = a->parent;
+		free(a);
+		a = parent;
+	}
+}
+
+void scan_item_free(struct scanner *sc, struct scan_item *it)
+{
+	if (!it)
+		return;
+	scan_handle_unref(sc, it->parent);
+	ignore_stack_unref(it->ign);
+	scan_anc_unref(it->anc);
+	free(it);
+}
+
+void scan_fail(struct scanner *sc, const struct errbuf *err)
+{
+	pthread_mutex_lock(&sc->lock);
+	if (!sc->failed) {
+		sc->failed = true;
+		sc->failure = *err;
+	}
+	pthread_mutex_unlock(&sc->lock);
+	scanq_cancel(sc->q);
+}
+
+void scan_record_error(struct scanner *sc, const char *path, size_t len, const char *op, int errnum)
+{
+	atomic_fetch_add_explicit(&sc->n_errors, 1, memory_order_relaxed);
+	if (log_enabled(LOG_DEBUG))
+		LOG_EV(LOG_DEBUG, "scan error", LOG_STR("scan", sc->log_tag),
+		       LOG_BYTES("path", path, len), LOG_STR("op", op), LOG_STR("error", strerror(errnum)));
+	struct errbuf err;
+	errbuf_clear(&err);
+	if (store_put_error(sc->store, sc->opts.scan_id, path, len, op, errnum, &err) < 0)
+		scan_fail(sc, &err);
+}
+
+static void scanner_free_workers(struct scanner *sc)
+{
+	for (unsigned i = 0; sc->workers && i < sc->nworkers; i++) {
+		struct scan_worker *w = &sc->workers[i];
+		free(w->dents);
+		free(w->names);
+		free(w->subdirs);
+		free(w->path);
+		free(w->link);
+		free(w->readbuf);
+		EVP_MD_CTX_free(w->md);
+		store_batch_destroy(w->batch);
+	}
+	free(sc->workers);
+	sc->workers = NULL;
+}
+
+void scanner_destroy(struct scanner *sc)
+{
+	if (!sc)
+		return;
+	if (sc->q) {
+		struct scanq_item *left;
+		while ((left = scanq_drain(sc->q)))
+			scan_item_free(sc, (struct scan_item *)left);
+		scanq_destroy(sc->q);
+	}
+	scanner_free_workers(sc);
+	ignore_stack_unref(sc->base_ign);
+	if (sc->root_fd >= 0)
+		close(sc->root_fd);
+	for (size_t i = 0; sc->ignore && i < sc->opts.ignore_count; i++)
+		free(sc->ignore[i]);
+	free(sc->ignore);
+	free(sc->root);
+	free(sc->root_real);
+	free(sc->log_tag);
+	free(sc->slowest_path);
+	free(sc->stats_buf);
+	free(sc->stats_slowest);
+	pthread_cond_destroy(&sc->workers_exit);
+	pthread_mutex_destroy(&sc->lock);
+	free(sc);
+}
+
+static int scanner_init_worker(struct scanner *sc, struct scan_worker *w, unsigned index,
+			       struct errbuf *err)
+{
+	w->sc = sc;
+	w->index = index;
+	w->dents_cap = 64 * 1024;
+	w->dents = malloc(w->dents_cap);
+	w->path_cap = 4096;
+	w->path = malloc(w->path_cap);
+	w->link = malloc(PATH_MAX + 1);
+	if (!w->dents || !w->path || !w->link)
+		return errbuf_errno(err, ENOMEM, "allocating buffers of scan worker %u", index);
+	if (sc->opts.flags & SCANNER_HASH) {
+		w->readbuf = malloc(SCAN_HASH_BUF_SIZE);
+		w->md = EVP_MD_CTX_new();
+		if (!w->readbuf || !w->md)
+			return errbuf_errno(err, ENOMEM, "allocating the hashing state of worker %u",
+					    index);
+	}
+	return store_batch_create(&w->batch, err);
+}
+
+static int scanner_copy_opts(struct scanner *sc, const struct scanner_opts *opts,
+			     struct errbuf *err)
+{
+	sc->opts = *opts;
+	if (sc->opts.workers == 0)
+		sc->opts.workers = scanner_default_workers();
+	if (sc->opts.slow_threshold_ms == 0)
+		sc->opts.slow_threshold_ms = 100;
+	sc->root = strdup(opts->root);
+	sc->log_tag = strdup(opts->log_tag ? opts->log_tag : "scan");
+	if (!sc->root || !sc->log_tag)
+		return errbuf_errno(err, ENOMEM, "copying the scan options");
+	if (opts->ignore_count > 0) {
+		sc->ignore = calloc(opts->ignore_count, sizeof(*sc->ignore));
+		if (!sc->ignore)
+			return errbuf_errno(err, ENOMEM, "copying the ignore patterns");
+		for (size_t i = 0; i < opts->ignore_count; i++) {
+			sc->ignore[i] = strdup(opts->ignore[i]);
+			if (!sc->ignore[i])
+				return errbuf_errno(err, ENOMEM, "copying the ignore patterns");
+		}
+	}
+	sc->opts.root = sc->root;
+	sc->opts.log_tag = sc->log_tag;
+	sc->opts.ignore = (const char *const *)sc->ignore;
+	return 0;
+}
+
+int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct store *store,
+		   struct errbuf *err)
+{
+	if (!opts->root || opts->root[0] != '/')
+		return errbuf_set(err, -EINVAL, "the scan root must be an absolute path");
+	if (opts->workers > 256)
+		return errbuf_set(err, -EINVAL, "workers must be between 1 and 256, not %u",
+				  opts->workers);
+	struct scanner *sc = calloc(1, sizeof(*sc));
+	if (!sc)
+		return errbuf_errno(err, ENOMEM, "allocating a scanner");
+	sc->root_fd = -1;
+	int rc = pthread_mutex_init(&sc->lock, NULL);
+	if (rc) {
+		free(sc);
+		return errbuf_errno(err, rc, "creating the scanner's mutex");
+	}
+	rc = pthread_cond_init(&sc->workers_exit, NULL);
+	if (rc) {
+		pthread_mutex_destroy(&sc->lock);
+		free(sc);
+		return errbuf_errno(err, rc, "creating the scanner's condition variable");
+	}
+	sc->store = store;
+	if ((rc = scanner_copy_opts(sc, opts, err)) < 0)
+		goto fail;
+	if ((rc = scanq_create(&sc->q, err)) < 0)
+		goto fail;
+	sc->nworkers = sc->opts.workers;
+	sc->workers = calloc(sc->nworkers, sizeof(*sc->workers));
+	sc->stats_buf = calloc(sc->nworkers, sizeof(*sc->stats_buf));
+	if (!sc->workers || !sc->stats_buf) {
+		rc = errbuf_errno(err, ENOMEM, "allocating %u scan workers", sc->nworkers);
+		goto fail;
+	}
+	for (unsigned i = 0; i < sc->nworkers; i++)
+		if ((rc = scanner_init_worker(sc, &sc->workers[i], i, err)) < 0)
+			goto fail;
+	/* Enough descriptors for a deep LIFO walk per worker, far below any sane RLIMIT_NOFILE. */
+	sc->handle_budget = 64 + 16 * (int)sc->nworkers;
+	*out = sc;
+	return 0;
+fail:
+	scanner_destroy(sc);
+	return rc;
+}
+
+void scanner_cancel(struct scanner *sc)
+{
+	atomic_store(&sc->cancelled, true);
+	scanq_cancel(sc->q);
+}
+
+void scanner_progress(const struct scanner *sc, struct scanner_progress *out)
+{
+	struct scanner *m = (struct scanner *)sc;
+	out->dirs = scan_load(&m->n_dirs);
+	out->files = scan_load(&m->n_files);
+	out->symlinks = scan_load(&m->n_symlinks);
+	out->other = scan_load(&m->n_other);
+	out->bytes = scan_load(&m->n_bytes);
+	out->errors = scan_load(&m->n_errors);
+	out->queued_dirs = scanq_outstanding(m->q);
+}
+
+void scanner_stats(struct scanner *sc, struct scanner_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->workers = sc->nworkers;
+	for (unsigned i = 0; i < sc->nworkers; i++) {
+		struct scan_worker_counters *c = &sc->workers[i].c;
+		out->scandir_calls += scan_load(&c->scandir_calls);
+		out->slow_scandirs += scan_load(&c->slow_scandirs);
+		out->scandir_seconds += scan_seconds(scan_load(&c->scandir_ns));
+		out->stat_seconds += scan_seconds(scan_load(&c->stat_ns));
+		out->ignore_match_seconds += scan_seconds(scan_load(&c->ignore_ns));
+		out->symlink_check_seconds += scan_seconds(scan_load(&c->symlink_ns));
+		out->hash_seconds += scan_seconds(scan_load(&c->hash_ns));
+		out->store_seconds += scan_seconds(scan_load(&c->store_ns));
+		sc->stats_buf[i].dirs = scan_load(&c->dirs);
+		sc->stats_buf[i].entries = scan_load(&c->entries);
+		sc->stats_buf[i].busy_seconds = scan_seconds(scan_load(&c->busy_ns));
+	}
+	out->per_worker = sc->stats_buf;
+	out->queue_peak = scanq_peak(sc->q);
+	pthread_mutex_lock(&sc->lock);
+	uint64_t end = sc->end_ns ? sc->end_ns : (sc->start_ns ? scan_now_ns() : 0);
+	out->wall_seconds = sc->start_ns ? scan_seconds(end - sc->start_ns) : 0;
+	out->slowest_scandir_seconds = scan_seconds(sc->slowest_ns);
+	/* Hand out a copy: the live path may be replaced by a slower directory meanwhile. */
+	if (sc->slowest_path) {
+		char *copy = malloc(sc->slowest_len + 1);
+		if (copy) {
+			memcpy(copy, sc->slowest_path, sc->slowest_len + 1);
+			free(sc->stats_slowest);
+			sc->stats_slowest = copy;
+			out->slowest_scandir_path = copy;
+			out->slowest_scandir_len = sc->slowest_len;
+		}
+	}
+	pthread_mutex_unlock(&sc->lock);
+}
+
+static void *scanner_worker_main(void *arg)
+{
+	struct scan_worker *w = arg;
+	struct scanner *sc = w->sc;
+	struct scanq_item *node;
+	while ((node = scanq_pop(sc->q))) {
+		struct scan_item *it = (struct scan_item *)node;
+		scandir_process(w, it);
+		scan_item_free(sc, it);
+		scanq_retire(sc->q);
+	}
+	pthread_mutex_lock(&sc->lock);
+	sc->workers_running--;
+	pthread_cond_broadcast(&sc->workers_exit);
+	pthread_mutex_unlock(&sc->lock);
+	return NULL;
+}
+
+/* Opens the root and builds the rules that apply at the root: option patterns, info/exclude. */
+static int scanner_open_root(struct scanner *sc, struct errbuf *err)
+{
+	sc->root_fd = open(sc->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sc->root_fd < 0)
+		return errbuf_errno(err, errno, "opening the scan root %s", sc->root);
+	struct stat st;
+	if (fstat(sc->root_fd, &st) < 0)
+		return errbuf_errno(err, errno, "stat of the scan root %s", sc->root);
+	sc->root_dev = st.st_dev;
+	if (sc->opts.flags & SCANNER_FOLLOW_SYMLINKS) {
+		sc->root_real = realpath(sc->root, NULL);
+		if (!sc->root_real)
+			return errbuf_errno(err, errno, "resolving the scan root %s", sc->root);
+		sc->root_real_len = strlen(sc->root_real);
+	}
+	if (sc->opts.ignore_count > 0) {
+		struct ignore_rules *rules;
+		int rc = ignore_rules_from_patterns(&rules, sc->opts.ignore, sc->opts.ignore_count, err);
+		if (rc < 0)
+			return errbuf_prefix(err, "ignore patterns");
+		sc->base_ign = ignore_stack_push_override(NULL, rules);
+		if (!sc->base_ign)
+			return errbuf_errno(err, ENOMEM, "building the ignore rules");
+	}
+	if (!(sc->opts.flags & SCANNER_USE_GITIGNORE))
+		return 0;
+	/* The root's .git/info/exclude counts only when the root is a repository's top. */
+	int fd = openat(sc->root_fd, ".git/info/exclude", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	int rc = 0;
+	for (;;) {
+		if (len + 4096 > cap) {
+			char *bigger = realloc(text, cap ? cap * 2 : 8192);
+			if (!bigger) {
+				rc = errbuf_errno(err, ENOMEM, "reading %s/.git/info/exclude", sc->root);
+				goto out;
+			}
+			text = bigger;
+			cap = cap ? cap * 2 : 8192;
+		}
+		ssize_t n = read(fd, text + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			scan_record_error(sc, ".git/info/exclude", 17, "read", errno);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	struct ignore_rules *rules;
+	if (ignore_rules_parse(&rules, text ? text : "", len, "", 0, err) < 0) {
+		rc = errbuf_prefix(err, "parsing %s/.git/info/exclude", sc->root);
+		goto out;
+	}
+	/* info/exclude ranks below every .gitignore; the option patterns stay above all. */
+	struct ignore_stack *below = ignore_stack_push(NULL, rules);
+	if (!below) {
+		rc = errbuf_errno(err, ENOMEM, "building the ignore rules");
+		goto out;
+	}
+	if (sc->base_ign) {
+		/* Rebuild: exclude file first, option patterns on top as the override. */
+		struct ignore_rules *opt;
+		rc = ignore_rules_from_patterns(&opt, sc->opts.ignore, sc->opts.ignore_count, err);
+		if (rc < 0) {
+			ignore_stack_unref(below);
+			goto out;
+		}
+		ignore_stack_unref(sc->base_ign);
+		sc->base_ign = ignore_stack_push_override(below, opt);
+		ignore_stack_unref(below);
+		if (!sc->base_ign)
+			rc = errbuf_errno(err, ENOMEM, "building the ignore rules");
+	} else {
+		sc->base_ign = below;
+	}
+out:
+	free(text);
+	close(fd);
+	return rc;
+}
+
+static void scanner_log_progress(struct scanner *sc)
+{
+	struct scanner_progress p;
+	scanner_progress(sc, &p);
+	LOG_EV(LOG_INFO, "scan progress", LOG_STR("scan", sc->log_tag), LOG_U64("dirs", p.dirs),
+	       LOG_U64("files", p.files), LOG_U64("errors", p.errors),
+	       LOG_U64("queued_dirs", p.queued_dirs),
+	       LOG_DBL("seconds", scan_seconds(scan_now_ns() - sc->start_ns)));
+}
+
+/* Waits for the workers to exit, logging progress every 5 s meanwhile, then joins them. */
+static void scanner_wait_workers(struct scanner *sc)
+{
+	pthread_mutex_lock(&sc->lock);
+	while (sc->workers_running > 0) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += SCAN_PROGRESS_EVERY_NS / 1000000000ull;
+		int rc = pthread_cond_timedwait(&sc->workers_exit, &sc->lock, &until);
+		if (rc == ETIMEDOUT && sc->workers_running > 0) {
+			pthread_mutex_unlock(&sc->lock);
+			scanner_log_progress(sc);
+			pthread_mutex_lock(&sc->lock);
+		}
+	}
+	pthread_mutex_unlock(&sc->lock);
+	for (unsigned i = 0; i < sc->nworkers; i++)
+		if (sc->workers[i].started)
+			pthread_join(sc->workers[i].thread, NULL);
+}
+
+static int scanner_start_workers(struct scanner *sc, struct errbuf *err)
+{
+	for (unsigned i = 0; i < sc->nworkers; i++) {
+		struct scan_worker *w = &sc->workers[i];
+		pthread_mutex_lock(&sc->lock);
+		sc->workers_running++;
+		pthread_mutex_unlock(&sc->lock);
+		int rc = pthread_create(&w->thread, NULL, scanner_worker_main, w);
+		if (rc) {
+			pthread_mutex_lock(&sc->lock);
+			sc->workers_running--;
+			pthread_mutex_unlock(&sc->lock);
+			if (i > 0) /* fewer workers still finish the scan */
+				break;
+			return errbuf_errno(err, rc, "starting scan worker threads");
+		}
+		w->started = true;
+		char name[16];
+		snprintf(name, sizeof(name), "scan-%u", i);
+		pthread_setname_np(w->thread, name);
+	}
+	return 0;
+}
+
+enum scanner_outcome scanner_run(struct scanner *sc, struct errbuf *err)
+{
+	pthread_mutex_lock(&sc->lock);
+	sc->start_ns = scan_now_ns();
+	pthread_mutex_unlock(&sc->lock);
+	int rc = scanner_open_root(sc, err);
+	if (rc < 0)
+		goto failed;
+	struct scan_item *root = calloc(1, sizeof(*root) + 1);
+	if (!root) {
+		rc = errbuf_errno(err, ENOMEM, "allocating the root's queue item");
+		goto failed;
+	}
+	root->ign = ignore_stack_ref(sc->base_ign);
+	if (sc->opts.flags & SCANNER_FOLLOW_SYMLINKS) {
+		struct stat st;
+		root->anc = calloc(1, sizeof(*root->anc));
+		if (!root->anc || fstat(sc->root_fd, &st) < 0) {
+			scan_item_free(sc, root);
+			rc = errbuf_errno(err, root->anc ? errno : ENOMEM, "preparing the root %s",
+					  sc->root);
+			goto failed;
+		}
+		atomic_init(&root->anc->refs, 1);
+		root->anc->dev = st.st_dev;
+		root->anc->ino = st.st_ino;
+	}
+	scanq_push(sc->q, &root->node);
+	if ((rc = scanner_start_workers(sc, err)) < 0) {
+		scanq_cancel(sc->q);
+		goto failed;
+	}
+	scanner_wait_workers(sc);
+	pthread_mutex_lock(&sc->lock);
+	sc->end_ns = scan_now_ns();
+	bool failed = sc->failed;
+	if (failed && err)
+		*err = sc->failure;
+	pthread_mutex_unlock(&sc->lock);
+	if (failed)
+		return SCANNER_FAILED;
+	if (atomic_load(&sc->cancelled))
+		return SCANNER_CANCELLED;
+	/* Everything the workers handed over must be committed before the scan counts as done. */
+	if (store_flush(sc->store, sc->opts.scan_id, err) < 0)
+		return SCANNER_FAILED;
+	return SCANNER_DONE;
+failed:
+	pthread_mutex_lock(&sc->lock);
+	sc->end_ns = scan_now_ns();
+	pthread_mutex_unlock(&sc->lock);
+	return SCANNER_FAILED;
+}
