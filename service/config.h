@@ -2,6 +2,7 @@
 #ifndef LEINDEX_CONFIG_H
 #define LEINDEX_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -52,6 +53,9 @@ struct config {
 	const char **scan_ignore;
 	size_t scan_ignore_count;
 	unsigned slow_threshold_ms;
+	/* Copies of environment lists that the arrays above point into. */
+	const char **owned;
+	size_t owned_count;
 };
 
 /**

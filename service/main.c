@@ -1,2 +1,56 @@
-/* main.c: placeholder until the CLI lands. */
-int main(void) { return 0; }
+/* main.c: leindexd's entry point: parse the configuration, then serve, scan once, or probe. */
+#include <stdio.h>
+#include <sys/resource.h>
+
+#include "api/server.h"
+#include "service/cli_scan.h"
+#include "service/config.h"
+#include "service/log.h"
+#include "store/store.h"
+
+/* Scans keep directory descriptors open (bounded per scan); allow what the hard limit allows. */
+static void main_raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct errbuf err;
+	errbuf_clear(&err);
+	if (config_parse(&cfg, argc, argv, &err) < 0) {
+		fprintf(stderr, "leindexd: %s\n", err.msg);
+		config_free(&cfg);
+		return 2;
+	}
+	log_configure(cfg.log_level, cfg.log_format);
+	main_raise_nofile();
+	int status;
+	switch (cfg.command) {
+	case CONFIG_HELP:
+		config_usage(stdout);
+		status = 0;
+		break;
+	case CONFIG_VERSION:
+		printf("leindexd %s (store format %d)\n", LEINDEX_VERSION, STORE_FORMAT_VERSION);
+		status = 0;
+		break;
+	case CONFIG_SCAN:
+		status = cli_scan(&cfg);
+		break;
+	case CONFIG_HEALTH:
+		status = api_health(&cfg) == 0 ? 0 : 1;
+		break;
+	case CONFIG_SERVE:
+	default:
+		status = api_serve(&cfg) == 0 ? 0 : 1;
+		break;
+	}
+	config_free(&cfg);
+	return status;
+}

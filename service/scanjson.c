@@ -1,0 +1,87 @@
+/* scanjson.c: JSON documents describing a scan (see scanjson.h). */
+#include "service/scanjson.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int scanjson_set_path(json_t *obj, const char *key, const char *bytes, size_t len)
+{
+	json_t *s = json_stringn(bytes, len); /* NULL when not valid UTF-8 */
+	if (s)
+		return json_object_set_new(obj, key, s);
+	size_t cap = 4 * ((len + 2) / 3) + 1;
+	char *b64 = malloc(cap);
+	if (!b64)
+		return -1;
+	int n = EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)bytes, (int)len);
+	char k[64];
+	snprintf(k, sizeof(k), "%s_b64", key);
+	int rc = json_object_set_new(obj, k, json_stringn(b64, (size_t)n));
+	free(b64);
+	return rc;
+}
+
+json_t *scanjson_counters(const struct scanner_stats *st, const struct scanner_progress *p)
+{
+	json_t *per = json_array();
+	for (unsigned i = 0; per && i < st->workers; i++) {
+		const struct scanner_worker_stats *w = &st->per_worker[i];
+		if (json_array_append_new(per, json_pack("{sI sI sf}", "dirs", (json_int_t)w->dirs,
+							 "entries", (json_int_t)w->entries,
+							 "busy_seconds", w->busy_seconds)) < 0) {
+			json_decref(per);
+			return NULL;
+		}
+	}
+	json_t *slowest = json_pack("{sf}", "seconds", st->slowest_scandir_seconds);
+	if (!per || !slowest ||
+	    scanjson_set_path(slowest, "path", st->slowest_scandir_path ? st->slowest_scandir_path : "",
+			      st->slowest_scandir_len) < 0) {
+		json_decref(per);
+		json_decref(slowest);
+		return NULL;
+	}
+	uint64_t entries = p->dirs + p->files + p->symlinks + p->other;
+	double wall = st->wall_seconds > 0 ? st->wall_seconds : 0;
+	return json_pack("{sI sI sf sf sf sf sf sf sf sI so sI so sf sf}",
+			 "scandir_calls", (json_int_t)st->scandir_calls,
+			 "slow_scandirs", (json_int_t)st->slow_scandirs,
+			 "scandir_seconds", st->scandir_seconds,
+			 "stat_seconds", st->stat_seconds,
+			 "ignore_match_seconds", st->ignore_match_seconds,
+			 "symlink_check_seconds", st->symlink_check_seconds,
+			 "hash_seconds", st->hash_seconds,
+			 "store_seconds", st->store_seconds,
+			 "wall_seconds", st->wall_seconds,
+			 "queue_peak", (json_int_t)st->queue_peak,
+			 "slowest_scandir", slowest,
+			 "workers", (json_int_t)st->workers,
+			 "per_worker", per,
+			 "dirs_per_second", wall > 0 ? (double)st->scandir_calls / wall : 0.0,
+			 "entries_per_second", wall > 0 ? (double)entries / wall : 0.0);
+}
+
+json_t *scanjson_options(const struct scanner_opts *o)
+{
+	json_t *ignore = json_array();
+	for (size_t i = 0; ignore && i < o->ignore_count; i++) {
+		json_t *s = json_string(o->ignore[i]);
+		if (!s || json_array_append_new(ignore, s) < 0) {
+			json_decref(ignore);
+			return NULL;
+		}
+	}
+	if (!ignore)
+		return NULL;
+	return json_pack("{sI so sb sb so sb sb sI}",
+			 "workers", (json_int_t)o->workers,
+			 "max_depth", o->max_depth < 0 ? json_null() : json_integer(o->max_depth),
+			 "follow_symlinks", (o->flags & SCANNER_FOLLOW_SYMLINKS) != 0,
+			 "one_file_system", (o->flags & SCANNER_ONE_FILE_SYSTEM) != 0,
+			 "ignore", ignore,
+			 "use_gitignore", (o->flags & SCANNER_USE_GITIGNORE) != 0,
+			 "hash", (o->flags & SCANNER_HASH) != 0,
+			 "slow_threshold_ms", (json_int_t)o->slow_threshold_ms);
+}

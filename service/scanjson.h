@@ -1,0 +1,27 @@
+/* scanjson.h: a scan's options and performance counters as JSON (store records, CLI, API). */
+#ifndef LEINDEX_SCANJSON_H
+#define LEINDEX_SCANJSON_H
+
+#include <jansson.h>
+
+#include "service/scanner.h"
+
+/**
+ * The counters of the engine: scandir_calls, slow_scandirs, scandir_seconds, stat_seconds,
+ * ignore_match_seconds, symlink_check_seconds, hash_seconds, store_seconds, wall_seconds,
+ * queue_peak, slowest_scandir {path or path_b64, seconds}, workers, per_worker [{dirs, entries,
+ * busy_seconds}], dirs_per_second, entries_per_second. `progress` gives the counts for the
+ * rates. A new reference, or NULL when out of memory.
+ */
+json_t *scanjson_counters(const struct scanner_stats *st, const struct scanner_progress *progress);
+
+/** The effective options of a scan: root excluded, everything else with its value. */
+json_t *scanjson_options(const struct scanner_opts *opts);
+
+/**
+ * Sets `key` to the bytes as a string when they are valid UTF-8, else `key`_b64 to their
+ * base64. Returns 0 or -1 (out of memory).
+ */
+int scanjson_set_path(json_t *obj, const char *key, const char *bytes, size_t len);
+
+#endif
