@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# run.sh: the benchmark of issue 4. leindexd (one-shot scan and the HTTP path) against bfs, find,
+# fd and the kernel floor, on the corpora of shared/corpora, warm cache by default.
+#
+#   tests/bench/run.sh [--short] [--out DIR] [--trees DIR] [--tree NAME]... [--rounds N]
+#                      [--runs N] [--cold] [--output null|pipe] [--workers N] [--keep-trees]
+#                      [--corpora DIR] [--leindexd BIN]
+#
+# --short       one small tree (deep), 3 rounds: checks that every tool finds the same entries
+#               (the README's test command runs it through ctest); it never asserts on times.
+# --out DIR     where results.md, results.json and raw/ go (default: a new /tmp/leindex-bench.*).
+# --trees DIR   reuse DIR/<tree> (generated there when absent); default: generated under the
+#               output directory and removed at the end unless --keep-trees. Never in the repo.
+# --tree NAME   measure only these trees (repeatable); default salsa-like kernel-like wide deep.
+# --rounds N    rounds (default 10). Each round is one hyperfine invocation that runs every
+#               command --runs times (default 1), in an order rotated by one each round, so the
+#               commands alternate as far as hyperfine allows; an unrecorded warm-up round
+#               comes first. Medians and quartiles are over all rounds.
+# --cold        drop the page cache (echo 3 > /proc/sys/vm/drop_caches) before every run.
+# --output      where hyperfine sends the tools' output: null (/dev/null, default) or pipe.
+# --leindexd    the binary (default $LEINDEXD; else the repo is built into OUT/build).
+#
+# With CI=true a missing tool fails the run; otherwise --short skips (exit 0) without one.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+corpora=$repo/../shared/corpora
+short=0 out= trees_dir= rounds= runs=1 cold=0 output=null workers= keep_trees=0
+leindexd=${LEINDEXD:-}
+trees=()
+
+die() {
+	echo "run.sh: $*" >&2
+	exit 1
+}
+note() { echo "run.sh: $*" >&2; }
+
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--short) short=1 ;;
+	--out) out=${2:?--out needs a directory}; shift ;;
+	--trees) trees_dir=${2:?--trees needs a directory}; shift ;;
+	--tree) trees+=("${2:?--tree needs a name}"); shift ;;
+	--rounds) rounds=${2:?--rounds needs a number}; shift ;;
+	--runs) runs=${2:?--runs needs a number}; shift ;;
+	--cold) cold=1 ;;
+	--output) output=${2:?--output needs null or pipe}; shift ;;
+	--workers) workers=${2:?--workers needs a number}; shift ;;
+	--keep-trees) keep_trees=1 ;;
+	--corpora) corpora=${2:?--corpora needs a directory}; shift ;;
+	--leindexd) leindexd=${2:?--leindexd needs a path}; shift ;;
+	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown argument $1 (see --help)" ;;
+	esac
+	shift
+done
+[[ $output == null || $output == pipe ]] || die "--output $output: want null or pipe"
+[[ $rounds =~ ^[0-9]*$ && $runs =~ ^[1-9][0-9]*$ ]] || die "--rounds/--runs want numbers"
+if [[ ${#trees[@]} -eq 0 ]]; then
+	if ((short)); then trees=(deep); else trees=(salsa-like kernel-like wide deep); fi
+fi
+[[ -n $rounds ]] || { ((short)) && rounds=3 || rounds=10; }
+((rounds >= 1)) || die "--rounds must be at least 1"
+
+# Tools. Under CI a missing one is a failure: a benchmark that silently skips would rot.
+missing=()
+for tool in hyperfine bfs fdfind find curl python3 cc; do
+	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+	msg="missing tools: ${missing[*]} (Debian: hyperfine bfs fd-find findutils curl python3 gcc)"
+	if [[ ${CI:-} == true || $short -eq 0 ]]; then die "$msg"; fi
+	echo "SKIP: $msg"
+	exit 0
+fi
+[[ -d $corpora ]] || die "no corpora generators in $corpora (pass --corpora DIR)"
+corpora=$(cd "$corpora" && pwd)
+
+if [[ -z $out ]]; then
+	out=$(mktemp -d /tmp/leindex-bench.XXXXXX) || die "mktemp -d under /tmp failed"
+fi
+mkdir -p "$out/raw" "$out/work" || die "cannot create $out/raw and $out/work"
+out=$(cd "$out" && pwd)
+work=$out/work
+bench_py=$here/bench.py
+
+svc_pid=
+generated_trees=
+cleanup() {
+	if [[ -n $svc_pid ]]; then
+		kill "$svc_pid" 2>/dev/null || true
+		wait "$svc_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+	if [[ -n $generated_trees && $keep_trees -eq 0 ]]; then rm -rf "$generated_trees"; fi
+}
+trap cleanup EXIT
+
+# The trees: generated outside the repository.
+if [[ -z $trees_dir ]]; then
+	trees_dir=$out/trees
+	generated_trees=$trees_dir
+fi
+mkdir -p "$trees_dir" || die "cannot create $trees_dir"
+trees_dir=$(cd "$trees_dir" && pwd)
+case $trees_dir/ in "$repo"/*) die "the trees must be outside the repository ($trees_dir)" ;; esac
+for tree in "${trees[@]}"; do
+	[[ -f $corpora/$tree.py ]] || die "no generator $corpora/$tree.py for tree $tree"
+	if [[ ! -d $trees_dir/$tree ]]; then
+		note "generating $trees_dir/$tree"
+		python3 "$corpora/$tree.py" "$trees_dir/$tree" >&2 || die "generating $tree failed"
+	fi
+done
+
+# The binary: given, or built from this checkout.
+if [[ -z $leindexd ]]; then
+	note "building leindexd into $out/build"
+	cmake -S "$repo" -B "$out/build" -DCMAKE_BUILD_TYPE=Release >"$out/build.log" 2>&1 &&
+		cmake --build "$out/build" -j"$(nproc)" --target leindexd >>"$out/build.log" 2>&1 ||
+		die "building leindexd failed, see $out/build.log"
+	leindexd=$out/build/leindexd
+fi
+[[ -x $leindexd ]] || die "leindexd binary $leindexd is not executable"
+leindexd=$(cd "$(dirname "$leindexd")" && pwd)/$(basename "$leindexd")
+
+floor=$out/floor
+cc -O2 -std=c11 -Wall -Wextra -pthread -o "$floor" "$here/floor.c" 2>"$out/floor-build.log" ||
+	die "compiling $here/floor.c failed, see $out/floor-build.log"
+
+prep_cold=
+if ((cold)); then
+	if ! { sync && echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null; then
+		die "--cold needs a writable /proc/sys/vm/drop_caches (root, not in a read-only /proc)"
+	fi
+	prep_cold='sync; echo 3 > /proc/sys/vm/drop_caches; '
+fi
+
+scan_args=()
+[[ -n $workers ]] && scan_args+=(--workers "$workers")
+
+{
+	printf 'trees\t%s\n' "${trees[*]}"
+	printf 'rounds\t%s\nruns\t%s\n' "$rounds" "$runs"
+	printf 'cache\t%s\n' "$( ((cold)) && echo cold || echo warm)"
+	printf 'output\t%s\n' "$( [[ $output == null ]] && echo /dev/null || echo 'a pipe read by hyperfine')"
+	printf 'version.hyperfine\t%s\n' "$(hyperfine --version | head -n1)"
+	printf 'version.bfs\t%s\n' "$(bfs --version | head -n1)"
+	printf 'version.fd\t%s\n' "$(fdfind --version | head -n1)"
+	printf 'version.find\t%s\n' "$(find --version | head -n1)"
+	printf 'version.curl\t%s\n' "$(curl --version | head -n1)"
+	printf 'version.leindexd\t%s\n' "$("$leindexd" --version 2>&1 | head -n1 || true)"
+} >"$out/raw/meta.tsv"
+
+# count0 CMD...: the number of NUL bytes CMD prints (names may hold newlines: never wc -l).
+count0() { "$@" | tr -cd '\0' | wc -c; }
+# countx CMD...: the number of bytes CMD prints (used with -printf x, one byte per entry).
+countx() { "$@" | wc -c; }
+
+start_service() {
+	local port
+	port=$(python3 "$bench_py" freeport) || die "cannot find a free port"
+	rm -rf "$work/svc" && mkdir -p "$work/svc"
+	"$leindexd" --listen "127.0.0.1:$port" --data-dir "$work/svc" >"$out/raw/$tree/service.log" 2>&1 &
+	svc_pid=$!
+	base_url=http://127.0.0.1:$port
+	for _ in $(seq 1 200); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' "$base_url/healthz" || true)
+		[[ $code != 000 ]] && return 0
+		kill -0 "$svc_pid" 2>/dev/null || die "the service exited at start, see $out/raw/$tree/service.log"
+		sleep 0.1
+	done
+	die "the service did not answer on $base_url in 20 s, see $out/raw/$tree/service.log"
+}
+
+stop_service() {
+	local hwm
+	hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$svc_pid/status" 2>/dev/null || true)
+	[[ -n $hwm ]] && printf 'rss.service_kib\t%s\n' "$hwm" >>"$facts"
+	kill "$svc_pid" 2>/dev/null || true
+	wait "$svc_pid" 2>/dev/null || true
+	svc_pid=
+}
+
+fmt="'%p\\t%s\\t%T@\\t%m\\n'"
+for tree in "${trees[@]}"; do
+	dir=$trees_dir/$tree
+	raw=$out/raw/$tree
+	rm -rf "$raw" && mkdir -p "$raw"
+	facts=$raw/facts.tsv
+	: >"$facts"
+	note "$tree: counting entries with every tool"
+	{
+		printf 'count.find_printf\t%s\n' "$(countx find "$dir" -printf x)"
+		printf 'count.bfs_printf\t%s\n' "$(countx bfs "$dir" -printf x)"
+		printf 'count.bfs\t%s\n' "$(count0 bfs "$dir" -print0)"
+		printf 'count.fd_uu\t%s\n' "$(count0 fdfind -uu -j2 -0 . "$dir")"
+		printf 'count.fd\t%s\n' "$(count0 fdfind -j2 -0 . "$dir")"
+		printf 'count.fd_hidden\t%s\n' "$(count0 fdfind -H -j2 -E .git -0 . "$dir")"
+	} >>"$facts"
+	floor_out=$("$floor" "$dir") || die "$floor $dir failed: $floor_out"
+	printf 'count.floor\t%s\n' "$(awk '{print $2}' <<<"$floor_out")" >>"$facts"
+
+	rm -rf "$work/d-count" && mkdir -p "$work/d-count"
+	python3 "$bench_py" rss "$raw/scan.rss" "$leindexd" scan "${scan_args[@]}" --no-gitignore --json \
+		--data-dir "$work/d-count" "$dir" >"$raw/scan.json" 2>"$raw/scan.stderr" ||
+		die "leindexd scan --no-gitignore --json $dir failed: $(tail -n 5 "$raw/scan.stderr")"
+	entries=$(python3 "$bench_py" scan-json "$raw/scan.json") || die "reading $raw/scan.json failed"
+	read -r sbytes sused < <(python3 "$bench_py" store-bytes "$work/d-count") ||
+		die "measuring the store in $work/d-count failed"
+	{
+		printf 'count.scan\t%s\n' "$entries"
+		printf 'rss.scan_kib\t%s\n' "$(cat "$raw/scan.rss")"
+		printf 'store.bytes\t%s\nstore.used_bytes\t%s\nstore.entries\t%s\n' "$sbytes" "$sused" "$entries"
+	} >>"$facts"
+	rm -rf "$work/d-count" && mkdir -p "$work/d-count"
+	"$leindexd" scan "${scan_args[@]}" --json --data-dir "$work/d-count" "$dir" \
+		>"$raw/scan-gitignore.json" 2>"$raw/scan-gitignore.stderr" ||
+		die "leindexd scan --json $dir failed: $(tail -n 5 "$raw/scan-gitignore.stderr")"
+	printf 'count.scan_gitignore\t%s\n' "$(python3 "$bench_py" scan-json "$raw/scan-gitignore.json")" >>"$facts"
+	rm -rf "$work/d-count"
+
+	start_service
+	check=$(python3 "$bench_py" http-check "$base_url" "$dir" 10000 false) ||
+		die "the HTTP check of $dir failed"
+	echo "$check" >"$raw/http-check.json"
+	python3 - "$raw/http-check.json" >>"$facts" <<-'EOF' || die "reading the HTTP check failed"
+		import json, sys
+		c = json.load(open(sys.argv[1]))
+		print("count.http\t%d" % c["entries"])
+		print("http.root_listed\t%d" % c["root_listed"])
+		print("http.problems\t%s" % json.dumps(c["problems"]))
+	EOF
+	HTTP_SCAN_REPORT=$raw/http-scan.tsv bash "$here/http_scan.sh" "$base_url" "$dir" ||
+		die "http_scan.sh $base_url $dir failed"
+	printf 'http.pages\t%s\n' "$(awk -F'\t' '$1 == "pages" {print $2}' "$raw/http-scan.tsv")" >>"$facts"
+
+	# The commands, by id (the ids are bench.py's COMMANDS). Each gets its own prepare command.
+	ids=(floor scan http bfs_printf find_printf bfs fd_uu scan_gitignore fd)
+	declare -A cmd prep
+	cmd[floor]="'$floor' '$dir'"
+	cmd[scan]="'$leindexd' scan ${scan_args[*]} --no-gitignore --data-dir '$work/d-scan' '$dir'"
+	cmd[http]="bash '$here/http_scan.sh' '$base_url' '$dir'"
+	cmd[bfs_printf]="bfs '$dir' -printf $fmt"
+	cmd[find_printf]="find '$dir' -printf $fmt"
+	cmd[bfs]="bfs '$dir'"
+	cmd[fd_uu]="fdfind -uu -j2 . '$dir'"
+	cmd[scan_gitignore]="'$leindexd' scan ${scan_args[*]} --data-dir '$work/d-scan-gi' '$dir'"
+	cmd[fd]="fdfind -j2 . '$dir'"
+	for id in "${ids[@]}"; do prep[$id]="bash -c '${prep_cold}true'"; done
+	prep[scan]="bash -c '${prep_cold}rm -rf $work/d-scan && mkdir -p $work/d-scan'"
+	prep[scan_gitignore]="bash -c '${prep_cold}rm -rf $work/d-scan-gi && mkdir -p $work/d-scan-gi'"
+
+	n=${#ids[@]}
+	for ((r = 0; r <= rounds; r++)); do
+		args=()
+		for ((i = 0; i < n; i++)); do
+			id=${ids[$(((i + r) % n))]}
+			args+=(--command-name "$id" --prepare "${prep[$id]}" "${cmd[$id]}")
+		done
+		if ((r == 0)); then
+			json=$raw/warmup.json
+			note "$tree: warm-up round"
+		else
+			json=$(printf '%s/round-%03d.json' "$raw" "$r")
+			note "$tree: round $r of $rounds"
+		fi
+		hyperfine -N --style basic --output "$output" --runs "$runs" --export-json "$json" \
+			"${args[@]}" >>"$raw/hyperfine.log" 2>&1 ||
+			die "hyperfine failed on $tree round $r, see $raw/hyperfine.log"
+	done
+	stop_service
+	rm -rf "$work/d-scan" "$work/d-scan-gi" "$work/svc"
+done
+
+report_args=("$out")
+((short)) && report_args+=(--short)
+python3 "$bench_py" report "${report_args[@]}"
+note "results in $out/results.md and $out/results.json"
