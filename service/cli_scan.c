@@ -39,25 +39,31 @@ static int64_t cli_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+struct cli_list_ctx {
+	FILE *out;
+	char end; /* '\n', or NUL with --null */
+};
+
 /* Prints one stored path per line: the raw bytes, as find -mindepth 1 prints them. */
 static int cli_list_entry(void *ctx, const char *path, size_t len, const struct entry *e)
 {
 	(void)e;
-	FILE *out = ctx;
-	if (fwrite(path, 1, len, out) != len || putc('\n', out) == EOF)
+	const struct cli_list_ctx *c = ctx;
+	if (fwrite(path, 1, len, c->out) != len || putc(c->end, c->out) == EOF)
 		return -EIO;
 	return 0;
 }
 
-static int cli_list(struct store *st, uint64_t scan_id, struct errbuf *err)
+static int cli_list(struct store *st, uint64_t scan_id, char end, struct errbuf *err)
 {
 	static char buf[1 << 16];
 	setvbuf(stdout, buf, _IOFBF, sizeof(buf));
+	struct cli_list_ctx ctx = {.out = stdout, .end = end};
 	struct store_pos pos, next;
 	bool more = true, first = true;
 	while (more) {
 		int rc = store_walk(st, scan_id, NULL, first ? NULL : &pos, 100000, cli_list_entry,
-				    stdout, &next, &more, err);
+				    &ctx, &next, &more, err);
 		if (rc < 0)
 			return rc;
 		pos = next;
@@ -186,7 +192,7 @@ static int cli_run(struct store *st, struct scanner_opts *opts, const struct con
 	if (outcome == SCANNER_FAILED)
 		fprintf(stderr, "leindexd: scan %" PRIu64 " failed: %s\n", rec.id, err.msg);
 	if (cfg->scan_cli_flags & CONFIG_SCAN_LIST) {
-		if (cli_list(st, rec.id, &uerr) < 0) {
+		if (cli_list(st, rec.id, (cfg->scan_cli_flags & CONFIG_SCAN_NUL) ? '\0' : '\n', &uerr) < 0) {
 			fprintf(stderr, "leindexd: listing scan %" PRIu64 ": %s\n", rec.id, uerr.msg);
 			status = 1;
 		}

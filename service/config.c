@@ -13,7 +13,7 @@ enum config_opt {
 	OPT_LISTEN = 1000, OPT_DATA_DIR, OPT_MAP_SIZE, OPT_MAX_RUNNING, OPT_MAX_QUEUED,
 	OPT_ALLOW_ROOT, OPT_CORS_ORIGIN, OPT_LOG_LEVEL, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION,
 	OPT_WORKERS, OPT_NO_GITIGNORE, OPT_IGNORE, OPT_MAX_DEPTH, OPT_FOLLOW, OPT_ONE_FS,
-	OPT_HASH, OPT_JSON, OPT_LIST, OPT_SLOW,
+	OPT_HASH, OPT_JSON, OPT_LIST, OPT_NULL, OPT_SLOW,
 };
 
 static const struct option config_serve_opts[] = {
@@ -43,6 +43,7 @@ static const struct option config_scan_opts[] = {
 	{"hash", no_argument, NULL, OPT_HASH},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"list", no_argument, NULL, OPT_LIST},
+	{"null", no_argument, NULL, OPT_NULL},
 	{"slow-threshold-ms", required_argument, NULL, OPT_SLOW},
 	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
@@ -85,7 +86,8 @@ void config_usage(FILE *out)
 	    "  --hash                 record the SHA-256 of every regular file\n"
 	    "  --slow-threshold-ms N  log and count directories slower than N ms (default 100)\n"
 	    "  --json                 print the summary and counters as one JSON object\n"
-	    "  --list                 print every stored path relative to DIR, depth-first\n",
+	    "  --list                 print every stored path relative to DIR, depth-first\n"
+	    "  --null                 with --list, end each path with NUL instead of newline\n",
 	    out);
 }
 
@@ -297,6 +299,9 @@ static int config_scan_opt(struct config *cfg, int opt, const char *arg, struct 
 		return 0;
 	case OPT_LIST:
 		cfg->scan_cli_flags |= CONFIG_SCAN_LIST;
+		return 0;
+	case OPT_NULL:
+		cfg->scan_cli_flags |= CONFIG_SCAN_NUL | CONFIG_SCAN_LIST;
 		return 0;
 	case OPT_SLOW:
 		if (config_uint("--slow-threshold-ms", arg, 1, 86400000, &n, err) < 0)
