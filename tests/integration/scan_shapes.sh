@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Trees whose shape breaks naive walkers: a 1,000-level chain with one worker (a pool that held
+# its slot while waiting on children would deadlock), a 200,000-file directory (memory must stay
+# bounded), links that loop or leave the tree when following them, and permission errors seen
+# by an unprivileged user (the scan records them and completes).
+source "$LEINDEX_SRC/tests/lib/common.bash"
+need find
+need python3
+need setpriv
+
+corpus deep "$T/deep"
+corpus nasty "$T/nasty"
+
+# 1. Deep chain, one worker: completes, every entry stored.
+n=$(timeout 120 "$LEINDEXD" scan --data-dir "$T/d1" --workers 1 --no-gitignore --json "$T/deep" |
+	python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["entries"] if d["state"]=="completed" else -1)')
+want=$(find "$T/deep" -mindepth 1 -printf x | wc -c)
+[ "$n" = "$want" ] || fail "deep chain with workers=1: $n entries stored, find lists $want"
+
+# 2. 200,000 files in one directory: all stored, peak memory bounded.
+python3 - "$T/wide" <<'PY'
+import os, sys
+d = os.path.join(sys.argv[1], "big")
+os.makedirs(d)
+for i in range(200000):
+    os.close(os.open(os.path.join(d, "file-%06d-%s" % (i, "x" * (i % 23))), os.O_CREAT | os.O_WRONLY, 0o644))
+PY
+python3 - "$LEINDEXD" "$T" <<'PY'
+import json, resource, subprocess, sys
+exe, t = sys.argv[1], sys.argv[2]
+out = subprocess.run([exe, "scan", "--data-dir", t + "/d2", "--no-gitignore", "--json", t + "/wide"],
+                     stdout=subprocess.PIPE, check=True).stdout
+doc = json.loads(out)
+rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"200k-file directory: {doc['entries']} entries, peak RSS {rss_mib:.1f} MiB, {doc['wall_seconds']:.3f} s")
+if doc["entries"] != 200001 or doc["files"] != 200000:
+    sys.exit(f"expected 200,001 entries, got {doc['entries']}")
+if rss_mib > 128:
+    sys.exit(f"peak RSS {rss_mib:.1f} MiB for one 200k-file directory: memory is not bounded")
+PY
+
+# 3. Following links: loops end, links out of the root are not followed, the scan completes.
+out=$(timeout 60 "$LEINDEXD" scan --data-dir "$T/d3" --no-gitignore --follow-symlinks --json "$T/nasty")
+python3 - "$out" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+if d["state"] != "completed":
+    sys.exit(f"follow-symlinks scan ended {d['state']}: {d.get('error')}")
+print(f"follow-symlinks: {d['entries']} entries, {d['errors']} errors")
+PY
+scan_list "$T/nasty" "$T/list" --no-gitignore --follow-symlinks
+if tr '\0' '\n' <"$T/list" | grep -qE '^links/outside-(abs|rel)/'; then
+	fail "a link out of the root was followed"
+fi
+
+# 4. As an unprivileged user: unreadable directories are errors, the rest matches find.
+chmod 755 "$T"
+mkdir "$T/d4" && chown nobody "$T/d4"
+as_nobody "$LEINDEXD" scan --data-dir "$T/d4" --no-gitignore --null "$T/nasty" >"$T/list" ||
+	fail "the scan as nobody did not complete"
+$TREECMP find "$T/nasty" "$T/list" --as-nobody || fail "as nobody: differs from find"
+errs=$(as_nobody "$LEINDEXD" scan --data-dir "$T/d4" --no-gitignore --json "$T/nasty" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["errors"])')
+[ "$errs" -ge 3 ] || fail "as nobody: expected permission errors, got $errs"
+
+# 5. Bad input: clear messages and a non-zero status.
+if "$LEINDEXD" scan --data-dir "$T/d5" "$T/missing" 2>"$T/err"; then fail "a missing DIR succeeded"; fi
+grep -q "No such file or directory" "$T/err" || fail "missing DIR: unclear message: $(cat "$T/err")"
+if "$LEINDEXD" scan --data-dir "$T/d5" "$LEINDEX_SRC/CMakeLists.txt" 2>"$T/err"; then fail "a file as DIR succeeded"; fi
+grep -q "not a directory" "$T/err" || fail "file as DIR: unclear message: $(cat "$T/err")"
+touch "$T/not-a-dir"
+if "$LEINDEXD" scan --data-dir "$T/not-a-dir" "$T/deep" 2>"$T/err"; then fail "a file as data dir succeeded"; fi
+grep -q "not-a-dir" "$T/err" || fail "bad data dir: the message does not name it: $(cat "$T/err")"
+if "$LEINDEXD" scan --workers 0 "$T/deep" 2>"$T/err"; then fail "--workers 0 was accepted"; fi
+grep -q -- "--workers" "$T/err" || fail "--workers 0: unclear message: $(cat "$T/err")"
+echo "PASS"

@@ -1,0 +1,53 @@
+# common.bash: shared set-up of the integration tests (sourced, never run by ctest itself).
+set -euo pipefail
+
+: "${LEINDEXD:?LEINDEXD must name the leindexd binary}"
+: "${LEINDEX_SRC:?LEINDEX_SRC must name the source tree}"
+TREECMP="python3 $LEINDEX_SRC/tests/lib/treecmp.py"
+CORPORA="${LEINDEX_CORPORA:-$LEINDEX_SRC/../shared/corpora}"
+
+T=$(mktemp -d /tmp/leindex-test.XXXXXX)
+cleanup() {
+	chmod -R u+rwx "$T" 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# A tool the test needs: under CI its absence fails the test, elsewhere it skips (ctest: 77).
+need() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	if [ "${CI:-}" = "true" ]; then
+		fail "$1 is not installed (CI must install it)"
+	fi
+	echo "SKIP: $1 is not installed" >&2
+	exit 77
+}
+
+# Permission errors only show when not root: run as nobody when we are root.
+as_nobody() {
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
+	else
+		"$@"
+	fi
+}
+
+# The leindexd scan of $1 with --list --null into file $2; other options follow.
+scan_list() {
+	local dir=$1 out=$2
+	shift 2
+	"$LEINDEXD" scan --data-dir "$T/data.$RANDOM$RANDOM" --null "$@" "$dir" >"$out"
+}
+
+# The corpora generators (shared/ beside the checkout).
+corpus() {
+	local name=$1 dest=$2
+	shift 2
+	[ -f "$CORPORA/$name.py" ] || fail "corpus generator $CORPORA/$name.py is missing"
+	python3 "$CORPORA/$name.py" "$@" "$dest" >/dev/null
+}
