@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# bootstrap.sh: set up a Debian 12 machine for leindexd, build it, then serve or test.
+#
+#   deploy/bootstrap.sh serve   install what is missing, build, serve on 127.0.0.1:8080 (./data)
+#   deploy/bootstrap.sh test    install what is missing, build, run the whole suite with ctest
+#
+# Packages are installed only when missing (as root, or through sudo). The build goes to
+# ./build; the sanitizer builds (ASan+UBSan, TSan) are made and run by ctest itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev liblmdb-dev libjansson-dev
+	libssl-dev libcunit1-dev)
+TEST_PACKAGES=(git python3 findutils util-linux bfs fd-find hyperfine curl time lmdb-utils
+	prometheus docker-compose systemd nodejs npm debootstrap)
+
+install_missing() {
+	local missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "bootstrap: installing ${missing[*]}" >&2
+	local sudo=()
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	"${sudo[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build -j"$(nproc)"
+}
+
+case "${1:-}" in
+serve)
+	install_missing "${BUILD_PACKAGES[@]}"
+	build
+	exec build/leindexd --listen "${LEINDEX_LISTEN:-127.0.0.1:8080}" --data-dir "${LEINDEX_DATA_DIR:-./data}"
+	;;
+test)
+	install_missing "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+	build
+	ctest --test-dir build --output-on-failure -j2 --timeout 1500
+	;;
+*)
+	echo "usage: deploy/bootstrap.sh serve|test" >&2
+	exit 2
+	;;
+esac
