@@ -15,8 +15,8 @@ static unsigned cpus_cgroup2_quota(void)
 		return 0;
 	char line[600];
 	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3) == 0) {
-			snprintf(rel, sizeof(rel), "%s", line + 3);
+		if (strncmp(line, "0::", 3) == 0 && strlen(line + 3) < sizeof(rel)) {
+			memcpy(rel, line + 3, strlen(line + 3) + 1);
 			rel[strcspn(rel, "\n")] = '\0';
 			break;
 		}
@@ -25,7 +25,7 @@ static unsigned cpus_cgroup2_quota(void)
 	unsigned best = 0;
 	/* A quota anywhere up the hierarchy limits us: take the smallest one found. */
 	for (;;) {
-		char path[700];
+		char path[sizeof(rel) + 64];
 		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cpu.max", strcmp(rel, "/") ? rel : "");
 		FILE *m = fopen(path, "re");
 		if (m) {

@@ -49,6 +49,17 @@ int errbuf_prefix(struct errbuf *err, const char *fmt, ...)
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", head, old);
+	/* head, ": ", then as much of the old message as fits. */
+	size_t h = strlen(head), o = strlen(old), cap = sizeof(err->msg) - 1;
+	size_t n = h < cap ? h : cap;
+	memcpy(err->msg, head, n);
+	if (n + 2 <= cap) {
+		memcpy(err->msg + n, ": ", 2);
+		n += 2;
+		size_t k = o < cap - n ? o : cap - n;
+		memcpy(err->msg + n, old, k);
+		n += k;
+	}
+	err->msg[n] = '\0';
 	return err->code ? err->code : -1;
 }
