@@ -1,0 +1,461 @@
+/* store_walk.c: reading a scan's entries back in depth-first order, and its errors. */
+#include "store/store_impl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_codec.h"
+
+/*
+ * A walk keeps one cursor on the entries table and an explicit stack of open directories (no
+ * recursion: trees are thousands of levels deep). Each frame remembers the dir_id and the length
+ * of its path in a growable buffer, so an entry's path is the frame's path, '/', and the name.
+ * Descending: an entry that is a directory with a row in links gets a frame, and the cursor jumps
+ * to the first key of the child. Climbing: when the cursor leaves the child's key range, the
+ * frame is dropped and the cursor goes back to the child's own entry in its parent (its name is
+ * the last path component), to continue with the next sibling.
+ *
+ * Resuming from (dir_id, name): the dirs table gives the chain of parents up to the walk's base
+ * directory, which rebuilds both the stack and the path; the walk then goes on after that entry,
+ * into its subtree first when it is a directory.
+ */
+
+/** Guards against a damaged dirs table making the climb loop forever. */
+#define STORE_WALK_MAX_DEPTH (1u << 20)
+
+struct store_walk_frame {
+	uint64_t dir_id;
+	size_t path_len;
+};
+
+struct store_walker {
+	struct store *s;
+	MDB_txn *txn;
+	uint64_t scan_id;
+	char *path;
+	size_t path_len, path_cap;
+	struct store_walk_frame *frames;
+	size_t depth, frames_cap;
+};
+
+static int store_walk_path_add(struct store_walker *w, const char *name, size_t len,
+			       struct errbuf *err)
+{
+	size_t need = w->path_len + 1 + len;
+	if (need > w->path_cap) {
+		size_t cap = w->path_cap ? w->path_cap : 1024;
+		while (cap < need)
+			cap *= 2;
+		char *p = realloc(w->path, cap);
+		if (!p)
+			return errbuf_errno(err, ENOMEM, "walking scan %" PRIu64, w->scan_id);
+		w->path = p;
+		w->path_cap = cap;
+	}
+	if (w->path_len > 0)
+		w->path[w->path_len++] = '/';
+	memcpy(w->path + w->path_len, name, len);
+	w->path_len += len;
+	return 0;
+}
+
+static int store_walk_push(struct store_walker *w, uint64_t dir_id, struct errbuf *err)
+{
+	if (w->depth == w->frames_cap) {
+		size_t cap = w->frames_cap ? w->frames_cap * 2 : 64;
+		struct store_walk_frame *f = realloc(w->frames, cap * sizeof(*f));
+		if (!f)
+			return errbuf_errno(err, ENOMEM, "walking scan %" PRIu64, w->scan_id);
+		w->frames = f;
+		w->frames_cap = cap;
+	}
+	w->frames[w->depth++] = (struct store_walk_frame){dir_id, w->path_len};
+	return 0;
+}
+
+/* The child dir_id linked from (dir_id, name); 0 when there is none. */
+static int store_walk_link(struct store_walker *w, uint64_t dir_id, const char *name,
+			   size_t len, uint64_t *child, struct errbuf *err)
+{
+	unsigned char key[8 + 255];
+	store_be64_put(key, dir_id);
+	memcpy(key + 8, name, len);
+	MDB_val k = {8 + len, key}, v;
+	int rc = mdb_get(w->txn, w->s->db_links, &k, &v);
+	*child = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return store_mdb_err(w->s, err, rc, "reading links of scan %" PRIu64 " from %s",
+				     w->scan_id, w->s->path);
+	if (v.mv_size != 8)
+		return errbuf_set(err, -EIO, "walking scan %" PRIu64 ": corrupt link in %s",
+				  w->scan_id, w->s->path);
+	*child = store_be64_get(v.mv_data);
+	return 0;
+}
+
+/* Resolves the prefix from the root, one component at a time, into the base frame. */
+static int store_walk_base(struct store_walker *w, uint64_t root, const char *prefix,
+			   size_t prefix_len, struct errbuf *err)
+{
+	uint64_t dir = root;
+	size_t i = 0;
+	int rc;
+	while (i < prefix_len) {
+		const char *c = prefix + i;
+		const char *slash = memchr(c, '/', prefix_len - i);
+		size_t len = slash ? (size_t)(slash - c) : prefix_len - i;
+		i += len + 1;
+		if (len == 0)
+			continue; /* "a//b", a leading or a trailing slash */
+		if (len > 255)
+			return errbuf_set(err, -ENOENT, "no directory %.*s in scan %" PRIu64,
+					  (int)prefix_len, prefix, w->scan_id);
+		uint64_t child;
+		if ((rc = store_walk_link(w, dir, c, len, &child, err)) < 0)
+			return rc;
+		if (!child)
+			return errbuf_set(err, -ENOENT, "no directory %.*s in scan %" PRIu64,
+					  (int)prefix_len, prefix, w->scan_id);
+		if ((rc = store_walk_path_add(w, c, len, err)) < 0)
+			return rc;
+		dir = child;
+	}
+	return store_walk_push(w, dir, err);
+}
+
+/* Rebuilds the stack from the base down to the directory of a resume position. */
+static int store_walk_resume_stack(struct store_walker *w, uint64_t dir_id, struct errbuf *err)
+{
+	struct store_dir_rec *chain = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t base = w->frames[0].dir_id;
+	int rc = 0;
+	for (uint64_t d = dir_id; d != base;) {
+		unsigned char key[8];
+		store_be64_put(key, d);
+		MDB_val k = {8, key}, v;
+		struct store_dir_rec rec;
+		rc = mdb_get(w->txn, w->s->db_dirs, &k, &v);
+		if (rc == MDB_NOTFOUND || (rc == 0 && store_dir_decode(v.mv_data, v.mv_size, &rec) == 0 &&
+					  (rec.scan_id != w->scan_id || rec.parent == 0))) {
+			/* Another scan's directory, or one outside the prefix. */
+			rc = errbuf_set(err, -EINVAL, "walking scan %" PRIu64
+					": the resume position is not one of this walk", w->scan_id);
+			goto out;
+		}
+		if (rc) {
+			rc = store_mdb_err(w->s, err, rc, "reading directories of %s", w->s->path);
+			goto out;
+		}
+		if (store_dir_decode(v.mv_data, v.mv_size, &rec) < 0 || n >= STORE_WALK_MAX_DEPTH) {
+			rc = errbuf_set(err, -EIO, "walking scan %" PRIu64 ": corrupt directory in %s",
+					w->scan_id, w->s->path);
+			goto out;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct store_dir_rec *c = realloc(chain, cap * sizeof(*c));
+			if (!c) {
+				rc = errbuf_errno(err, ENOMEM, "walking scan %" PRIu64, w->scan_id);
+				goto out;
+			}
+			chain = c;
+		}
+		rec.scan_id = d; /* reused: the dir_id of this link of the chain */
+		chain[n++] = rec;
+		d = rec.parent;
+	}
+	while (n > 0) {
+		n--;
+		if ((rc = store_walk_path_add(w, chain[n].name, chain[n].name_len, err)) < 0 ||
+		    (rc = store_walk_push(w, chain[n].scan_id, err)) < 0)
+			goto out;
+	}
+out:
+	free(chain);
+	return rc;
+}
+
+/* Whether the cursor's key (valid when rc is 0) is in directory `dir`. */
+static bool store_walk_in_dir(int rc, const MDB_val *k, uint64_t dir)
+{
+	return rc == 0 && k->mv_size > 8 && store_be64_get(k->mv_data) == dir;
+}
+
+/* The walk proper, once the txn is open and the scan known to exist. */
+static int store_walk_run(struct store_walker *w, uint64_t root,
+			  const struct store_walk_filter *filter, const struct store_pos *resume,
+			  size_t limit, store_entry_cb cb, void *ctx, struct store_pos *next,
+			  bool *more, struct errbuf *err)
+{
+	struct store *s = w->s;
+	MDB_cursor *cur;
+	unsigned char key[8 + 255];
+	MDB_val k, v;
+	struct entry e;
+	int rc = store_walk_base(w, root, filter ? filter->prefix : NULL,
+				 filter && filter->prefix ? filter->prefix_len : 0, err);
+	if (rc < 0)
+		return rc;
+	unsigned mask = filter ? filter->type_mask : 0;
+	if ((rc = mdb_cursor_open(w->txn, s->db_entries, &cur)))
+		return store_mdb_err(s, err, rc, "opening a cursor on %s", s->path);
+
+	/* Position the cursor: `have` says its current key is the next entry to look at. */
+	bool have;
+	if (resume && resume->dir_id) {
+		if (resume->name_len < 1 || resume->name_len > 255) {
+			rc = errbuf_set(err, -EINVAL, "walking scan %" PRIu64
+					": the resume position is not one of this walk", w->scan_id);
+			goto out;
+		}
+		if ((rc = store_walk_resume_stack(w, resume->dir_id, err)) < 0)
+			goto out;
+		store_be64_put(key, resume->dir_id);
+		memcpy(key + 8, resume->name, resume->name_len);
+		k = (MDB_val){8 + resume->name_len, key};
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+		if (rc == MDB_NOTFOUND) {
+			rc = errbuf_set(err, -EINVAL, "walking scan %" PRIu64
+					": the resume position is not one of this walk", w->scan_id);
+			goto out;
+		}
+		if (rc) {
+			rc = store_mdb_err(s, err, rc, "reading entries of %s", s->path);
+			goto out;
+		}
+		if ((rc = store_entry_decode(v.mv_data, v.mv_size, &e)) < 0) {
+			rc = errbuf_set(err, rc, "walking scan %" PRIu64 ": corrupt entry in %s",
+					w->scan_id, s->path);
+			goto out;
+		}
+		uint64_t child = 0;
+		if (e.type == ENTRY_DIR &&
+		    (rc = store_walk_link(w, resume->dir_id, resume->name, resume->name_len, &child,
+					  err)) < 0)
+			goto out;
+		if (child) {
+			if ((rc = store_walk_path_add(w, resume->name, resume->name_len, err)) < 0 ||
+			    (rc = store_walk_push(w, child, err)) < 0)
+				goto out;
+			store_be64_put(key, child);
+			k = (MDB_val){8, key};
+			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		} else {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		}
+		*next = *resume;
+	} else {
+		store_be64_put(key, w->frames[0].dir_id);
+		k = (MDB_val){8, key};
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	}
+	have = true;
+
+	size_t count = 0;
+	for (;;) {
+		if (!have)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		have = false;
+		if (rc && rc != MDB_NOTFOUND) {
+			rc = store_mdb_err(s, err, rc, "reading entries of %s", s->path);
+			goto out;
+		}
+		struct store_walk_frame *top = &w->frames[w->depth - 1];
+		if (!store_walk_in_dir(rc, &k, top->dir_id)) {
+			/* The directory is done: climb back to its entry in the parent. */
+			if (w->depth == 1)
+				break;
+			struct store_walk_frame *up = top - 1;
+			size_t off = up->path_len ? up->path_len + 1 : 0;
+			store_be64_put(key, up->dir_id);
+			memcpy(key + 8, w->path + off, top->path_len - off);
+			k = (MDB_val){8 + top->path_len - off, key};
+			w->depth--;
+			w->path_len = up->path_len;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+			/* Past its own entry (found), or at whatever follows where it would be. */
+			have = !(rc == 0 && k.mv_size == 8 + top->path_len - off &&
+				 memcmp(k.mv_data, key, k.mv_size) == 0);
+			continue;
+		}
+		const char *name = (const char *)k.mv_data + 8;
+		size_t name_len = k.mv_size - 8;
+		if ((rc = store_entry_decode(v.mv_data, v.mv_size, &e)) < 0) {
+			rc = errbuf_set(err, rc, "walking scan %" PRIu64 ": corrupt entry in %s",
+					w->scan_id, s->path);
+			goto out;
+		}
+		e.name = name;
+		e.name_len = name_len;
+		w->path_len = top->path_len;
+		if ((rc = store_walk_path_add(w, name, name_len, err)) < 0)
+			goto out;
+		if (!mask || (mask & (1u << e.type))) {
+			if (count == limit) {
+				*more = true; /* another entry passes: the page stops before it */
+				break;
+			}
+			if ((rc = cb(ctx, w->path, w->path_len, &e)))
+				goto out;
+			count++;
+			next->dir_id = top->dir_id;
+			next->name_len = name_len;
+			memcpy(next->name, name, name_len);
+		}
+		if (e.type != ENTRY_DIR)
+			continue;
+		uint64_t child;
+		if ((rc = store_walk_link(w, top->dir_id, name, name_len, &child, err)) < 0)
+			goto out;
+		if (!child)
+			continue;
+		if ((rc = store_walk_push(w, child, err)) < 0)
+			goto out;
+		store_be64_put(key, child);
+		k = (MDB_val){8, key};
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		have = true;
+	}
+	rc = 0;
+out:
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/* Whether a prefix names a directory below the root (is not empty or only slashes). */
+static bool store_walk_has_component(const char *prefix, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (prefix[i] != '/')
+			return true;
+	return false;
+}
+
+int store_walk(struct store *s, uint64_t scan_id, const struct store_walk_filter *filter,
+	       const struct store_pos *resume, size_t limit, store_entry_cb cb, void *ctx,
+	       struct store_pos *next, bool *more, struct errbuf *err)
+{
+	struct store_walker w = {.s = s, .scan_id = scan_id};
+	unsigned char key[16];
+	MDB_val k, v;
+	*more = false;
+	memset(next, 0, sizeof(*next));
+	int rc = store_read_begin(s, &w.txn, err);
+	if (rc < 0)
+		return rc;
+	store_be64_put(key, scan_id);
+	k = (MDB_val){8, key};
+	rc = mdb_get(w.txn, s->db_scans, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		rc = errbuf_set(err, -ENOENT, "no scan %" PRIu64, scan_id);
+		goto out;
+	}
+	if (rc) {
+		rc = store_mdb_err(s, err, rc, "reading scan %" PRIu64 " from %s", scan_id, s->path);
+		goto out;
+	}
+	/* The root link: (0, scan id). A scan with no directory stored yet has no entries. */
+	store_be64_put(key, 0);
+	store_be64_put(key + 8, scan_id);
+	k = (MDB_val){16, key};
+	rc = mdb_get(w.txn, s->db_links, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		if (filter && filter->prefix &&
+		    store_walk_has_component(filter->prefix, filter->prefix_len))
+			rc = errbuf_set(err, -ENOENT, "no directory %.*s in scan %" PRIu64,
+					(int)filter->prefix_len, filter->prefix, scan_id);
+		else if (resume && resume->dir_id)
+			rc = errbuf_set(err, -EINVAL, "walking scan %" PRIu64
+					": the resume position is not one of this walk", scan_id);
+		else
+			rc = 0;
+		goto out;
+	}
+	if (rc || v.mv_size != 8) {
+		rc = rc ? store_mdb_err(s, err, rc, "reading links from %s", s->path)
+			: errbuf_set(err, -EIO, "walking scan %" PRIu64 ": corrupt root link in %s",
+				     scan_id, s->path);
+		goto out;
+	}
+	rc = store_walk_run(&w, store_be64_get(v.mv_data), filter, resume, limit, cb, ctx, next,
+			    more, err);
+out:
+	mdb_txn_abort(w.txn);
+	free(w.path);
+	free(w.frames);
+	return rc;
+}
+
+int store_errors(struct store *s, uint64_t scan_id, uint64_t after, size_t limit,
+		 store_error_cb cb, void *ctx, uint64_t *next_after, bool *more,
+		 struct errbuf *err)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	unsigned char key[16];
+	MDB_val k, v;
+	*more = false;
+	*next_after = after;
+	int rc = store_read_begin(s, &txn, err);
+	if (rc < 0)
+		return rc;
+	store_be64_put(key, scan_id);
+	k = (MDB_val){8, key};
+	rc = mdb_get(txn, s->db_scans, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		rc = errbuf_set(err, -ENOENT, "no scan %" PRIu64, scan_id);
+		goto out;
+	}
+	if (rc || (rc = mdb_cursor_open(txn, s->db_errors, &cur))) {
+		rc = store_mdb_err(s, err, rc, "reading errors of scan %" PRIu64 " from %s",
+				   scan_id, s->path);
+		goto out;
+	}
+	if (after == UINT64_MAX)
+		goto out;
+	store_be64_put(key + 8, after + 1);
+	k = (MDB_val){16, key};
+	size_t count = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size == 16 && store_be64_get(k.mv_data) == scan_id;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (count == limit) {
+			*more = true;
+			break;
+		}
+		struct store_error e = {.seq = store_be64_get((const unsigned char *)k.mv_data + 8)};
+		size_t op_len;
+		const char *op;
+		if (store_error_decode(v.mv_data, v.mv_size, &e.errnum, &op, &op_len, &e.path,
+				       &e.path_len) < 0) {
+			rc = errbuf_set(err, -EIO, "reading errors of scan %" PRIu64
+					": corrupt record in %s", scan_id, s->path);
+			goto out;
+		}
+		/* op is short ("open", "statx"): copy it to give the callback a C string. */
+		char opbuf[64];
+		snprintf(opbuf, sizeof(opbuf), "%.*s", (int)op_len, op);
+		e.op = opbuf;
+		if ((rc = cb(ctx, &e)))
+			goto out;
+		count++;
+		*next_after = e.seq;
+	}
+	if (rc && rc != MDB_NOTFOUND) {
+		rc = store_mdb_err(s, err, rc, "reading errors of scan %" PRIu64 " from %s", scan_id,
+				   s->path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
