@@ -125,7 +125,7 @@ def store_bytes(d):
     total, used = 0, 0
     for dirpath, _dirs, files in os.walk(d):
         for name in files:
-            if name == "lock.mdb" or name.endswith("-lock"):
+            if name in ("lock", "lock.mdb") or name.endswith("-lock"):
                 continue
             p = os.path.join(dirpath, name)
             st = os.stat(p)
@@ -178,6 +178,9 @@ def cmd_http_check(args):
             path = e.get("path") if isinstance(e, dict) else None
             if path in ("", ".", "/") or path == root:
                 roots += 1
+            # Names that are not UTF-8 come as path_b64.
+            if path is None and isinstance(e, dict) and "path_b64" in e:
+                path = "b64:" + str(e["path_b64"])
             if path is not None:
                 key = json.dumps(path)
                 if key in seen and len(problems) < 5:
@@ -284,10 +287,13 @@ def tree_report(rawdir, tree):
         gi["fd_hidden_without_git"] = fdh["with_root"]
         gi["agrees_with_fd_hidden"] = gi["with_root"] == fdh["with_root"]
         if not gi["agrees_with_fd_hidden"]:
-            notes.append("gitignore on: leindexd keeps %d entries, `fdfind -H -E .git` %d "
-                         "(not asserted: fd also reads .ignore/.fdignore and global excludes)"
+            notes.append("gitignore on: leindexd keeps %d entries, `fdfind -H -E .git` plus "
+                         "the .git names %d (not asserted: fd also reads .ignore/.fdignore)"
                          % (gi["with_root"], fdh["with_root"]))
     out = {"tree": tree, "commands": cmds, "counts": counts, "counts_agree": ok, "notes": notes}
+    summary = os.path.join(rawdir, "scan.json")
+    if os.path.exists(summary):
+        out["scan_summary"] = load_scan_json(summary)
     for key, conv in (("rss.scan_kib", int), ("rss.service_kib", int), ("store.bytes", int),
                       ("store.used_bytes", int), ("store.entries", int),
                       ("http.pages", int)):

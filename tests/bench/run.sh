@@ -4,7 +4,7 @@
 #
 #   tests/bench/run.sh [--short] [--out DIR] [--trees DIR] [--tree NAME]... [--rounds N]
 #                      [--runs N] [--cold] [--output null|pipe] [--workers N] [--keep-trees]
-#                      [--corpora DIR] [--leindexd BIN]
+#                      [--corpora DIR] [--leindexd BIN] [--no-http]
 #
 # --short       one small tree (deep), 3 rounds: checks that every tool finds the same entries
 #               (the README's test command runs it through ctest); it never asserts on times.
@@ -19,6 +19,7 @@
 # --cold        drop the page cache (echo 3 > /proc/sys/vm/drop_caches) before every run.
 # --output      where hyperfine sends the tools' output: null (/dev/null, default) or pipe.
 # --leindexd    the binary (default $LEINDEXD; else the repo is built into OUT/build).
+# --no-http     leave out the HTTP path (no service is started).
 #
 # With CI=true a missing tool fails the run; otherwise --short skips (exit 0) without one.
 set -euo pipefail
@@ -26,7 +27,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 corpora=$repo/../shared/corpora
-short=0 out= trees_dir= rounds= runs=1 cold=0 output=null workers= keep_trees=0
+short=0 out= trees_dir= rounds= runs=1 cold=0 output=null workers= keep_trees=0 http=1
 leindexd=${LEINDEXD:-}
 trees=()
 
@@ -50,6 +51,7 @@ while [[ $# -gt 0 ]]; do
 	--keep-trees) keep_trees=1 ;;
 	--corpora) corpora=${2:?--corpora needs a directory}; shift ;;
 	--leindexd) leindexd=${2:?--leindexd needs a path}; shift ;;
+	--no-http) http=0 ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
@@ -116,7 +118,7 @@ done
 # The binary: given, or built from this checkout.
 if [[ -z $leindexd ]]; then
 	note "building leindexd into $out/build"
-	cmake -S "$repo" -B "$out/build" -DCMAKE_BUILD_TYPE=Release >"$out/build.log" 2>&1 &&
+	cmake -S "$repo" -B "$out/build" >"$out/build.log" 2>&1 &&
 		cmake --build "$out/build" -j"$(nproc)" --target leindexd >>"$out/build.log" 2>&1 ||
 		die "building leindexd failed, see $out/build.log"
 	leindexd=$out/build/leindexd
@@ -196,7 +198,10 @@ for tree in "${trees[@]}"; do
 		printf 'count.bfs\t%s\n' "$(count0 bfs "$dir" -print0)"
 		printf 'count.fd_uu\t%s\n' "$(count0 fdfind -uu -j2 -0 . "$dir")"
 		printf 'count.fd\t%s\n' "$(count0 fdfind -j2 -0 . "$dir")"
-		printf 'count.fd_hidden\t%s\n' "$(count0 fdfind -H -j2 -E .git -0 . "$dir")"
+		# fd's view of what gitignore keeps, hidden names included, with each .git listed
+		# but not entered: what leindexd keeps with gitignore on (it never enters .git).
+		printf 'count.fd_hidden\t%s\n' "$(($(count0 fdfind -H -j2 -E .git -0 . "$dir") +
+			$(count0 fdfind -H -j2 -0 -g .git "$dir")))"
 	} >>"$facts"
 	floor_out=$("$floor" "$dir") || die "$floor $dir failed: $floor_out"
 	printf 'count.floor\t%s\n' "$(awk '{print $2}' <<<"$floor_out")" >>"$facts"
@@ -220,23 +225,28 @@ for tree in "${trees[@]}"; do
 	printf 'count.scan_gitignore\t%s\n' "$(python3 "$bench_py" scan-json "$raw/scan-gitignore.json")" >>"$facts"
 	rm -rf "$work/d-count"
 
-	start_service
-	check=$(python3 "$bench_py" http-check "$base_url" "$dir" 10000 false) ||
-		die "the HTTP check of $dir failed"
-	echo "$check" >"$raw/http-check.json"
-	python3 - "$raw/http-check.json" >>"$facts" <<-'EOF' || die "reading the HTTP check failed"
-		import json, sys
-		c = json.load(open(sys.argv[1]))
-		print("count.http\t%d" % c["entries"])
-		print("http.root_listed\t%d" % c["root_listed"])
-		print("http.problems\t%s" % json.dumps(c["problems"]))
-	EOF
-	HTTP_SCAN_REPORT=$raw/http-scan.tsv bash "$here/http_scan.sh" "$base_url" "$dir" ||
-		die "http_scan.sh $base_url $dir failed"
-	printf 'http.pages\t%s\n' "$(awk -F'\t' '$1 == "pages" {print $2}' "$raw/http-scan.tsv")" >>"$facts"
+	ids=(floor scan http bfs_printf find_printf bfs fd_uu scan_gitignore fd)
+	if ((http)); then
+		start_service
+		check=$(python3 "$bench_py" http-check "$base_url" "$dir" 10000 false) ||
+			die "the HTTP check of $dir failed"
+		echo "$check" >"$raw/http-check.json"
+		python3 - "$raw/http-check.json" >>"$facts" <<-'EOF' || die "reading the HTTP check failed"
+			import json, sys
+			c = json.load(open(sys.argv[1]))
+			print("count.http\t%d" % c["entries"])
+			print("http.root_listed\t%d" % c["root_listed"])
+			print("http.problems\t%s" % json.dumps(c["problems"]))
+		EOF
+		HTTP_SCAN_REPORT=$raw/http-scan.tsv bash "$here/http_scan.sh" "$base_url" "$dir" ||
+			die "http_scan.sh $base_url $dir failed"
+		printf 'http.pages\t%s\n' "$(awk -F'\t' '$1 == "pages" {print $2}' "$raw/http-scan.tsv")" >>"$facts"
+	else
+		ids=(floor scan bfs_printf find_printf bfs fd_uu scan_gitignore fd)
+		base_url=
+	fi
 
 	# The commands, by id (the ids are bench.py's COMMANDS). Each gets its own prepare command.
-	ids=(floor scan http bfs_printf find_printf bfs fd_uu scan_gitignore fd)
 	declare -A cmd prep
 	cmd[floor]="'$floor' '$dir'"
 	cmd[scan]="'$leindexd' scan ${scan_args[*]} --no-gitignore --data-dir '$work/d-scan' '$dir'"
@@ -269,7 +279,7 @@ for tree in "${trees[@]}"; do
 			"${args[@]}" >>"$raw/hyperfine.log" 2>&1 ||
 			die "hyperfine failed on $tree round $r, see $raw/hyperfine.log"
 	done
-	stop_service
+	((http)) && stop_service
 	rm -rf "$work/d-scan" "$work/d-scan-gi" "$work/svc"
 done
 
