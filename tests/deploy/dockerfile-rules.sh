@@ -41,6 +41,6 @@ mutate no-scan-root 's#LEINDEX_ALLOWED_ROOTS=/scan#LEINDEX_ALLOWED_ROOTS=/srv#' 
 mutate no-stopsignal '/^STOPSIGNAL /d' "STOPSIGNAL SIGTERM"
 mutate curl-healthcheck 's#CMD \["/usr/local/bin/leindexd", "health"\]#CMD curl -f http://localhost:8080/healthz#' "curl"
 mutate no-healthcheck '/^HEALTHCHECK/,/^  CMD/d' "no HEALTHCHECK"
-mutate swallowed 's#--label-exclude deploy#--label-exclude deploy || true#' "swallows a failure"
+mutate swallowed "s#--label-exclude 'deploy\\|sanitize'#--label-exclude deploy || true#" "swallows a failure"
 mutate add 's#^COPY \. /src#ADD . /src#' "use COPY"
 echo "dockerfile-rules: all checks passed"

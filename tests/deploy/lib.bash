@@ -14,16 +14,20 @@ deploy_fail() {
 	exit 1
 }
 
+# deploy_missing WHAT: WHAT is not installed; fails under CI=true, else skips (exit 77).
+deploy_missing() {
+	if [ "${CI:-}" = true ]; then
+		deploy_fail "$1 is not installed; CI=true makes a missing tool a failure (the setup script installs it)"
+	fi
+	echo "SKIP: $1 is not installed (install it to run this check)"
+	exit 77
+}
+
 # deploy_need TOOL...: every TOOL must be on PATH.
 deploy_need() {
 	local tool
 	for tool in "$@"; do
-		command -v "$tool" >/dev/null 2>&1 && continue
-		if [ "${CI:-}" = true ]; then
-			deploy_fail "$tool is not installed; CI=true makes a missing tool a failure (the setup script installs it)"
-		fi
-		echo "SKIP: $tool is not installed (install it to run this check)"
-		exit 77
+		command -v "$tool" >/dev/null 2>&1 || deploy_missing "$tool"
 	done
 }
 
