@@ -1,0 +1,181 @@
+/* api.h: what the api/ files share: the server context, the request, replies and route handlers. */
+#ifndef LEINDEX_API_API_H
+#define LEINDEX_API_API_H
+
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/jsonw.h"
+#include "api/token.h"
+#include "service/config.h"
+#include "service/job.h"
+#include "store/store.h"
+
+/** Largest request body accepted (413 above). */
+#define API_BODY_MAX (1024 * 1024)
+/** Longest ?wait= in seconds. */
+#define API_WAIT_MAX 60
+/** How long POST /scans/{id}/cancel waits for a running scan to stop before answering. */
+#define API_CANCEL_WAIT_MS 5000
+
+struct api_waiters;
+
+/**
+ * The server: built by api_serve(), shared read-only by every HTTP thread except for the atomic
+ * fields.
+ */
+struct api_ctx {
+	const struct config *cfg;
+	struct store *store;
+	struct jobq *jobq;
+	struct api_waiters *waiters;
+	struct api_token_key key;
+	/** Resolved allowed roots (realpath), or none. */
+	char **allow_roots;
+	size_t allow_root_count;
+	int64_t started_ns;
+	atomic_bool shutting_down;
+	/** Answers by status class: [1] 1xx ... [5] 5xx. */
+	atomic_uint_fast64_t status_counts[6];
+};
+
+/** One request, from its headers to its completion (MHD's con_cls). */
+struct api_req {
+	struct api_ctx *ctx;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *url;
+	const struct api_route *route;
+	/** The {id} of the route, when it has one. */
+	uint64_t id;
+	bool id_ok;
+	/** The body read so far (POST). */
+	char *body;
+	size_t body_len, body_cap;
+	bool body_too_large;
+	/** Suspended for ?wait (or a cancel): the time it gives up, CLOCK_MONOTONIC ns. */
+	bool suspended;
+	bool resumed;
+	int64_t wait_deadline_ns;
+	/** Next suspended request (wait.c's list). */
+	struct api_req *wait_next;
+	/** The status of the answer queued, for the counters. */
+	unsigned status;
+};
+
+typedef enum MHD_Result (*api_handler)(struct api_req *req);
+
+/** One row of the routing table. */
+struct api_route {
+	/** Path pattern; "{id}" matches one segment. */
+	const char *pattern;
+	/** "GET", "POST", "DELETE". */
+	const char *method;
+	api_handler handler;
+	/** Whether the request carries a JSON body (Content-Type and size checked). */
+	bool json_body;
+};
+
+/* ---------------------------------------------------------------- replies (reply.c) */
+
+/** Queues `status` with a body it takes ownership of (malloc'ed), and extra headers (name, value pairs, NULL-terminated). */
+enum MHD_Result api_reply(struct api_req *req, unsigned status, const char *content_type,
+			  char *body, size_t len, ...);
+/** Queues the JSON text built in `w` (the writer is reset). 500 when it ran out of memory. */
+enum MHD_Result api_reply_jw(struct api_req *req, unsigned status, struct jsonw *w, ...);
+/** Queues an RFC 9457 problem: `detail` says what was wrong and how to fix it. */
+enum MHD_Result api_problem(struct api_req *req, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/** api_problem() with extra headers first (name, value pairs, NULL-terminated). */
+enum MHD_Result api_problem_h(struct api_req *req, unsigned status, const char *const *headers,
+			      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/** The reason phrase of a status. */
+const char *api_status_title(unsigned status);
+
+/* ---------------------------------------------------------------- query strings (query.c) */
+
+/** One query parameter as sent (decoded), binary-safe. */
+struct api_param {
+	const char *name;
+	const char *value; /**< NULL when absent */
+	size_t len;
+};
+
+/**
+ * Collects the query parameters named in `params` (value NULL when absent). Any other name, or a
+ * name given twice, queues a 400 and returns -1 (the handler returns *res).
+ */
+int api_query(struct api_req *req, struct api_param *params, size_t count, enum MHD_Result *res);
+
+/** Parses page_size (default `def`, 1..max); a 400 is queued on a bad value. */
+int api_query_page_size(struct api_req *req, const struct api_param *p, unsigned def,
+			unsigned max, unsigned *out, enum MHD_Result *res);
+
+/** Appends "name=value" percent-encoded (with '&' before unless first) to `w`'s raw text. */
+void api_query_append(struct jsonw *w, bool *first, const char *name, const char *value, size_t len);
+
+/** Adds the headers of a paged answer: the Link rel="next" for `next_query` (e.g. "page_token=..."). */
+char *api_link_next(const char *path, const char *query);
+
+/* ---------------------------------------------------------------- time */
+
+/** CLOCK_MONOTONIC in ns. */
+int64_t api_mono_ns(void);
+/** CLOCK_REALTIME in ns. */
+int64_t api_real_ns(void);
+/** Writes a RFC 3339 UTC time with nine fractional digits (or null when ns == 0). */
+void api_jw_time(struct jsonw *w, const char *key, int64_t ns);
+
+/* ---------------------------------------------------------------- waiting (wait.c) */
+
+int api_waiters_create(struct api_waiters **out, struct api_ctx *ctx, struct errbuf *err);
+/** Resumes every suspended request and refuses new ones; then joins the waiter thread. */
+void api_waiters_stop(struct api_waiters *w);
+void api_waiters_destroy(struct api_waiters *w);
+/** jobq_finish_cb: wakes the waiters of scan `id`. */
+void api_waiters_notify(void *waiters, uint64_t id);
+/**
+ * Suspends `req` until scan req->id is finished or `deadline_ns` (monotonic) passes; the access
+ * handler is then called again with req->resumed set. Returns -1 (and suspends nothing) when
+ * the server is stopping: answer at once.
+ */
+int api_waiters_suspend(struct api_waiters *w, struct api_req *req, int64_t deadline_ns);
+
+/* ---------------------------------------------------------------- handlers */
+
+enum MHD_Result api_scans_post(struct api_req *req);
+enum MHD_Result api_scans_list(struct api_req *req);
+enum MHD_Result api_scan_get(struct api_req *req);
+enum MHD_Result api_scan_cancel(struct api_req *req);
+enum MHD_Result api_scan_delete(struct api_req *req);
+enum MHD_Result api_scan_entries(struct api_req *req);
+enum MHD_Result api_scan_errors(struct api_req *req);
+enum MHD_Result api_scan_stats(struct api_req *req);
+enum MHD_Result api_stats(struct api_req *req);
+enum MHD_Result api_healthz(struct api_req *req);
+enum MHD_Result api_readyz(struct api_req *req);
+enum MHD_Result api_openapi(struct api_req *req);
+
+/**
+ * Writes the scan resource of `id` into `w`. Returns 0, -ENOENT (unknown or deleted), or another
+ * negative error with a message in err.
+ */
+int api_scan_write(struct api_ctx *ctx, uint64_t id, struct jsonw *w, struct errbuf *err);
+/** Writes the scan resource of a store record (overlaid with the manager's live view). */
+int api_scan_write_rec(struct api_ctx *ctx, const struct store_scan *rec, struct jsonw *w);
+
+/**
+ * Resolves absolute `path` for the allowed-roots check (scans.c): symlinks and ".." in the longest
+ * existing prefix, the rest lexically. -1 when it is not absolute or too long.
+ */
+int api_root_resolve(const char *path, char *out, size_t cap);
+
+/** The embedded openapi.yaml (openapi.c). */
+extern const char api_openapi_text[];
+extern const size_t api_openapi_len;
+
+#endif

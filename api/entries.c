@@ -1,0 +1,389 @@
+/* entries.c: GET /scans/{id}/entries, /errors and /stats: the pages of a scan's findings. */
+#include "api/api.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define API_ENTRIES_PAGE_DEFAULT 1000
+#define API_ENTRIES_PAGE_MAX 10000
+
+/*
+ * Checks that scan req->id exists; with `finished`, that it is no longer queued or running.
+ * Returns 0, or -1 with an answer queued in *res.
+ */
+static int api_scan_check(struct api_req *req, bool finished, enum MHD_Result *res)
+{
+	struct jobq_live live;
+	int lv = jobq_live(req->ctx->jobq, req->id, &live);
+	if (lv == -ENOENT) {
+		*res = api_problem(req, 404, "scan %llu does not exist", (unsigned long long)req->id);
+		return -1;
+	}
+	if (lv == 1) {
+		if (finished && !scan_state_finished(live.state)) {
+			*res = api_problem(req, 409, "scan %llu is %s; its entries can be read once it has "
+					   "finished (GET /scans/%llu?wait=60 waits for that)",
+					   (unsigned long long)req->id, scan_state_name(live.state),
+					   (unsigned long long)req->id);
+			return -1;
+		}
+		return 0;
+	}
+	struct store_scan rec = {0};
+	struct errbuf err;
+	errbuf_clear(&err);
+	int rc = store_scan_get(req->ctx->store, req->id, &rec, &err);
+	if (rc == -ENOENT) {
+		*res = api_problem(req, 404, "scan %llu does not exist", (unsigned long long)req->id);
+		return -1;
+	}
+	if (rc < 0) {
+		*res = api_problem(req, 500, "reading scan %llu: %s", (unsigned long long)req->id, err.msg);
+		return -1;
+	}
+	enum scan_state st = rec.state;
+	store_scan_clear(&rec);
+	if (finished && !scan_state_finished(st)) {
+		*res = api_problem(req, 409, "scan %llu is %s; its entries can be read once it has finished",
+				   (unsigned long long)req->id, scan_state_name(st));
+		return -1;
+	}
+	return 0;
+}
+
+/* "2026-11-26T08:45:52.123456789Z" */
+static void api_entry_time(struct jsonw *w, const char *key, int64_t sec, uint32_t nsec)
+{
+	char b[64];
+	time_t t = (time_t)sec;
+	struct tm tm;
+	jsonw_key(w, key);
+	if (!gmtime_r(&t, &tm)) {
+		jsonw_null(w);
+		return;
+	}
+	size_t n = strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(b + n, sizeof(b) - n, ".%09" PRIu32 "Z", nsec % 1000000000u);
+	jsonw_str(w, b);
+}
+
+static int api_entry_cb(void *ctx, const char *path, size_t path_len, const struct entry *e)
+{
+	struct jsonw *w = ctx;
+	static const char hex[] = "0123456789abcdef";
+	jsonw_obj(w);
+	jsonw_path(w, "path", path, path_len);
+	jsonw_key(w, "type");
+	jsonw_str(w, entry_type_name(e->type));
+	bool st = e->flags & ENTRY_HAS_STAT;
+	jsonw_key(w, "size");
+	st ? jsonw_u64(w, e->size) : jsonw_null(w);
+	jsonw_key(w, "ino");
+	st ? jsonw_u64(w, e->ino) : jsonw_null(w);
+	jsonw_key(w, "nlink");
+	st ? jsonw_u64(w, e->nlink) : jsonw_null(w);
+	jsonw_key(w, "uid");
+	st ? jsonw_u64(w, e->uid) : jsonw_null(w);
+	jsonw_key(w, "gid");
+	st ? jsonw_u64(w, e->gid) : jsonw_null(w);
+	if (st) {
+		api_entry_time(w, "ctime", e->ctime_sec, e->ctime_nsec);
+		api_entry_time(w, "mtime", e->mtime_sec, e->mtime_nsec);
+	} else {
+		jsonw_key(w, "ctime");
+		jsonw_null(w);
+		jsonw_key(w, "mtime");
+		jsonw_null(w);
+	}
+	jsonw_key(w, "mode");
+	st ? jsonw_u64(w, e->mode & 07777) : jsonw_null(w);
+	if (e->type == ENTRY_SYMLINK) {
+		if (e->target)
+			jsonw_path(w, "target", e->target, e->target_len);
+		else {
+			jsonw_key(w, "target");
+			jsonw_null(w);
+		}
+	}
+	if (e->flags & ENTRY_HAS_HASH) {
+		char h[65];
+		for (int i = 0; i < 32; i++) {
+			h[2 * i] = hex[e->sha256[i] >> 4];
+			h[2 * i + 1] = hex[e->sha256[i] & 15];
+		}
+		jsonw_key(w, "sha256");
+		jsonw_strn(w, h, 64);
+	}
+	jsonw_obj_end(w);
+	return w->oom ? -ENOMEM : 0;
+}
+
+/* A prefix is a relative directory: no leading '/', no empty, "." or ".." parts. */
+static bool api_prefix_ok(const char *p, size_t n)
+{
+	if (n == 0 || p[0] == '/' || memchr(p, '\0', n))
+		return false;
+	size_t i = 0;
+	while (i < n) {
+		const char *s = p + i;
+		const char *e = memchr(s, '/', n - i);
+		size_t len = e ? (size_t)(e - s) : n - i;
+		if (len == 0 || len > 255 || (len == 1 && s[0] == '.') ||
+		    (len == 2 && s[0] == '.' && s[1] == '.'))
+			return false;
+		i += len + 1;
+	}
+	return true;
+}
+
+/* The Link header of the next page of a scan route: keeps the filters, adds the token. */
+static char *api_next_link(struct api_req *req, const char *route, const struct api_param *p,
+			   size_t count, const char *tok)
+{
+	struct jsonw q;
+	jsonw_init(&q);
+	bool first = true;
+	for (size_t i = 0; i < count; i++)
+		if (p[i].value && strcmp(p[i].name, "page_token") != 0)
+			api_query_append(&q, &first, p[i].name, p[i].value, p[i].len);
+	api_query_append(&q, &first, "page_token", tok, strlen(tok));
+	size_t ql;
+	char *qs = jsonw_take(&q, &ql);
+	if (!qs)
+		return NULL;
+	char path[96];
+	snprintf(path, sizeof(path), "/scans/%llu/%s", (unsigned long long)req->id, route);
+	char *link = api_link_next(path, qs);
+	free(qs);
+	return link;
+}
+
+enum MHD_Result api_scan_entries(struct api_req *req)
+{
+	enum MHD_Result res;
+	struct api_param p[] = {{.name = "page_size"}, {.name = "page_token"}, {.name = "type"},
+				{.name = "prefix"}};
+	if (api_query(req, p, 4, &res) < 0)
+		return res;
+	unsigned page_size;
+	if (api_query_page_size(req, &p[0], API_ENTRIES_PAGE_DEFAULT, API_ENTRIES_PAGE_MAX, &page_size, &res) < 0)
+		return res;
+	unsigned mask = 0;
+	if (p[2].value) {
+		enum entry_type t;
+		if (memchr(p[2].value, '\0', p[2].len) || entry_type_parse(p[2].value, &t) < 0)
+			return api_problem(req, 400, "type must be one of file, dir, symlink, other; got '%.40s'",
+					   p[2].value);
+		mask = 1u << t;
+	}
+	const char *prefix = p[3].value;
+	size_t prefix_len = p[3].len;
+	if (prefix && prefix_len > 1 && prefix[prefix_len - 1] == '/')
+		prefix_len--;
+	if (prefix && !api_prefix_ok(prefix, prefix_len))
+		return api_problem(req, 400, "prefix must be a directory relative to the scan root, such as "
+				   "'src/lib' (no leading '/', no empty, '.' or '..' parts)");
+	if (api_scan_check(req, true, &res) < 0)
+		return res;
+
+	/* The filters the token is bound to: the type mask and the prefix bytes. */
+	size_t flen = 4 + (prefix ? prefix_len : 0);
+	unsigned char *filter = malloc(flen);
+	if (!filter)
+		return api_problem(req, 500, "out of memory");
+	filter[0] = (unsigned char)(mask >> 24), filter[1] = (unsigned char)(mask >> 16);
+	filter[2] = (unsigned char)(mask >> 8), filter[3] = (unsigned char)mask;
+	if (prefix)
+		memcpy(filter + 4, prefix, prefix_len);
+	struct api_token_bind bind = {.route = API_TOKEN_ENTRIES, .scan_id = req->id,
+				      .filter = filter, .filter_len = flen};
+	struct store_pos resume, next;
+	bool have_resume = false;
+	if (p[1].value) {
+		unsigned char pos[API_TOKEN_POS_MAX];
+		size_t plen = 0;
+		if (api_token_decode(&req->ctx->key, &bind, p[1].value, p[1].len, pos, sizeof(pos), &plen) < 0 ||
+		    plen < 8 || plen - 8 > 255) {
+			free(filter);
+			return api_problem(req, 400, "page_token is not valid for this scan and these filters: use "
+					   "the next_page_token of the previous page unchanged, with the same type and prefix");
+		}
+		memset(&resume, 0, sizeof(resume));
+		for (int i = 0; i < 8; i++)
+			resume.dir_id = resume.dir_id << 8 | pos[i];
+		resume.name_len = plen - 8;
+		memcpy(resume.name, pos + 8, resume.name_len);
+		have_resume = true;
+	}
+
+	struct jsonw w;
+	jsonw_init(&w);
+	jsonw_obj(&w);
+	jsonw_key(&w, "entries");
+	jsonw_arr(&w);
+	struct store_walk_filter f = {.prefix = prefix, .prefix_len = prefix ? prefix_len : 0,
+				      .type_mask = mask};
+	bool more = false;
+	struct errbuf err;
+	errbuf_clear(&err);
+	int rc = store_walk(req->ctx->store, req->id, &f, have_resume ? &resume : NULL, page_size,
+			    api_entry_cb, &w, &next, &more, &err);
+	if (rc == -ENOENT) {
+		/* The scan exists (checked above): the prefix directory does not. Nothing below it. */
+		more = false;
+	} else if (rc == -EINVAL) {
+		free(filter);
+		jsonw_free(&w);
+		return api_problem(req, 400, "page_token does not point into scan %llu", (unsigned long long)req->id);
+	} else if (rc < 0) {
+		free(filter);
+		jsonw_free(&w);
+		return api_problem(req, 500, "reading the entries of scan %llu: %s",
+				   (unsigned long long)req->id, err.msg);
+	}
+	jsonw_arr_end(&w);
+	char *link = NULL;
+	if (more) {
+		unsigned char pos[8 + 255];
+		for (int i = 0; i < 8; i++)
+			pos[i] = (unsigned char)(next.dir_id >> (56 - 8 * i));
+		memcpy(pos + 8, next.name, next.name_len);
+		char *tok = api_token_encode(&req->ctx->key, &bind, pos, 8 + next.name_len);
+		link = tok ? api_next_link(req, "entries", p, 4, tok) : NULL;
+		if (!link) {
+			free(tok);
+			free(filter);
+			jsonw_free(&w);
+			return api_problem(req, 500, "out of memory while paging entries");
+		}
+		jsonw_key(&w, "next_page_token");
+		jsonw_str(&w, tok);
+		free(tok);
+	}
+	free(filter);
+	jsonw_obj_end(&w);
+	res = api_reply_jw(req, 200, &w, "Link", link, (const char *)NULL);
+	free(link);
+	return res;
+}
+
+static int api_error_cb(void *ctx, const struct store_error *e)
+{
+	struct jsonw *w = ctx;
+	jsonw_obj(w);
+	jsonw_path(w, "path", e->path, e->path_len);
+	jsonw_key(w, "op");
+	if (e->op && jsonw_utf8_valid(e->op, strlen(e->op)))
+		jsonw_str(w, e->op);
+	else
+		jsonw_str(w, "?");
+	jsonw_key(w, "errno");
+	jsonw_i64(w, e->errnum);
+	jsonw_key(w, "message");
+	const char *m = strerrordesc_np(e->errnum);
+	jsonw_str(w, m ? m : "Unknown error");
+	jsonw_obj_end(w);
+	return w->oom ? -ENOMEM : 0;
+}
+
+enum MHD_Result api_scan_errors(struct api_req *req)
+{
+	enum MHD_Result res;
+	struct api_param p[] = {{.name = "page_size"}, {.name = "page_token"}};
+	if (api_query(req, p, 2, &res) < 0)
+		return res;
+	unsigned page_size;
+	if (api_query_page_size(req, &p[0], API_ENTRIES_PAGE_DEFAULT, API_ENTRIES_PAGE_MAX, &page_size, &res) < 0)
+		return res;
+	if (api_scan_check(req, false, &res) < 0)
+		return res;
+	struct api_token_bind bind = {.route = API_TOKEN_ERRORS, .scan_id = req->id};
+	uint64_t after = 0;
+	if (p[1].value) {
+		unsigned char pos[API_TOKEN_POS_MAX];
+		size_t plen = 0;
+		if (api_token_decode(&req->ctx->key, &bind, p[1].value, p[1].len, pos, sizeof(pos), &plen) < 0 ||
+		    plen != 8)
+			return api_problem(req, 400, "page_token is not valid for the errors of this scan: use "
+					   "the next_page_token of the previous page unchanged");
+		for (int i = 0; i < 8; i++)
+			after = after << 8 | pos[i];
+	}
+	struct jsonw w;
+	jsonw_init(&w);
+	jsonw_obj(&w);
+	jsonw_key(&w, "errors");
+	jsonw_arr(&w);
+	uint64_t next_after = 0;
+	bool more = false;
+	struct errbuf err;
+	errbuf_clear(&err);
+	int rc = store_errors(req->ctx->store, req->id, after, page_size, api_error_cb, &w,
+			      &next_after, &more, &err);
+	if (rc < 0 && rc != -ENOENT) {
+		jsonw_free(&w);
+		return api_problem(req, 500, "reading the errors of scan %llu: %s",
+				   (unsigned long long)req->id, err.msg);
+	}
+	if (rc == -ENOENT)
+		more = false;
+	jsonw_arr_end(&w);
+	char *link = NULL;
+	if (more) {
+		unsigned char pos[8];
+		for (int i = 0; i < 8; i++)
+			pos[i] = (unsigned char)(next_after >> (56 - 8 * i));
+		char *tok = api_token_encode(&req->ctx->key, &bind, pos, sizeof(pos));
+		link = tok ? api_next_link(req, "errors", p, 2, tok) : NULL;
+		if (!link) {
+			free(tok);
+			jsonw_free(&w);
+			return api_problem(req, 500, "out of memory while paging errors");
+		}
+		jsonw_key(&w, "next_page_token");
+		jsonw_str(&w, tok);
+		free(tok);
+	}
+	jsonw_obj_end(&w);
+	res = api_reply_jw(req, 200, &w, "Link", link, (const char *)NULL);
+	free(link);
+	return res;
+}
+
+enum MHD_Result api_scan_stats(struct api_req *req)
+{
+	enum MHD_Result res;
+	if (api_query(req, NULL, 0, &res) < 0)
+		return res;
+	char *json = NULL;
+	int rc = jobq_stats_json(req->ctx->jobq, req->id, &json);
+	if (rc == -ENOENT)
+		return api_problem(req, 404, "scan %llu does not exist", (unsigned long long)req->id);
+	if (rc == -EAGAIN)
+		return api_problem(req, 409, "scan %llu is queued; it has no counters until it starts",
+				   (unsigned long long)req->id);
+	if (rc < 0)
+		return api_problem(req, 500, "out of memory while reading the counters of scan %llu",
+				   (unsigned long long)req->id);
+	if (rc == 0) {
+		struct store_scan rec = {0};
+		struct errbuf err;
+		errbuf_clear(&err);
+		int g = store_scan_get(req->ctx->store, req->id, &rec, &err);
+		if (g == -ENOENT)
+			return api_problem(req, 404, "scan %llu does not exist", (unsigned long long)req->id);
+		if (g < 0)
+			return api_problem(req, 500, "reading scan %llu: %s", (unsigned long long)req->id, err.msg);
+		/* A scan cut short by a crash has no counters: zeros with its totals. */
+		json = rec.counters_json ? strdup(rec.counters_json) : jobq_counters_json(NULL, &rec.totals);
+		store_scan_clear(&rec);
+		if (!json)
+			return api_problem(req, 500, "out of memory while reading the counters of scan %llu",
+					   (unsigned long long)req->id);
+	}
+	return api_reply(req, 200, "application/json", json, strlen(json), (const char *)NULL);
+}

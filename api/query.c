@@ -1,0 +1,128 @@
+/* query.c: query parameters: only the known ones, each once; page_size; Link headers. */
+#include "api/api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct api_query_state {
+	struct api_param *params;
+	size_t count;
+	char bad[160]; /**< the first problem found */
+};
+
+static enum MHD_Result api_query_it(void *cls, enum MHD_ValueKind kind, const char *key,
+				    size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	struct api_query_state *st = cls;
+	for (size_t i = 0; i < st->count; i++) {
+		if (strlen(st->params[i].name) != key_size || memcmp(st->params[i].name, key, key_size) != 0)
+			continue;
+		if (st->params[i].value) {
+			snprintf(st->bad, sizeof(st->bad), "query parameter '%s' is given twice; give it once",
+				 st->params[i].name);
+			return MHD_NO;
+		}
+		st->params[i].value = value ? value : "";
+		st->params[i].len = value ? value_size : 0;
+		return MHD_YES;
+	}
+	char name[64];
+	size_t n = key_size < sizeof(name) - 1 ? key_size : sizeof(name) - 1;
+	memcpy(name, key, n);
+	name[n] = '\0';
+	if (!jsonw_utf8_valid(name, n) || memchr(key, '\0', n))
+		snprintf(name, sizeof(name), "(not UTF-8)");
+	int len = snprintf(st->bad, sizeof(st->bad), "unknown query parameter '%s'", name);
+	if (st->count && len > 0 && (size_t)len < sizeof(st->bad)) {
+		size_t o = (size_t)len;
+		o += (size_t)snprintf(st->bad + o, sizeof(st->bad) - o, "; this route takes ");
+		for (size_t i = 0; i < st->count && o < sizeof(st->bad); i++)
+			o += (size_t)snprintf(st->bad + o, sizeof(st->bad) - o, "%s%s",
+					      i ? ", " : "", st->params[i].name);
+	} else if (len > 0 && (size_t)len < sizeof(st->bad)) {
+		snprintf(st->bad + len, sizeof(st->bad) - (size_t)len, "; this route takes none");
+	}
+	return MHD_NO;
+}
+
+int api_query(struct api_req *req, struct api_param *params, size_t count, enum MHD_Result *res)
+{
+	struct api_query_state st = {.params = params, .count = count};
+	for (size_t i = 0; i < count; i++) {
+		params[i].value = NULL;
+		params[i].len = 0;
+	}
+	MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, api_query_it, &st);
+	if (st.bad[0]) {
+		*res = api_problem(req, 400, "%s", st.bad);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parses a decimal in [min, max] with no sign, spaces or leading zeros; -1 when it is not. */
+static int api_query_uint(const char *s, size_t n, unsigned long long min, unsigned long long max,
+			  unsigned long long *out)
+{
+	if (n == 0 || n > 19 || (n > 1 && s[0] == '0'))
+		return -1;
+	unsigned long long v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int api_query_page_size(struct api_req *req, const struct api_param *p, unsigned def,
+			unsigned max, unsigned *out, enum MHD_Result *res)
+{
+	if (!p->value) {
+		*out = def;
+		return 0;
+	}
+	unsigned long long v;
+	if (api_query_uint(p->value, p->len, 1, max, &v) < 0) {
+		*res = api_problem(req, 400, "page_size must be an integer from 1 to %u, got '%.*s'",
+				   max, (int)(p->len > 40 ? 40 : p->len), p->value);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+void api_query_append(struct jsonw *w, bool *first, const char *name, const char *value, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	if (!*first)
+		jsonw_append(w, "&", 1);
+	*first = false;
+	jsonw_append(w, name, strlen(name));
+	jsonw_append(w, "=", 1);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)value[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~') {
+			jsonw_append(w, &value[i], 1);
+		} else {
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+			jsonw_append(w, e, 3);
+		}
+	}
+}
+
+char *api_link_next(const char *path, const char *query)
+{
+	size_t n = strlen(path) + strlen(query) + 32;
+	char *s = malloc(n);
+	if (s)
+		snprintf(s, n, "<%s?%s>; rel=\"next\"", path, query);
+	return s;
+}

@@ -1,0 +1,204 @@
+/* reply.c: queuing answers: JSON bodies, RFC 9457 problem details, status counters, times. */
+#include "api/api.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "service/log.h"
+
+int64_t api_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t api_real_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void api_jw_time(struct jsonw *w, const char *key, int64_t ns)
+{
+	jsonw_key(w, key);
+	if (ns == 0) {
+		jsonw_null(w);
+		return;
+	}
+	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
+	if (frac < 0) {
+		frac += 1000000000;
+		sec--;
+	}
+	time_t t = (time_t)sec;
+	struct tm tm;
+	char b[64];
+	if (!gmtime_r(&t, &tm)) {
+		jsonw_null(w);
+		return;
+	}
+	size_t n = strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(b + n, sizeof(b) - n, ".%09" PRId64 "Z", frac);
+	jsonw_str(w, b);
+}
+
+const char *api_status_title(unsigned status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
+/* CORS for the configured origins: simple requests only (dashboards that GET). */
+static void api_reply_cors(struct api_req *req, struct MHD_Response *resp)
+{
+	const struct config *cfg = req->ctx->cfg;
+	if (!cfg->cors_origin_count)
+		return;
+	const char *origin = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Origin");
+	if (!origin)
+		return;
+	for (size_t i = 0; i < cfg->cors_origin_count; i++) {
+		bool any = strcmp(cfg->cors_origins[i], "*") == 0;
+		if (any || strcmp(cfg->cors_origins[i], origin) == 0) {
+			MHD_add_response_header(resp, "Access-Control-Allow-Origin", any ? "*" : origin);
+			MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+						"Location, Link, Retry-After");
+			if (!any)
+				MHD_add_response_header(resp, "Vary", "Origin");
+			return;
+		}
+	}
+}
+
+static enum MHD_Result api_reply_v(struct api_req *req, unsigned status, const char *ctype,
+				   char *body, size_t len, va_list ap)
+{
+	struct MHD_Response *resp;
+	if (body)
+		resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+	else
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		free(body);
+		LOG_EV(LOG_ERROR, "creating an HTTP response failed", LOG_STR("url", req->url));
+		return MHD_NO;
+	}
+	if (ctype)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	for (;;) {
+		const char *name = va_arg(ap, const char *);
+		if (!name)
+			break;
+		const char *value = va_arg(ap, const char *);
+		if (value)
+			MHD_add_response_header(resp, name, value);
+	}
+	api_reply_cors(req, resp);
+	req->status = status;
+	enum MHD_Result r = MHD_queue_response(req->conn, status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+enum MHD_Result api_reply(struct api_req *req, unsigned status, const char *content_type,
+			  char *body, size_t len, ...)
+{
+	va_list ap;
+	va_start(ap, len);
+	enum MHD_Result r = api_reply_v(req, status, content_type, body, len, ap);
+	va_end(ap);
+	return r;
+}
+
+enum MHD_Result api_reply_jw(struct api_req *req, unsigned status, struct jsonw *w, ...)
+{
+	size_t len = 0;
+	char *body = jsonw_take(w, &len);
+	if (!body)
+		return api_problem(req, 500, "out of memory while building the answer to %s %s",
+				   req->method, req->url);
+	va_list ap;
+	va_start(ap, w);
+	enum MHD_Result r = api_reply_v(req, status, "application/json", body, len, ap);
+	va_end(ap);
+	return r;
+}
+
+static enum MHD_Result api_problem_v(struct api_req *req, unsigned status,
+				     const char *const *headers, const char *fmt, va_list ap)
+{
+	char detail[1536];
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	/* Details may quote user input: keep the JSON valid whatever it was. */
+	struct jsonw w;
+	jsonw_init(&w);
+	jsonw_obj(&w);
+	jsonw_key(&w, "type");
+	jsonw_str(&w, "about:blank");
+	jsonw_key(&w, "title");
+	jsonw_str(&w, api_status_title(status));
+	jsonw_key(&w, "status");
+	jsonw_u64(&w, status);
+	if (jsonw_utf8_valid(detail, strlen(detail))) {
+		jsonw_key(&w, "detail");
+		jsonw_str(&w, detail);
+	} else {
+		jsonw_key(&w, "detail");
+		jsonw_str(&w, "the request named bytes that are not valid UTF-8");
+	}
+	jsonw_obj_end(&w);
+	size_t len = 0;
+	char *body = jsonw_take(&w, &len);
+	if (!body)
+		return MHD_NO;
+	if (status >= 500)
+		LOG_EV(LOG_ERROR, "request failed", LOG_STR("method", req->method),
+		       LOG_STR("url", req->url), LOG_U64("status", status), LOG_STR("detail", detail));
+	const char *h[8] = {NULL};
+	for (size_t i = 0; headers && headers[i] && i + 1 < 7; i += 2) {
+		h[i] = headers[i];
+		h[i + 1] = headers[i + 1];
+	}
+	return api_reply(req, status, "application/problem+json", body, len, h[0], h[1], h[2], h[3],
+			 h[4], h[5], (const char *)NULL);
+}
+
+enum MHD_Result api_problem(struct api_req *req, unsigned status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	enum MHD_Result r = api_problem_v(req, status, NULL, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+enum MHD_Result api_problem_h(struct api_req *req, unsigned status, const char *const *headers,
+			      const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	enum MHD_Result r = api_problem_v(req, status, headers, fmt, ap);
+	va_end(ap);
+	return r;
+}

@@ -1,0 +1,364 @@
+/* server.c: the HTTP daemon: routing table, request life cycle, start and clean shutdown. */
+#include "api/server.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/listen.h"
+#include "service/log.h"
+#include "service/scanner.h"
+
+/*
+ * Design. libmicrohttpd runs a pool of polling threads on epoll, each serving many connections;
+ * a handler must therefore never block for long: scans run on the job manager's threads,
+ * deletions on its deleter thread, and requests that wait for a scan are suspended (wait.c).
+ * Idle connections are closed after API_CONN_TIMEOUT seconds (without the option MHD 0.9.75
+ * keeps them forever), and at most API_CONN_LIMIT are open at once.
+ *
+ * A request goes: first call (headers) → route lookup, 404/405, and for JSON bodies the
+ * Content-Type (415) and Content-Length (413) checks; then body chunks, kept up to 1 MiB;
+ * then the handler. MHD_OPTION_NOTIFY_COMPLETED counts the status and frees the request.
+ *
+ * Shutdown on SIGTERM/SIGINT: stop accepting (quiesce), say not ready, interrupt the scans
+ * (jobq_shutdown), resume suspended requests, stop the daemon, close the store.
+ */
+
+#define API_CONN_TIMEOUT 10
+#define API_CONN_LIMIT 512
+
+static const struct api_route api_routes[] = {
+	{"/scans", "POST", api_scans_post, true},
+	{"/scans", "GET", api_scans_list, false},
+	{"/scans/{id}", "GET", api_scan_get, false},
+	{"/scans/{id}", "DELETE", api_scan_delete, false},
+	{"/scans/{id}/cancel", "POST", api_scan_cancel, false},
+	{"/scans/{id}/entries", "GET", api_scan_entries, false},
+	{"/scans/{id}/errors", "GET", api_scan_errors, false},
+	{"/scans/{id}/stats", "GET", api_scan_stats, false},
+	{"/stats", "GET", api_stats, false},
+	{"/healthz", "GET", api_healthz, false},
+	{"/readyz", "GET", api_readyz, false},
+	{"/openapi.yaml", "GET", api_openapi, false},
+};
+#define API_ROUTE_COUNT (sizeof(api_routes) / sizeof(api_routes[0]))
+
+/* Whether `url` fits `pattern`; the {id} segment goes to *id / *id_ok. */
+static bool api_route_fits(const char *pattern, const char *url, uint64_t *id, bool *id_ok)
+{
+	const char *p = pattern, *u = url;
+	while (*p && *u) {
+		if (strncmp(p, "{id}", 4) == 0) {
+			const char *e = strchrnul(u, '/');
+			size_t n = (size_t)(e - u);
+			if (n == 0)
+				return false;
+			uint64_t v = 0;
+			bool ok = n <= 20 && u[0] != '0';
+			for (size_t i = 0; ok && i < n; i++) {
+				unsigned d = (unsigned)(u[i] - '0');
+				if (d > 9 || v > (UINT64_MAX - d) / 10)
+					ok = false;
+				else
+					v = v * 10 + d;
+			}
+			*id = v;
+			*id_ok = ok && v > 0;
+			p += 4;
+			u = e;
+			continue;
+		}
+		if (*p != *u)
+			return false;
+		p++, u++;
+	}
+	return *p == '\0' && *u == '\0';
+}
+
+/* Finds the route; 0, or the status to answer (404, 405 with `allow` filled). */
+static unsigned api_route_find(struct api_req *req, char *allow, size_t cap)
+{
+	allow[0] = '\0';
+	bool path_found = false;
+	for (size_t i = 0; i < API_ROUTE_COUNT; i++) {
+		uint64_t id = 0;
+		bool id_ok = false;
+		if (!api_route_fits(api_routes[i].pattern, req->url, &id, &id_ok))
+			continue;
+		path_found = true;
+		if (strcmp(api_routes[i].method, req->method) == 0) {
+			req->route = &api_routes[i];
+			req->id = id;
+			req->id_ok = id_ok;
+			return 0;
+		}
+		size_t l = strlen(allow);
+		snprintf(allow + l, cap - l, "%s%s", l ? ", " : "", api_routes[i].method);
+	}
+	return path_found ? 405 : 404;
+}
+
+/* application/json, any parameters (charset) allowed. */
+static bool api_ctype_json(const char *ct)
+{
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	size_t n = strlen("application/json");
+	if (strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	struct api_ctx *ctx = cls;
+	struct api_req *req = *con_cls;
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		req->ctx = ctx;
+		req->conn = conn;
+		req->method = method;
+		req->url = url;
+		*con_cls = req;
+		char allow[64];
+		unsigned st = api_route_find(req, allow, sizeof(allow));
+		if (st == 404)
+			return api_problem(req, 404, "there is no route %s; the routes are listed in /openapi.yaml",
+					   jsonw_utf8_valid(url, strlen(url)) ? url : "(not UTF-8)");
+		if (st == 405) {
+			const char *h[] = {"Allow", allow, NULL};
+			return api_problem_h(req, 405, h, "%s does not take %s; it takes %s", req->route ? "" : url,
+					     method, allow);
+		}
+		if (req->route->json_body) {
+			const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								     MHD_HTTP_HEADER_CONTENT_TYPE);
+			if (ct && !api_ctype_json(ct))
+				return api_problem(req, 415, "the body must be JSON sent as Content-Type "
+						   "application/json (curl --json does that), not '%.100s'", ct);
+			const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								     MHD_HTTP_HEADER_CONTENT_LENGTH);
+			if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX)
+				return api_problem(req, 413, "the body is %s bytes; at most %d bytes are accepted",
+						   cl, API_BODY_MAX);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (!req->route || !req->route->json_body || req->body_too_large)
+			return MHD_YES; /* bodies of other routes are ignored */
+		if (req->body_len + n > API_BODY_MAX) {
+			req->body_too_large = true;
+			free(req->body);
+			req->body = NULL;
+			req->body_len = req->body_cap = 0;
+			return MHD_YES;
+		}
+		if (req->body_len + n > req->body_cap) {
+			size_t cap = req->body_cap ? req->body_cap : 4096;
+			while (cap < req->body_len + n)
+				cap *= 2;
+			char *b = realloc(req->body, cap);
+			if (!b)
+				return MHD_NO;
+			req->body = b;
+			req->body_cap = cap;
+		}
+		memcpy(req->body + req->body_len, upload_data, n);
+		req->body_len += n;
+		return MHD_YES;
+	}
+	if (!req->route)
+		return MHD_NO; /* an answer was queued at the first call already */
+	if (req->route->json_body) {
+		if (req->body_too_large)
+			return api_problem(req, 413, "the body is over %d bytes; send a smaller JSON object",
+					   API_BODY_MAX);
+		const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_TYPE);
+		if (!ct && req->body_len > 0)
+			return api_problem(req, 415, "the body must be JSON sent as Content-Type "
+					   "application/json (curl --json does that); no Content-Type was given");
+	}
+	if (strstr(req->route->pattern, "{id}") && !req->id_ok)
+		return api_problem(req, 404, "scan '%.40s' does not exist: ids are positive integers",
+				   jsonw_utf8_valid(url, strlen(url)) ? strrchr(url, '/') ? url + 7 : url : "?");
+	return req->route->handler(req);
+}
+
+static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			  enum MHD_RequestTerminationCode toe)
+{
+	(void)conn;
+	struct api_ctx *ctx = cls;
+	struct api_req *req = *con_cls;
+	if (!req)
+		return;
+	if (req->status >= 100 && req->status < 600)
+		atomic_fetch_add(&ctx->status_counts[req->status / 100], 1);
+	if (log_enabled(LOG_DEBUG))
+		LOG_EV(LOG_DEBUG, "request", LOG_STR("method", req->method),
+		       LOG_BYTES("url", req->url, strlen(req->url)), LOG_U64("status", req->status),
+		       LOG_U64("completed", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK));
+	free(req->body);
+	free(req);
+	*con_cls = NULL;
+}
+
+static void api_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	LOG_EV(LOG_WARN, "libmicrohttpd", LOG_STR("detail", msg));
+}
+
+static void api_ctx_free_roots(struct api_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->allow_root_count; i++)
+		free(ctx->allow_roots[i]);
+	free(ctx->allow_roots);
+	ctx->allow_roots = NULL;
+	ctx->allow_root_count = 0;
+}
+
+static int api_ctx_roots(struct api_ctx *ctx, const struct config *cfg, struct errbuf *err)
+{
+	if (!cfg->allow_root_count)
+		return 0;
+	ctx->allow_roots = calloc(cfg->allow_root_count, sizeof(char *));
+	if (!ctx->allow_roots)
+		return errbuf_errno(err, ENOMEM, "reading --allow-root");
+	for (size_t i = 0; i < cfg->allow_root_count; i++) {
+		char buf[PATH_MAX];
+		if (api_root_resolve(cfg->allow_roots[i], buf, sizeof(buf)) < 0)
+			return errbuf_set(err, -EINVAL, "--allow-root '%s' is not an absolute path",
+					  cfg->allow_roots[i]);
+		ctx->allow_roots[i] = strdup(buf);
+		if (!ctx->allow_roots[i])
+			return errbuf_errno(err, ENOMEM, "reading --allow-root");
+		ctx->allow_root_count++;
+	}
+	return 0;
+}
+
+int api_serve(const struct config *cfg)
+{
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	/* Before any thread starts, so they all inherit the mask and only sigwait() sees them. */
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigset_t pipe_set;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+
+	int ret = 1;
+	struct errbuf err;
+	errbuf_clear(&err);
+	struct api_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct MHD_Daemon *d = NULL;
+	if (!ctx) {
+		log_event(LOG_ERROR, "starting the server: out of memory", NULL);
+		return 1;
+	}
+	ctx->cfg = cfg;
+	ctx->started_ns = api_real_ns();
+	struct store_opts so = {.dir = cfg->data_dir, .map_size = cfg->map_size};
+	if (store_open(&ctx->store, &so, &err) < 0)
+		goto out;
+	if (api_token_key_load(&ctx->key, store_dir(ctx->store), &err) < 0)
+		goto out;
+	if (api_ctx_roots(ctx, cfg, &err) < 0)
+		goto out;
+	if (api_waiters_create(&ctx->waiters, ctx, &err) < 0)
+		goto out;
+	struct jobq_opts jo = {.store = ctx->store, .max_running = cfg->max_running ? cfg->max_running : 1,
+			       .max_queued = cfg->max_queued, .on_finish = api_waiters_notify,
+			       .on_finish_ctx = ctx->waiters};
+	if (jobq_create(&ctx->jobq, &jo, &err) < 0)
+		goto out;
+
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
+	if (api_listen_addr(cfg->listen, &ss, &sslen, &err) < 0)
+		goto out;
+	unsigned pool = 2 * scanner_default_workers();
+	pool = pool < 4 ? 4 : pool > 32 ? 32 : pool;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	uint16_t port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+						 : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	d = MHD_start_daemon(flags, port, NULL, NULL, api_access, ctx,
+			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+			     MHD_OPTION_THREAD_POOL_SIZE, pool,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONN_LIMIT,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONN_TIMEOUT,
+			     MHD_OPTION_NOTIFY_COMPLETED, api_completed, ctx,
+			     MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
+			     MHD_OPTION_END);
+	if (!d) {
+		errbuf_set(&err, -EADDRINUSE, "listening on %s failed (address in use or not available; "
+			   "the reason is logged above)", cfg->listen);
+		goto out;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	LOG_EV(LOG_INFO, "serving", LOG_STR("listen", cfg->listen),
+	       LOG_U64("port", di ? di->port : port), LOG_STR("data_dir", store_dir(ctx->store)),
+	       LOG_U64("http_threads", pool), LOG_U64("max_running", jo.max_running),
+	       LOG_U64("max_queued", jo.max_queued));
+
+	int sig = 0;
+	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+		;
+	int64_t t0 = api_mono_ns();
+	LOG_EV(LOG_INFO, "stopping", LOG_STR("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+	atomic_store(&ctx->shutting_down, true);
+	MHD_socket lfd = MHD_quiesce_daemon(d);
+	jobq_shutdown(ctx->jobq);
+	api_waiters_stop(ctx->waiters);
+	MHD_stop_daemon(d);
+	d = NULL;
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
+	ret = 0;
+	LOG_EV(LOG_INFO, "stopped", LOG_DBL("seconds", (double)(api_mono_ns() - t0) / 1e9));
+out:
+	if (ret != 0)
+		LOG_EV(LOG_ERROR, "the server could not start", LOG_STR("error", err.msg));
+	if (d) {
+		api_waiters_stop(ctx->waiters);
+		MHD_stop_daemon(d);
+	}
+	jobq_destroy(ctx->jobq);
+	api_waiters_destroy(ctx->waiters);
+	store_close(ctx->store);
+	api_ctx_free_roots(ctx);
+	free(ctx);
+	return ret;
+}

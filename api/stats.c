@@ -1,0 +1,187 @@
+/* stats.c: GET /stats, /healthz, /readyz and /openapi.yaml. */
+#include "api/api.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How many of the last completed scans /stats reports throughput for. */
+#define API_STATS_RECENT 5
+
+struct api_stats_acc {
+	struct api_ctx *ctx;
+	uint64_t by_state[SCAN_STATE_COUNT];
+	struct store_scan_totals totals;
+	struct jsonw *recent;
+	unsigned recent_count;
+};
+
+static int api_stats_cb(void *arg, const struct store_scan *scan)
+{
+	struct api_stats_acc *a = arg;
+	struct jobq_live live;
+	int lv = jobq_live(a->ctx->jobq, scan->id, &live);
+	if (lv < 0)
+		return 0;
+	enum scan_state st = lv ? live.state : scan->state;
+	if ((unsigned)st < SCAN_STATE_COUNT)
+		a->by_state[st]++;
+	a->totals.dirs += scan->totals.dirs;
+	a->totals.files += scan->totals.files;
+	a->totals.symlinks += scan->totals.symlinks;
+	a->totals.other += scan->totals.other;
+	a->totals.bytes += scan->totals.bytes;
+	a->totals.errors += scan->totals.errors;
+	if (st == SCAN_COMPLETED && a->recent_count < API_STATS_RECENT && scan->counters_json) {
+		json_t *c = json_loads(scan->counters_json, 0, NULL);
+		struct jsonw *w = a->recent;
+		jsonw_obj(w);
+		jsonw_key(w, "id");
+		jsonw_u64(w, scan->id);
+		jsonw_key(w, "entries");
+		jsonw_u64(w, scan->totals.dirs + scan->totals.files + scan->totals.symlinks + scan->totals.other);
+		static const char *const keys[] = {"wall_seconds", "dirs_per_second", "entries_per_second"};
+		for (size_t i = 0; i < 3; i++) {
+			jsonw_key(w, keys[i]);
+			json_t *v = c ? json_object_get(c, keys[i]) : NULL;
+			jsonw_dbl(w, v ? json_number_value(v) : 0.0);
+		}
+		jsonw_obj_end(w);
+		json_decref(c);
+		a->recent_count++;
+	}
+	return 0;
+}
+
+enum MHD_Result api_stats(struct api_req *req)
+{
+	enum MHD_Result res;
+	if (api_query(req, NULL, 0, &res) < 0)
+		return res;
+	struct api_ctx *ctx = req->ctx;
+	struct jsonw recent;
+	jsonw_init(&recent);
+	jsonw_arr(&recent);
+	struct api_stats_acc acc = {.ctx = ctx, .recent = &recent};
+	struct errbuf err;
+	errbuf_clear(&err);
+	if (store_scan_list(ctx->store, 0, 0, api_stats_cb, &acc, &err) < 0) {
+		jsonw_free(&recent);
+		return api_problem(req, 500, "listing scans for /stats: %s", err.msg);
+	}
+	jsonw_arr_end(&recent);
+	struct store_info info = {0};
+	if (store_info(ctx->store, &info, &err) < 0) {
+		jsonw_free(&recent);
+		return api_problem(req, 500, "reading the store's figures: %s", err.msg);
+	}
+	unsigned running = 0, queued = 0;
+	jobq_counts(ctx->jobq, &running, &queued);
+
+	struct jsonw w;
+	jsonw_init(&w);
+	jsonw_obj(&w);
+	api_jw_time(&w, "started_at", ctx->started_ns);
+	jsonw_key(&w, "scans");
+	jsonw_obj(&w);
+	for (unsigned s = 0; s < SCAN_STATE_COUNT; s++) {
+		jsonw_key(&w, scan_state_name((enum scan_state)s));
+		jsonw_u64(&w, acc.by_state[s]);
+	}
+	jsonw_obj_end(&w);
+	jsonw_key(&w, "running");
+	jsonw_u64(&w, running);
+	jsonw_key(&w, "queued");
+	jsonw_u64(&w, queued);
+	jsonw_key(&w, "totals");
+	jsonw_obj(&w);
+	jsonw_key(&w, "entries");
+	jsonw_u64(&w, acc.totals.dirs + acc.totals.files + acc.totals.symlinks + acc.totals.other);
+	jsonw_key(&w, "dirs");
+	jsonw_u64(&w, acc.totals.dirs);
+	jsonw_key(&w, "files");
+	jsonw_u64(&w, acc.totals.files);
+	jsonw_key(&w, "bytes");
+	jsonw_u64(&w, acc.totals.bytes);
+	jsonw_key(&w, "errors");
+	jsonw_u64(&w, acc.totals.errors);
+	jsonw_obj_end(&w);
+	jsonw_key(&w, "recent_completed");
+	size_t rl = 0;
+	char *rt = jsonw_take(&recent, &rl);
+	if (rt)
+		jsonw_rawval(&w, rt, rl);
+	else
+		w.oom = true;
+	free(rt);
+	jsonw_key(&w, "store");
+	jsonw_obj(&w);
+	jsonw_key(&w, "file_bytes");
+	jsonw_u64(&w, info.file_bytes);
+	jsonw_key(&w, "map_bytes");
+	jsonw_u64(&w, info.map_bytes);
+	jsonw_key(&w, "used_bytes");
+	jsonw_u64(&w, info.used_bytes);
+	jsonw_key(&w, "fill_ratio");
+	jsonw_dbl(&w, info.map_bytes ? (double)info.used_bytes / (double)info.map_bytes : 0.0);
+	jsonw_key(&w, "writable");
+	jsonw_bool(&w, info.writable);
+	jsonw_key(&w, "write_errors");
+	jsonw_u64(&w, info.write_errors);
+	jsonw_obj_end(&w);
+	jsonw_key(&w, "requests");
+	jsonw_obj(&w);
+	static const char *const classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+	for (int i = 0; i < 5; i++) {
+		jsonw_key(&w, classes[i]);
+		jsonw_u64(&w, atomic_load(&ctx->status_counts[i + 1]));
+	}
+	jsonw_obj_end(&w);
+	jsonw_obj_end(&w);
+	return api_reply_jw(req, 200, &w, (const char *)NULL);
+}
+
+enum MHD_Result api_healthz(struct api_req *req)
+{
+	enum MHD_Result res;
+	if (api_query(req, NULL, 0, &res) < 0)
+		return res;
+	char *b = strdup("{\"status\":\"ok\"}");
+	if (!b)
+		return MHD_NO;
+	return api_reply(req, 200, "application/json", b, strlen(b), (const char *)NULL);
+}
+
+enum MHD_Result api_readyz(struct api_req *req)
+{
+	enum MHD_Result res;
+	if (api_query(req, NULL, 0, &res) < 0)
+		return res;
+	if (atomic_load(&req->ctx->shutting_down))
+		return api_problem(req, 503, "the server is shutting down and accepts no new scans");
+	struct store_info info = {0};
+	struct errbuf err;
+	errbuf_clear(&err);
+	if (store_info(req->ctx->store, &info, &err) < 0)
+		return api_problem(req, 503, "the store cannot be read: %s", err.msg);
+	if (!info.writable)
+		return api_problem(req, 503, "the store's last write failed (disk full or I/O error, or the "
+				   "map is full: see --map-size); it is ready again after a successful write");
+	char *b = strdup("{\"status\":\"ready\"}");
+	if (!b)
+		return MHD_NO;
+	return api_reply(req, 200, "application/json", b, strlen(b), (const char *)NULL);
+}
+
+enum MHD_Result api_openapi(struct api_req *req)
+{
+	enum MHD_Result res;
+	if (api_query(req, NULL, 0, &res) < 0)
+		return res;
+	char *b = malloc(api_openapi_len + 1);
+	if (!b)
+		return MHD_NO;
+	memcpy(b, api_openapi_text, api_openapi_len);
+	return api_reply(req, 200, "application/yaml", b, api_openapi_len, (const char *)NULL);
+}

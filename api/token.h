@@ -1,0 +1,47 @@
+/* token.h: opaque page tokens, tamper-evident (HMAC-SHA256) and bound to scan, route and filters. */
+#ifndef LEINDEX_API_TOKEN_H
+#define LEINDEX_API_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "service/errbuf.h"
+
+/** The secret key, kept in DATA_DIR/page-token.key (32 random bytes, mode 0600). */
+struct api_token_key {
+	unsigned char bytes[32];
+};
+
+/** Reads the key of data directory `dir`, creating it at first start. */
+int api_token_key_load(struct api_token_key *key, const char *dir, struct errbuf *err);
+
+/** Which list a token pages through. */
+enum api_token_route { API_TOKEN_SCANS = 1, API_TOKEN_ENTRIES = 2, API_TOKEN_ERRORS = 3 };
+
+/** What a token is bound to: the route, the scan (0 for the list of scans), the filter bytes. */
+struct api_token_bind {
+	enum api_token_route route;
+	uint64_t scan_id;
+	const void *filter;
+	size_t filter_len;
+};
+
+/** Longest position a token carries. */
+#define API_TOKEN_POS_MAX 300
+
+/**
+ * Returns a new base64url token (malloc'ed, NUL-terminated) carrying `pos` (at most
+ * API_TOKEN_POS_MAX bytes) for binding `b`; NULL when out of memory.
+ */
+char *api_token_encode(const struct api_token_key *key, const struct api_token_bind *b,
+		       const void *pos, size_t pos_len);
+
+/**
+ * Checks `tok` against binding `b` and copies its position into `pos` (pos_cap bytes at least
+ * API_TOKEN_POS_MAX). Returns 0, or -1 when it is malformed, forged, truncated or issued for
+ * another scan, route or filters.
+ */
+int api_token_decode(const struct api_token_key *key, const struct api_token_bind *b,
+		     const char *tok, size_t tok_len, void *pos, size_t pos_cap, size_t *pos_len);
+
+#endif
