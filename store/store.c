@@ -310,8 +310,12 @@ static int store_recover(struct store *s, uint64_t **deleting, size_t *ndeleting
 			rc = errbuf_errno(err, -rc, "marking scan %" PRIu64 " interrupted", id);
 			goto fail;
 		}
-		MDB_val nv = {len, buf};
-		rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT);
+		/* Not MDB_CURRENT with k: a value of a new size moves the node, and k.mv_data
+		 * points into the page; a key of our own stays valid. */
+		unsigned char key[8];
+		store_be64_put(key, id);
+		MDB_val nk = {8, key}, nv = {len, buf};
+		rc = mdb_cursor_put(cur, &nk, &nv, 0);
 		free(buf);
 		if (rc) {
 			rc = store_mdb_err(s, err, rc, "marking scan %" PRIu64 " of %s interrupted",

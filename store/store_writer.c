@@ -418,8 +418,10 @@ static int store_write_txn(struct store *s, struct store_item *first, struct sto
 		if (it->dir_id > max_dir)
 			max_dir = it->dir_id;
 	}
-	if (max_dir && (rc = store_meta_raise(s, txn, STORE_META_NEXT_DIR, max_dir + 1, err)) < 0)
+	if (max_dir && (rc = store_meta_raise(s, txn, STORE_META_NEXT_DIR, max_dir + 1, err)) < 0) {
+		errbuf_prefix(err, "storing %s", who);
 		goto fail;
+	}
 	mdb_cursor_close(ce);
 	mdb_cursor_close(cd);
 	if ((rc = mdb_txn_commit(txn)))
