@@ -587,8 +587,8 @@ static void test_map_full_fails_one_scan(void)
 	char dir[64];
 	struct store *s = tsu_open(tsu_tmpdir(dir), 1 << 20);
 	struct errbuf err = {0};
-	uint64_t a = tsu_scan(s, SCAN_RUNNING, "/a"), root, id;
-	CU_ASSERT_EQUAL_FATAL(put_files(s, a, 0, "", 10, &root, &err), 0);
+	uint64_t a = tsu_scan(s, SCAN_RUNNING, "/a"), aroot, root, id;
+	CU_ASSERT_EQUAL_FATAL(put_files(s, a, 0, "", 10, &aroot, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(store_flush(s, a, &err), 0);
 	uint64_t bscan = tsu_scan(s, SCAN_RUNNING, "/b");
 	CU_ASSERT_EQUAL_FATAL(put_files(s, bscan, 0, "", 100, &root, &err), 0);
@@ -617,6 +617,12 @@ static void test_map_full_fails_one_scan(void)
 	struct tsu_list got = {0};
 	CU_ASSERT_EQUAL(tsu_walk_all(s, a, NULL, 4, &got), 0);
 	CU_ASSERT_EQUAL(got.n, 10);
+	tsu_list_free(&got);
+	CU_ASSERT_EQUAL(put_files(s, a, aroot, "sub", 5, &id, &err), 0);
+	CU_ASSERT_EQUAL(store_flush(s, a, &err), 0);
+	struct store_walk_filter f = {.prefix = "sub", .prefix_len = 3};
+	CU_ASSERT_EQUAL(tsu_walk_all(s, a, &f, 4, &got), 0);
+	CU_ASSERT_EQUAL(got.n, 5);
 	tsu_list_free(&got);
 	struct store_scan up = {.id = bscan, .state = SCAN_FAILED, .root = "/b", .root_len = 2,
 				.error = err.msg};

@@ -3,6 +3,7 @@
 #define LEINDEX_TEST_STORE_UTIL_H
 
 #include <errno.h>
+#include <inttypes.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
