@@ -3,7 +3,7 @@
 # Two stages on debian:bookworm-slim: "build" compiles the service and runs its test suite (a red
 # suite fails the image build), "runtime" holds only the shared libraries and the binary.
 #
-#   docker build -t leindexd .
+#   docker build --build-context corpora=../shared/corpora -t leindexd .
 #   docker run -d --name leindexd -p 8080:8080 \
 #     -v leindexd-data:/data -v /srv/projects:/scan:ro leindexd
 #
@@ -11,6 +11,12 @@
 # USER, exec-form ENTRYPOINT, HEALTHCHECK through the binary, ...), and
 # tests/deploy/exercise-dockerfile-rootfs.bash runs every RUN step below for real in a debootstrap
 # root, since no Docker engine runs where the tests do.
+
+# The integration tests make their trees with the corpus generators of shared/corpora, which
+# sit beside the repository, not in it. A named build context (--build-context corpora=DIR,
+# BuildKit) replaces this empty stage; without it the build stops at ctest, saying the
+# generators are missing.
+FROM scratch AS corpora
 
 FROM debian:bookworm-slim AS build
 
@@ -25,13 +31,14 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
+COPY --from=corpora / /corpora/
 COPY . /src
 RUN cmake -S /src -B /src/build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
  && cmake --build /src/build -j"$(nproc)"
 # Unit and integration tests run here, against this stage's libraries. Left to CI: the deploy
 # checks (they validate this repository's deployment files with docker-compose, systemd-analyze
 # and npm, which a build stage has no business holding) and the ASan/TSan rebuilds of the suite.
-RUN ctest --test-dir /src/build --output-on-failure --no-tests=error -j"$(nproc)" \
+RUN LEINDEX_CORPORA=/corpora ctest --test-dir /src/build --output-on-failure --no-tests=error -j"$(nproc)" \
       --label-exclude 'deploy|sanitize' \
  && strip --strip-debug -o /src/build/leindexd.stripped /src/build/leindexd
 

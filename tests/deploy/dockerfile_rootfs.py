@@ -385,12 +385,25 @@ def do_copy(st, ins, stages_done, context, patterns):
     log(f"stage {st.stage.name}: COPY {' '.join(words)}")
 
 
-def build(stages, base, work, context):
+def build(stages, base, work, context, named_contexts):
     patterns = dockerignore_patterns(context)
     done = {}
     for stage in stages:
         root = os.path.join(work, f"stage-{stage.index}-{stage.name or 'unnamed'}")
-        if stage.base in done:
+        if stage.name in named_contexts:
+            # BuildKit's --build-context NAME=DIR: the directory replaces the stage entirely.
+            src = named_contexts[stage.name]
+            if not os.path.isdir(src):
+                raise ExerciseError(f"build context {stage.name}={src} is not a directory")
+            shutil.copytree(src, root, symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            st = StageState(stage, root)
+            done[stage.name] = done[str(stage.index)] = st
+            log(f"stage {stage.name}: replaced by build context {src}")
+            continue
+        if stage.base == "scratch":
+            os.mkdir(root)
+        elif stage.base in done:
             parent = done[stage.base]
             run(["cp", "-a", "--reflink=auto", parent.root, root])
         else:
@@ -647,6 +660,8 @@ def main():
     ap.add_argument("--context", default=".")
     ap.add_argument("--work", required=False)
     ap.add_argument("--base-cache", default=os.environ.get("LEINDEX_ROOTFS_CACHE"))
+    ap.add_argument("--build-context", action="append", default=[], metavar="NAME=DIR",
+                    help="a named build context replacing the stage NAME, as BuildKit does")
     ap.add_argument("--grace", type=float, default=10.0,
                     help="seconds the server may take to stop after STOPSIGNAL")
     a = ap.parse_args()
@@ -658,7 +673,13 @@ def main():
     t0 = time.monotonic()
     stages = dp.parse(a.dockerfile)
     base = make_base(a.work, a.base_cache)
-    image = build(stages, base, a.work, os.path.abspath(a.context))
+    named = {}
+    for spec in a.build_context:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            raise ExerciseError(f"--build-context {spec}: want NAME=DIR")
+        named[name] = os.path.abspath(path)
+    image = build(stages, base, a.work, os.path.abspath(a.context), named)
     log(f"image built in {time.monotonic() - t0:.0f} s; running it")
     results = exercise_container(image, a.work, a.grace)
     print("\nWhat ran for real:")

@@ -39,11 +39,15 @@ def check(dockerfile, dockerignore):
     except (OSError, dp.DockerfileError) as e:
         return [f"cannot parse: {e}"]
 
-    if len(stages) < 2:
-        err(f"expected a multi-stage build (build + runtime), found {len(stages)} stage(s)")
+    real = [s for s in stages if not (s.base == "scratch" and not s.instructions)]
+    if len(real) < 2:
+        err(f"expected a multi-stage build (build + runtime), found {len(real)} stage(s)")
         return errors
     names = set()
     for s in stages:
+        if s.base == "scratch" and not s.instructions and s.name:
+            names.add(s.name)
+            continue  # an empty stage that a named build context (--build-context) replaces
         if s.base != BASE and s.base not in names:
             errors.append(f"{dockerfile}:{s.lineno}: FROM {s.base}: every stage starts from {BASE}")
         if not s.name:
@@ -75,7 +79,14 @@ def check(dockerfile, dockerignore):
             if re.search(r"\bapt\s+(install|update)\b", text):
                 err("use apt-get, not apt, in scripts", ins)
 
-    build, runtime = stages[0], stages[-1]
+    runtime = stages[-1]
+    build = None
+    for ins in runtime.all("COPY"):
+        if ins.flags.get("from"):
+            build = dp.find_stage(stages, ins.flags["from"])
+    if build is None or build is runtime:
+        err("the runtime stage copies nothing from a build stage")
+        return errors
 
     # Build stage: the -dev packages, a build, and the test suite.
     build_runs = " ".join(i.args for i in build.all("RUN"))

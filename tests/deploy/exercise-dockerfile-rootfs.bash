@@ -51,5 +51,11 @@ if [ "${LEINDEX_ROOTFS_CONTEXT:-}" = head ]; then
 	git -C "$src" archive HEAD | tar -x -C "$context" || fail "git archive HEAD failed"
 fi
 
+# The Dockerfile's `corpora` stage is the integration tests' corpus generators, given as a named
+# build context like `docker build --build-context corpora=../shared/corpora`.
+corpora=${LEINDEX_CORPORA:-$src/../shared/corpora}
+[ -f "$corpora/corpuslib.py" ] || fail "no corpus generators at $corpora (set LEINDEX_CORPORA)"
+
 python3 "$here/dockerfile_rootfs.py" --dockerfile "$context/Dockerfile" --context "$context" \
+	--build-context "corpora=$corpora" \
 	--work "$work" ${LEINDEX_ROOTFS_CACHE:+--base-cache "$LEINDEX_ROOTFS_CACHE"}
