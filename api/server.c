@@ -315,12 +315,12 @@ int api_serve(const struct config *cfg)
 	uint16_t port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
 						 : ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	d = MHD_start_daemon(flags, port, NULL, NULL, api_access, ctx,
+			     MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 			     MHD_OPTION_THREAD_POOL_SIZE, pool,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONN_LIMIT,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONN_TIMEOUT,
 			     MHD_OPTION_NOTIFY_COMPLETED, api_completed, ctx,
-			     MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
 			     MHD_OPTION_END);
 	if (!d) {
 		errbuf_set(&err, -EADDRINUSE, "listening on %s failed (address in use or not available; "
