@@ -24,16 +24,28 @@
  * - Within a set the last matching pattern decides; the first set that has a match decides, in
  *   the order override sets (latest first), then file sets deepest first.
  *
- * Speed: ignore_stack_excluded() runs once per scanned entry. Every pattern that can only match
- * paths ending in one known byte (all patterns without '[' that end in a literal) records that
- * byte; a set with more than IGNORE_INDEX_MIN patterns keeps, per last byte and per "is a
- * directory", the descending list of candidate patterns, plus the list of patterns whose last byte
- * is unknown; a query merges the two lists, so "*.o" is never tried on "main.c". Nothing on the
- * match path allocates, and stacks are immutable once built: any number of threads may query one.
+ * Speed: ignore_stack_excluded() runs once per scanned entry, so each pattern is studied once,
+ * when parsed, for cheap necessary conditions: the set of bytes a matching path can end with
+ * (from its last token: a literal, a bracket expression, '?' or '*'), and a literal run that
+ * must sit at a known distance from the end (".asn1." in "*.asn1.[ch]"). Each set keeps the
+ * union of its patterns' last bytes, so most sets are dismissed by one bit test; a set with more
+ * than IGNORE_INDEX_MIN patterns also lists, per last byte and per "is a directory", the
+ * patterns that can end in it (descending), plus those that can end in almost anything; a query
+ * merges the two lists, so "*.o" is never tried on "main.c". wildmatch runs only when these
+ * filters pass. Nothing on the match path allocates, and stacks are immutable once built: any
+ * number of threads may query one.
  */
+
+/* Defined in wildmatch.c (the module has one public header, so they are declared here). */
+bool wildmatch_mem(const unsigned char *pat, size_t plen, const unsigned char *text, size_t tlen,
+		   unsigned flags);
+int wildmatch_bracket_set(const unsigned char *p, const unsigned char *pend, uint8_t set[32],
+			  const unsigned char **close);
 
 /** Sets with more patterns than this get the per-last-byte index. */
 #define IGNORE_INDEX_MIN 8
+/** A pattern that can end in more bytes than this goes to the index's "any" list. */
+#define IGNORE_INDEX_MAX_LAST 16
 
 /** How a pattern is compared. */
 enum ignore_kind {
@@ -53,16 +65,26 @@ enum ignore_pat_flags {
 struct ignore_pattern {
 	uint32_t off, len;  /**< the bytes, without '!', trailing '/', and (PATH) leading '/' */
 	uint32_t prefix;    /**< leading bytes free of wildcards and backslashes */
-	int16_t last;       /**< the byte every matching path ends with, or -1: unknown */
+	uint32_t tail_off;  /**< arena offset of a literal every match ends with... */
+	uint32_t tail_len;  /**< ...of this many bytes (0: none)... */
+	uint32_t tail_skip; /**< ...followed by this many more bytes */
 	uint8_t kind;       /**< enum ignore_kind */
 	uint8_t flags;      /**< enum ignore_pat_flags */
+	uint8_t min_dots;   /**< NAME_GLOB: the basename has at least this many '.' ("*.o.*") */
+	uint8_t lastset[32]; /**< bit c: a matching path may end with byte c */
 };
 
-/** The per-last-byte index of a large set; [d] is 0 for files, 1 for directories. */
+/** Pattern lists of a large set, by one byte of the path; all lists are descending. */
+struct ignore_bytelists {
+	uint32_t off[257]; /**< ids[off[c]..off[c+1]) are the patterns listed under byte c */
+	uint32_t *ids;
+};
+
+/** The index of a large set; [d] is 0 for files, 1 for directories. */
 struct ignore_index {
-	uint32_t off[2][257]; /**< known[d][off[d][c]..off[d][c+1]) are the patterns ending in c */
-	uint32_t *known[2];   /**< pattern numbers, descending within each byte */
-	uint32_t *any[2];     /**< patterns of unknown last byte, descending */
+	struct ignore_bytelists by_last[2];  /**< under each byte a match may end with */
+	struct ignore_bytelists by_first[2]; /**< basename globs with a literal first byte */
+	uint32_t *any[2];                    /**< the rest */
 	uint32_t nany[2];
 };
 
@@ -74,6 +96,7 @@ struct ignore_rules {
 	struct ignore_pattern *pats;
 	size_t count, cap;
 	size_t lines; /**< pattern lines read, for ignore_rules_count() */
+	uint8_t lastmask[2][32]; /**< union of the lastsets of the patterns a file / dir may meet */
 	struct ignore_index *index;
 };
 
@@ -86,297 +109,139 @@ struct ignore_stack {
 };
 
 /* ---------------------------------------------------------------------------------------- */
-/* wildmatch                                                                                */
+/* Rule sets                                                                                */
 /* ---------------------------------------------------------------------------------------- */
 
-/*
- * Results of one attempt. The two aborts prune the backtracking: ABORT_ALL means the text ran out
- * before the pattern, so no later start of any enclosing '*' can help (it only shortens the text);
- * ABORT_TO_DSTAR means a single '*' failed at every position up to a '/', which an enclosing
- * single '*' cannot cross either, but an enclosing '**' can.
- */
-enum ignore_wm_res {
-	IGNORE_WM_MATCH,
-	IGNORE_WM_FAIL,
-	IGNORE_WM_ABORT_ALL,
-	IGNORE_WM_ABORT_TO_DSTAR,
-};
-
-/** One wildmatch call: pattern and text are byte ranges, not NUL-terminated. */
-struct ignore_wm {
-	const unsigned char *pstart, *pend, *tend;
-	bool fold, pathname;
-};
-
-static inline unsigned char ignore_lower(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
-}
-
-static inline bool ignore_is_glob_special(unsigned char c)
+static inline bool ignore_is_special(unsigned char c)
 {
 	return c == '*' || c == '?' || c == '[' || c == '\\';
 }
-
-static bool ignore_name_is(const unsigned char *name, size_t n, const char *lit)
-{
-	return strlen(lit) == n && memcmp(name, lit, n) == 0;
-}
-
-/*
- * Whether `c` is in the POSIX class `name` (ASCII only, as git's ctype: "space" is \t \n \r and
- * ' ', without \v and \f). 1, 0, or -1 for an unknown class name, which fails the whole match.
- * Under casefold `c` is already lower case, so [:upper:] also takes lower-case letters.
- */
-static int ignore_wm_class(const unsigned char *name, size_t n, unsigned char c, bool fold)
-{
-	bool up = c >= 'A' && c <= 'Z', lo = c >= 'a' && c <= 'z', dig = c >= '0' && c <= '9';
-	if (ignore_name_is(name, n, "alnum"))
-		return up || lo || dig;
-	if (ignore_name_is(name, n, "alpha"))
-		return up || lo;
-	if (ignore_name_is(name, n, "blank"))
-		return c == ' ' || c == '\t';
-	if (ignore_name_is(name, n, "cntrl"))
-		return c < 0x20 || c == 0x7f;
-	if (ignore_name_is(name, n, "digit"))
-		return dig;
-	if (ignore_name_is(name, n, "graph"))
-		return c > 0x20 && c < 0x7f;
-	if (ignore_name_is(name, n, "lower"))
-		return lo;
-	if (ignore_name_is(name, n, "print"))
-		return c >= 0x20 && c < 0x7f;
-	if (ignore_name_is(name, n, "punct"))
-		return c > 0x20 && c < 0x7f && !(up || lo || dig);
-	if (ignore_name_is(name, n, "space"))
-		return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-	if (ignore_name_is(name, n, "upper"))
-		return up || (fold && lo);
-	if (ignore_name_is(name, n, "xdigit"))
-		return dig || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-	return -1;
-}
-
-/*
- * Matches byte `t` against the bracket expression whose '[' is at *pp, and leaves *pp on its
- * closing ']'. A ']' right after "[" or "[!" is a member; "a-b" is a range
- * unless '-' comes first or last; '\' escapes the next byte; "[:name:]" is a class, and "[:" not
- * closed by ":]" is a plain '['. Range ends and members are not case-folded, only `t` is (a
- * quirk of git kept on purpose). Returns 1 when `t` is accepted, 0 when not, -1 when the
- * expression is unterminated or names an unknown class.
- */
-static int ignore_wm_bracket(const struct ignore_wm *wm, const unsigned char **pp, unsigned char t)
-{
-	const unsigned char *p = *pp + 1, *pe = wm->pend;
-	bool negated = false, hit = false, first = true;
-	int prev = -1; /* the previous single member, the start of a possible range */
-
-	if (p < pe && (*p == '!' || *p == '^')) {
-		negated = true;
-		p++;
-	}
-	for (;; p++, first = false) {
-		if (p == pe)
-			return -1;
-		unsigned char c = *p;
-		if (c == ']' && !first)
-			break;
-		if (c == '\\') {
-			if (++p == pe)
-				return -1;
-			c = *p;
-			hit |= t == c;
-			prev = c;
-		} else if (c == '-' && prev >= 0 && p + 1 < pe && p[1] != ']') {
-			unsigned char hi = *++p;
-			if (hi == '\\') {
-				if (++p == pe)
-					return -1;
-				hi = *p;
-			}
-			if (t >= prev && t <= hi)
-				hit = true;
-			else if (wm->fold && t >= 'a' && t <= 'z' && t - 0x20 >= prev && t - 0x20 <= hi)
-				hit = true;
-			prev = -1;
-		} else if (c == '[' && p + 1 < pe && p[1] == ':') {
-			const unsigned char *name = p + 2, *q = name;
-			while (q < pe && *q != ']')
-				q++;
-			if (q == pe)
-				return -1;
-			if (q == name || q[-1] != ':') {
-				hit |= t == '[';
-				prev = '[';
-				continue; /* the ':' after '[' is read next as a member */
-			}
-			int r = ignore_wm_class(name, (size_t)(q - 1 - name), t, wm->fold);
-			if (r < 0)
-				return -1;
-			hit |= r == 1;
-			prev = -1;
-			p = q;
-		} else {
-			hit |= t == c;
-			prev = c;
-		}
-	}
-	*pp = p;
-	return hit != negated;
-}
-
-static enum ignore_wm_res ignore_wm_run(const struct ignore_wm *wm, const unsigned char *p,
-					const unsigned char *t);
-
-/*
- * The '*' run starting at `p`, against text from `t`. A single '*' (or any run without
- * WM_PATHNAME) stops at '/' under WM_PATHNAME; "**" matches across '/' only when it is a whole
- * path component ("**" at the start or after '/', and at the end or before '/'); otherwise it is a
- * single '*'. A "**" followed by '/' may also match no directory at all, so that "a", "**", "/b"
- * in a row match "a/b".
- */
-static enum ignore_wm_res ignore_wm_star(const struct ignore_wm *wm, const unsigned char *p,
-					 const unsigned char *t)
-{
-	const unsigned char *star = p, *pe = wm->pend, *te = wm->tend;
-	bool cross = !wm->pathname; /* may this star match '/'? */
-
-	while (p < pe && *p == '*')
-		p++;
-	if (wm->pathname && p - star >= 2) {
-		bool left = star == wm->pstart || star[-1] == '/';
-		bool right = p == pe || *p == '/' || (*p == '\\' && p + 1 < pe && p[1] == '/');
-		if (left && right) {
-			if (p < pe && *p == '/' && ignore_wm_run(wm, p + 1, t) == IGNORE_WM_MATCH)
-				return IGNORE_WM_MATCH;
-			cross = true;
-		}
-	}
-	if (p == pe) {
-		if (!cross && memchr(t, '/', (size_t)(te - t)))
-			return IGNORE_WM_FAIL;
-		return IGNORE_WM_MATCH;
-	}
-	if (!cross && *p == '/') {
-		/* The star must take exactly the rest of this component. */
-		const unsigned char *slash = memchr(t, '/', (size_t)(te - t));
-		if (!slash)
-			return IGNORE_WM_FAIL;
-		return ignore_wm_run(wm, p + 1, slash + 1);
-	}
-	for (; t < te; t++) {
-		if (!ignore_is_glob_special(*p)) {
-			/* A literal follows: skip to its next occurrence the star may reach. */
-			unsigned char want = wm->fold ? ignore_lower(*p) : *p;
-			while (t < te && (cross || *t != '/') && (wm->fold ? ignore_lower(*t) : *t) != want)
-				t++;
-			if (t == te || (wm->fold ? ignore_lower(*t) : *t) != want)
-				return IGNORE_WM_FAIL;
-		}
-		enum ignore_wm_res r = ignore_wm_run(wm, p, t);
-		if (r != IGNORE_WM_FAIL) {
-			if (!cross || r != IGNORE_WM_ABORT_TO_DSTAR)
-				return r;
-		} else if (!cross && *t == '/') {
-			return IGNORE_WM_ABORT_TO_DSTAR;
-		}
-	}
-	return IGNORE_WM_ABORT_ALL;
-}
-
-static enum ignore_wm_res ignore_wm_run(const struct ignore_wm *wm, const unsigned char *p,
-					const unsigned char *t)
-{
-	const unsigned char *pe = wm->pend, *te = wm->tend;
-
-	for (; p < pe; p++, t++) {
-		if (*p == '*')
-			return ignore_wm_star(wm, p, t);
-		if (t == te)
-			return IGNORE_WM_ABORT_ALL;
-		unsigned char tc = wm->fold ? ignore_lower(*t) : *t;
-		switch (*p) {
-		case '?':
-			if (wm->pathname && tc == '/')
-				return IGNORE_WM_FAIL;
-			break;
-		case '[': {
-			int r = ignore_wm_bracket(wm, &p, tc);
-			if (r < 0)
-				return IGNORE_WM_ABORT_ALL;
-			if (r == 0 || (wm->pathname && tc == '/'))
-				return IGNORE_WM_FAIL;
-			break;
-		}
-		case '\\':
-			/* The escaped byte is compared as is (not folded); a trailing '\' never matches. */
-			if (++p == pe || tc != *p)
-				return IGNORE_WM_FAIL;
-			break;
-		default:
-			if (tc != (wm->fold ? ignore_lower(*p) : *p))
-				return IGNORE_WM_FAIL;
-			break;
-		}
-	}
-	return t == te ? IGNORE_WM_MATCH : IGNORE_WM_FAIL;
-}
-
-static bool ignore_wm_mem(const unsigned char *pat, size_t plen, const unsigned char *text,
-			  size_t tlen, unsigned flags)
-{
-	struct ignore_wm wm = {
-		.pstart = pat,
-		.pend = pat + plen,
-		.tend = text + tlen,
-		.fold = (flags & IGNORE_WM_CASEFOLD) != 0,
-		.pathname = (flags & IGNORE_WM_PATHNAME) != 0,
-	};
-	return ignore_wm_run(&wm, pat, text) == IGNORE_WM_MATCH;
-}
-
-bool ignore_wildmatch(const char *pattern, const char *text, unsigned flags)
-{
-	return ignore_wm_mem((const unsigned char *)pattern, strlen(pattern),
-			     (const unsigned char *)text, strlen(text), flags);
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Rule sets                                                                                */
-/* ---------------------------------------------------------------------------------------- */
 
 /** Length of the leading run of bytes that are not `*?[\` (git's "simple length"). */
 static size_t ignore_simple_length(const unsigned char *s, size_t n)
 {
 	size_t i = 0;
-	while (i < n && !ignore_is_glob_special(s[i]))
+	while (i < n && !ignore_is_special(s[i]))
 		i++;
 	return i;
 }
 
-/*
- * The byte every text matched by wildmatch pattern s[0..n) ends with: -1 when unknown (it ends
- * in '*', '?', or has a bracket expression somewhere), -2 when nothing can match (a trailing
- * unescaped '\').
- */
-static int ignore_last_byte(const unsigned char *s, size_t n)
+static inline void ignore_bit_set(uint8_t set[32], unsigned char c)
 {
-	int last = -1;
-	if (memchr(s, '[', n))
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\\') {
-			if (++i == n)
-				return -2;
-			last = s[i];
-		} else if (s[i] == '*' || s[i] == '?') {
-			last = -1;
+	set[c >> 3] |= (uint8_t)(1u << (c & 7));
+}
+
+static inline bool ignore_bit_test(const uint8_t set[32], unsigned char c)
+{
+	return (set[c >> 3] >> (c & 7)) & 1u;
+}
+
+static unsigned ignore_bit_count(const uint8_t set[32])
+{
+	unsigned n = 0;
+	for (int i = 0; i < 32; i++)
+		n += (unsigned)__builtin_popcount(set[i]);
+	return n;
+}
+
+/** What ignore_shape() learns of a wildmatch pattern. */
+struct ignore_shape {
+	uint8_t lastset[32];
+	size_t tail_len, tail_skip; /**< the literal run is written to the caller's buffer */
+	size_t dots;                /**< literal '.' tokens in the whole pattern */
+};
+
+/*
+ * Reads wildmatch pattern s[0..n) as the matcher will, to find necessary conditions on the text
+ * (see DESIGN). Only the tokens after the last '*' have fixed positions from the end; a "**"
+ * followed by '/' may match no directory and swallow that '/', so then the '/' does not count.
+ * `tail` (n bytes) receives the longest literal run among them. Returns -1 when the pattern can
+ * match nothing: a trailing lone '\', or a malformed bracket expression (git aborts on reaching
+ * it, and reaching it is the only way to finish the pattern).
+ */
+static int ignore_shape(const unsigned char *s, size_t n, bool pathname, unsigned char *tail,
+			struct ignore_shape *out)
+{
+	/* Tokens of the current star-free run: byte, or -1 for '?' / a bracket expression. */
+	int tok_buf[64], *tok = n <= 64 ? tok_buf : malloc(n * sizeof(*tok));
+	if (!tok)
+		return -2;
+	size_t ntok = 0;
+	bool after_star = false, drop_slash = false;
+	uint8_t last_class[32];
+	memset(out, 0, sizeof(*out));
+
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		if (c == '*') {
+			size_t j = i;
+			while (j < n && s[j] == '*')
+				j++;
+			drop_slash = pathname && j - i >= 2 && (i == 0 || s[i - 1] == '/') && j < n &&
+				     s[j] == '/';
+			after_star = true;
+			ntok = 0;
+			i = j;
+			continue;
+		}
+		if (c == '\\') {
+			if (i + 1 == n)
+				goto never;
+			tok[ntok++] = s[i + 1];
+			out->dots += s[i + 1] == '.';
+			i += 2;
+		} else if (c == '?') {
+			tok[ntok++] = -1;
+			memset(last_class, 0xff, sizeof(last_class));
+			i++;
+		} else if (c == '[') {
+			const unsigned char *close;
+			if (wildmatch_bracket_set(s + i, s + n, last_class, &close) < 0)
+				goto never;
+			tok[ntok++] = -1;
+			i = (size_t)(close - s) + 1;
 		} else {
-			last = s[i];
+			tok[ntok++] = c;
+			out->dots += c == '.';
+			i++;
 		}
 	}
-	return last;
+	size_t first = drop_slash ? 1 : 0;
+	if (ntok <= first) {
+		memset(out->lastset, 0xff, sizeof(out->lastset)); /* ends in a star */
+	} else if (tok[ntok - 1] >= 0) {
+		ignore_bit_set(out->lastset, (unsigned char)tok[ntok - 1]);
+	} else {
+		memcpy(out->lastset, last_class, sizeof(last_class));
+	}
+	(void)after_star;
+	/* The longest literal run among tok[first..ntok), and how many tokens follow it. */
+	size_t best = 0, best_end = 0;
+	for (size_t i = first; i < ntok;) {
+		if (tok[i] < 0) {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < ntok && tok[j] >= 0)
+			j++;
+		if (j - i >= best) {
+			best = j - i;
+			best_end = j;
+		}
+		i = j;
+	}
+	for (size_t i = 0; i < best; i++)
+		tail[i] = (unsigned char)tok[best_end - best + i];
+	out->tail_len = best;
+	out->tail_skip = ntok - best_end;
+	if (tok != tok_buf)
+		free(tok);
+	return 0;
+never:
+	if (tok != tok_buf)
+		free(tok);
+	return -1;
 }
 
 /*
@@ -470,68 +335,137 @@ static int ignore_rules_add_line(struct ignore_rules *r, const unsigned char *s,
 		}
 	}
 	/* An empty pattern matches nothing: git compares it with a non-empty name. */
-	int last = n ? ignore_last_byte(s, n) : -2;
-	if (last == -2)
+	if (n == 0)
 		return 0;
-	if (n > UINT32_MAX || r->arena_len > UINT32_MAX - n)
+	if (n > UINT32_MAX / 2 || r->arena_len > UINT32_MAX - 2 * n)
 		return errbuf_set(err, -EFBIG, "ignore: rules for \"%s\" exceed 4 GiB", r->base);
-	int rc = ignore_rules_grow(r, n, err);
+	int rc = ignore_rules_grow(r, 2 * n, err); /* the pattern, then its tail literal */
 	if (rc < 0)
 		return rc;
-	memcpy(r->arena + r->arena_len, s, n);
-	r->pats[r->count++] = (struct ignore_pattern){
+
+	struct ignore_pattern pt = {
 		.off = (uint32_t)r->arena_len,
 		.len = (uint32_t)n,
 		.prefix = (uint32_t)prefix,
-		.last = (int16_t)last,
 		.kind = (uint8_t)kind,
 		.flags = (uint8_t)flags,
 	};
-	r->arena_len += n;
+	unsigned char *tail = r->arena + r->arena_len + n;
+	struct ignore_shape shape;
+	if (kind == IGNORE_KIND_NAME_LITERAL || (kind == IGNORE_KIND_PATH && prefix == n)) {
+		ignore_bit_set(pt.lastset, s[n - 1]);
+	} else if (kind == IGNORE_KIND_NAME_SUFFIX) {
+		if (n > 1)
+			ignore_bit_set(pt.lastset, s[n - 1]);
+		else
+			memset(pt.lastset, 0xff, sizeof(pt.lastset));
+	} else {
+		bool path = kind == IGNORE_KIND_PATH;
+		size_t from = path ? prefix : 0;
+		rc = ignore_shape(s + from, n - from, path, tail, &shape);
+		if (rc == -1)
+			return 0; /* can never match */
+		if (rc < 0)
+			return errbuf_errno(err, ENOMEM, "ignore: reading a pattern");
+		memcpy(pt.lastset, shape.lastset, sizeof(pt.lastset));
+		pt.tail_off = (uint32_t)(r->arena_len + n);
+		pt.tail_len = (uint32_t)shape.tail_len;
+		pt.tail_skip = (uint32_t)shape.tail_skip;
+		if (!path)
+			pt.min_dots = (uint8_t)(shape.dots > 255 ? 255 : shape.dots);
+	}
+	memcpy(r->arena + r->arena_len, s, n);
+	r->arena_len += n + pt.tail_len;
+	for (int i = 0; i < 32; i++) {
+		r->lastmask[1][i] |= pt.lastset[i];
+		if (!(flags & IGNORE_PAT_DIRONLY))
+			r->lastmask[0][i] |= pt.lastset[i];
+	}
+	r->pats[r->count++] = pt;
 	return 0;
 }
 
-/* Builds the per-last-byte index of a large set (see DESIGN). */
+/** Where the index lists a pattern. */
+enum ignore_listing { IGNORE_LIST_NONE, IGNORE_LIST_LAST, IGNORE_LIST_FIRST, IGNORE_LIST_ANY };
+
+static enum ignore_listing ignore_listing_of(const struct ignore_pattern *p, int d)
+{
+	if (!d && (p->flags & IGNORE_PAT_DIRONLY))
+		return IGNORE_LIST_NONE;
+	if (ignore_bit_count(p->lastset) <= IGNORE_INDEX_MAX_LAST)
+		return IGNORE_LIST_LAST;
+	if (p->kind == IGNORE_KIND_NAME_GLOB && p->prefix > 0)
+		return IGNORE_LIST_FIRST;
+	return IGNORE_LIST_ANY;
+}
+
+/* Fills `bl` with the patterns of listing `how`, under the bytes of their lastset or first byte. */
+static int ignore_bytelists_build(const struct ignore_rules *r, int d, enum ignore_listing how,
+				  struct ignore_bytelists *bl)
+{
+	/* Counting sort; walking patterns backwards keeps each list descending. */
+	uint32_t counts[256] = {0};
+	size_t total = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		uint32_t fill[256];
+		if (pass == 1) {
+			if (total > UINT32_MAX)
+				return -EFBIG;
+			bl->ids = malloc((total ? total : 1) * sizeof(uint32_t));
+			if (!bl->ids)
+				return -ENOMEM;
+			bl->off[0] = 0;
+			for (int c = 0; c < 256; c++)
+				bl->off[c + 1] = bl->off[c] + counts[c];
+			memcpy(fill, bl->off, sizeof(fill));
+		}
+		for (size_t i = r->count; i-- > 0;) {
+			const struct ignore_pattern *p = &r->pats[i];
+			if (ignore_listing_of(p, d) != how)
+				continue;
+			for (unsigned c = 0; c < 256; c++) {
+				bool listed = how == IGNORE_LIST_LAST
+						      ? ignore_bit_test(p->lastset, (unsigned char)c)
+						      : r->arena[p->off] == c;
+				if (!listed)
+					continue;
+				if (pass == 0) {
+					counts[c]++;
+					total++;
+				} else {
+					bl->ids[fill[c]++] = (uint32_t)i;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+/* Builds the index of a large set (see DESIGN). */
 static int ignore_rules_index(struct ignore_rules *r, struct errbuf *err)
 {
 	if (r->count <= IGNORE_INDEX_MIN)
 		return 0;
-	if (r->count > UINT32_MAX / 4)
-		return errbuf_set(err, -EFBIG, "ignore: too many patterns for \"%s\"", r->base);
+	int rc = -ENOMEM;
 	struct ignore_index *ix = calloc(1, sizeof(*ix));
-	uint32_t *ids = malloc(4 * r->count * sizeof(*ids));
-	if (!ix || !ids) {
-		free(ix);
-		free(ids);
-		return errbuf_errno(err, ENOMEM, "ignore: indexing the rules for \"%s\"", r->base);
-	}
-	for (int d = 0; d < 2; d++) {
-		ix->known[d] = ids + (size_t)d * r->count;
-		ix->any[d] = ids + (size_t)(2 + d) * r->count;
-		/* Counting sort by last byte; walking patterns backwards keeps each list descending. */
-		uint32_t counts[256] = {0};
-		for (size_t i = 0; i < r->count; i++) {
-			const struct ignore_pattern *p = &r->pats[i];
-			if (p->last >= 0 && (d || !(p->flags & IGNORE_PAT_DIRONLY)))
-				counts[p->last]++;
-		}
-		ix->off[d][0] = 0;
-		for (int c = 0; c < 256; c++)
-			ix->off[d][c + 1] = ix->off[d][c] + counts[c];
-		uint32_t fill[256];
-		memcpy(fill, ix->off[d], sizeof(fill));
-		for (size_t i = r->count; i-- > 0;) {
-			const struct ignore_pattern *p = &r->pats[i];
-			if (!d && (p->flags & IGNORE_PAT_DIRONLY))
-				continue;
-			if (p->last >= 0)
-				ix->known[d][fill[p->last]++] = (uint32_t)i;
-			else
-				ix->any[d][ix->nany[d]++] = (uint32_t)i;
-		}
-	}
+	if (!ix)
+		goto fail;
 	r->index = ix;
+	for (int d = 0; d < 2; d++) {
+		if ((rc = ignore_bytelists_build(r, d, IGNORE_LIST_LAST, &ix->by_last[d])) < 0 ||
+		    (rc = ignore_bytelists_build(r, d, IGNORE_LIST_FIRST, &ix->by_first[d])) < 0)
+			goto fail;
+		rc = -ENOMEM;
+		ix->any[d] = malloc(r->count * sizeof(uint32_t));
+		if (!ix->any[d])
+			goto fail;
+		for (size_t i = r->count; i-- > 0;)
+			if (ignore_listing_of(&r->pats[i], d) == IGNORE_LIST_ANY)
+				ix->any[d][ix->nany[d]++] = (uint32_t)i;
+	}
 	return 0;
+fail:
+	return errbuf_errno(err, -rc, "ignore: indexing the rules for \"%s\"", r->base);
 }
 
 static int ignore_rules_new(struct ignore_rules **out, const char *base, size_t base_len,
@@ -541,11 +475,9 @@ static int ignore_rules_new(struct ignore_rules **out, const char *base, size_t 
 	while (base_len && base[base_len - 1] == '/')
 		base_len--;
 	struct ignore_rules *r = calloc(1, sizeof(*r));
-	if (!r)
-		return errbuf_errno(err, ENOMEM, "ignore: allocating rules for \"%.*s\"",
-				    (int)(base_len > 200 ? 200 : base_len), base);
-	r->base = malloc(base_len + 1);
-	if (!r->base) {
+	if (r)
+		r->base = malloc(base_len + 1);
+	if (!r || !r->base) {
 		free(r);
 		return errbuf_errno(err, ENOMEM, "ignore: allocating rules for \"%.*s\"",
 				    (int)(base_len > 200 ? 200 : base_len), base);
@@ -622,7 +554,11 @@ void ignore_rules_destroy(struct ignore_rules *rules)
 	if (!rules)
 		return;
 	if (rules->index)
-		free(rules->index->known[0]);
+		for (int d = 0; d < 2; d++) {
+			free(rules->index->by_last[d].ids);
+			free(rules->index->by_first[d].ids);
+			free(rules->index->any[d]);
+		}
 	free(rules->index);
 	free(rules->pats);
 	free(rules->arena);
@@ -639,13 +575,45 @@ size_t ignore_rules_count(const struct ignore_rules *rules)
 /* Matching                                                                                 */
 /* ---------------------------------------------------------------------------------------- */
 
-/** One query: the whole path, its basename, and its last byte. */
+/** One query: the whole path, its basename, its last byte, the '.' in its basename. */
 struct ignore_query {
 	const unsigned char *path, *name;
-	size_t len, name_len;
+	size_t len, name_len, name_dots;
 	unsigned char last;
 	bool is_dir;
 };
+
+/* memcmp() == 0 for the short runs compared here, without a library call. */
+static inline bool ignore_eq(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/*
+ * Whether `text` can match `pt` as far as its literal prefix and tail literal tell. The tail was
+ * found in what goes to wildmatch: the whole pattern for a basename glob, the part after the
+ * prefix for a path pattern (`after_prefix`), so it is checked against the same part of `text`.
+ */
+static inline bool ignore_filters_pass(const struct ignore_rules *r,
+				       const struct ignore_pattern *pt, const unsigned char *text,
+				       size_t len, bool after_prefix)
+{
+	if (pt->prefix > len || !ignore_eq(text, r->arena + pt->off, pt->prefix))
+		return false;
+	if (after_prefix)
+		len -= pt->prefix;
+	if (pt->tail_len) {
+		if (len < (size_t)pt->tail_len + pt->tail_skip)
+			return false;
+		text += (after_prefix ? pt->prefix : 0) + len - pt->tail_skip - pt->tail_len;
+		if (!ignore_eq(text, r->arena + pt->tail_off, pt->tail_len))
+			return false;
+	}
+	return true;
+}
 
 /* Whether pattern `pt` of `r` matches; `rel` is the path relative to the set's directory. */
 static bool ignore_pattern_matches(const struct ignore_rules *r, const struct ignore_pattern *pt,
@@ -655,20 +623,21 @@ static bool ignore_pattern_matches(const struct ignore_rules *r, const struct ig
 	const unsigned char *s = r->arena + pt->off;
 	switch ((enum ignore_kind)pt->kind) {
 	case IGNORE_KIND_NAME_LITERAL:
-		return q->name_len == pt->len && memcmp(q->name, s, pt->len) == 0;
+		return q->name_len == pt->len && ignore_eq(q->name, s, pt->len);
 	case IGNORE_KIND_NAME_SUFFIX:
 		return q->name_len >= pt->len - 1 &&
-		       memcmp(q->name + q->name_len - (pt->len - 1), s + 1, pt->len - 1) == 0;
+		       ignore_eq(q->name + q->name_len - (pt->len - 1), s + 1, pt->len - 1);
 	case IGNORE_KIND_NAME_GLOB:
-		if (pt->prefix > q->name_len || memcmp(q->name, s, pt->prefix) != 0)
+		if (q->name_dots < pt->min_dots ||
+		    !ignore_filters_pass(r, pt, q->name, q->name_len, false))
 			return false;
-		return ignore_wm_mem(s, pt->len, q->name, q->name_len, 0);
+		return wildmatch_mem(s, pt->len, q->name, q->name_len, 0);
 	case IGNORE_KIND_PATH:
-		if (pt->prefix > rel_len || memcmp(rel, s, pt->prefix) != 0)
-			return false;
 		if (pt->prefix == pt->len)
-			return rel_len == pt->len;
-		return ignore_wm_mem(s + pt->prefix, pt->len - pt->prefix, rel + pt->prefix,
+			return rel_len == pt->len && ignore_eq(rel, s, pt->len);
+		if (!ignore_filters_pass(r, pt, rel, rel_len, true))
+			return false;
+		return wildmatch_mem(s + pt->prefix, pt->len - pt->prefix, rel + pt->prefix,
 				     rel_len - pt->prefix, IGNORE_WM_PATHNAME);
 	}
 	return false;
@@ -683,7 +652,8 @@ static enum ignore_verdict ignore_verdict_of(const struct ignore_pattern *pt)
 static enum ignore_verdict ignore_rules_match(const struct ignore_rules *r,
 					      const struct ignore_query *q)
 {
-	if (r->count == 0)
+	int d = q->is_dir;
+	if (!ignore_bit_test(r->lastmask[d], q->last))
 		return IGNORE_NONE;
 	const unsigned char *rel = q->path;
 	size_t rel_len = q->len;
@@ -701,21 +671,33 @@ static enum ignore_verdict ignore_rules_match(const struct ignore_rules *r,
 			const struct ignore_pattern *pt = &r->pats[i];
 			if ((pt->flags & IGNORE_PAT_DIRONLY) && !q->is_dir)
 				continue;
-			if (pt->last >= 0 && pt->last != q->last)
+			if (!ignore_bit_test(pt->lastset, q->last))
 				continue;
 			if (ignore_pattern_matches(r, pt, q, rel, rel_len))
 				return ignore_verdict_of(pt);
 		}
 		return IGNORE_NONE;
 	}
-	int d = q->is_dir;
-	const uint32_t *k = ix->known[d] + ix->off[d][q->last];
-	const uint32_t *kend = ix->known[d] + ix->off[d][q->last + 1];
+	/* Merge the three descending lists: the highest pattern number that matches wins. */
+	const struct ignore_bytelists *bl = &ix->by_last[d], *bf = &ix->by_first[d];
+	const uint32_t *l = bl->ids + bl->off[q->last], *lend = bl->ids + bl->off[q->last + 1];
+	const uint32_t *f = bf->ids + bf->off[q->name[0]], *fend = bf->ids + bf->off[q->name[0] + 1];
 	const uint32_t *a = ix->any[d], *aend = a + ix->nany[d];
-	while (k < kend || a < aend) {
-		uint32_t i = (a == aend || (k < kend && *k > *a)) ? *k++ : *a++;
+	for (;;) {
+		uint32_t i, li = l < lend ? *l + 1 : 0, fi = f < fend ? *f + 1 : 0;
+		uint32_t ai = a < aend ? *a + 1 : 0;
+		if (li >= fi && li >= ai && li) {
+			i = *l++;
+		} else if (fi >= ai && fi) {
+			i = *f++;
+		} else if (ai) {
+			i = *a++;
+		} else {
+			break;
+		}
 		const struct ignore_pattern *pt = &r->pats[i];
-		if (ignore_pattern_matches(r, pt, q, rel, rel_len))
+		if (ignore_bit_test(pt->lastset, q->last) &&
+		    ignore_pattern_matches(r, pt, q, rel, rel_len))
 			return ignore_verdict_of(pt);
 	}
 	return IGNORE_NONE;
@@ -732,9 +714,16 @@ bool ignore_stack_excluded(const struct ignore_stack *stack, const char *path, s
 		.last = (unsigned char)path[len - 1],
 		.is_dir = is_dir,
 	};
-	const unsigned char *slash = memrchr(q.path, '/', len);
-	q.name = slash ? slash + 1 : q.path;
-	q.name_len = len - (size_t)(q.name - q.path);
+	/* Names are short: a plain loop beats the library calls. */
+	size_t b = len;
+	while (b > 0 && q.path[b - 1] != '/')
+		b--;
+	q.name = q.path + b;
+	q.name_len = len - b;
+	if (q.name_len == 0)
+		return false; /* a trailing '/': not a path this API takes */
+	for (size_t i = b; i < len; i++)
+		q.name_dots += q.path[i] == '.';
 
 	enum ignore_verdict v;
 	if (stack->any_override)
