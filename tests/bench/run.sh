@@ -23,6 +23,8 @@
 #
 # With CI=true a missing tool fails the run; otherwise --short skips (exit 0) without one.
 set -euo pipefail
+# The generators import corpuslib from shared/: leave no __pycache__ there.
+export PYTHONDONTWRITEBYTECODE=1
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
