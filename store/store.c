@@ -460,6 +460,13 @@ int store_open(struct store **out, const struct store_opts *opts, struct errbuf 
 		goto fail;
 	}
 	s->env_open = true;
+	/* Reader slots of a process that died holding them would pin old pages forever; we hold
+	 * the directory lock, so any other holder is dead. */
+	int dead;
+	if ((rc = mdb_reader_check(s->env, &dead))) {
+		rc = store_mdb_err(s, err, rc, "clearing stale readers of %s", s->path);
+		goto fail;
+	}
 	MDB_envinfo info;
 	if (mdb_env_info(s->env, &info) == 0)
 		s->map_size = info.me_mapsize; /* an existing file may have a larger map */

@@ -49,6 +49,7 @@ struct store_item {
 	unsigned flags;
 	uint64_t scan_id;
 	uint64_t seq; /**< submission order, shared by all scans */
+	/** DIR: the directory's dir_id and its parent's; ERROR: dir_id holds the error's seq. */
 	uint64_t dir_id, parent;
 	/** DIR: the batch's records (varint name_len, name, varint val_len, value), malloc'ed. */
 	unsigned char *buf;
