@@ -144,6 +144,6 @@ submit() {
 make_slow_tree() {
 	mkdir -p "$1"
 	for i in 1 2 3 4 5 6 7 8; do
-		truncate -s 3G "$1/big$i"
+		truncate -s 16G "$1/big$i"
 	done
 }
