@@ -38,9 +38,16 @@ enum scan_item_flags {
 	SCAN_ITEM_VIA_SYMLINK = 1u << 0,
 };
 
-/* One directory to read: the queue's unit of work. Freed by the worker that retires it. */
+struct scan_split;
+
+/*
+ * One directory to read: the queue's unit of work. Freed by the worker that retires it. An item
+ * with `split` set is instead an invitation to help with the slices of a large directory.
+ */
 struct scan_item {
 	struct scanq_item node;
+	/* A large directory being read in slices, or NULL. A reference. */
+	struct scan_split *split;
 	/* The parent's open descriptor, or NULL: open by path from the root. A reference. */
 	struct scan_handle *parent;
 	/* The rules that apply to this directory's entries, before its own .gitignore. A reference. */
@@ -59,8 +66,29 @@ struct scan_item {
 	char path[];
 };
 
+/* What one directory is read with; shared read-only by the workers of its slices. */
+struct scan_pass {
+	struct scan_item *it;
+	int fd;
+	/* The rules for its entries (its own .gitignore included), or NULL. */
+	struct ignore_stack *ign;
+	struct scan_name *names;
+};
+
+/* What reading names [lo, hi) of a directory found. */
+struct scan_found {
+	struct store_batch *batch;
+	/* Indexes into the pass's names of the subdirectories to queue; the top bit marks a
+	 * followed symlink. */
+	uint32_t *subdirs;
+	size_t nsub, subdirs_cap;
+	uint64_t counts[4], bytes;
+};
+
 /* One name read from a directory, pointing into the worker's dirent buffer. */
 struct scan_name {
+	/* The first 8 bytes of the name, big-endian, zero-padded: most comparisons stop here. */
+	uint64_t prefix;
 	const char *name;
 	uint32_t len;
 	uint8_t dtype;
@@ -87,16 +115,14 @@ struct scan_worker {
 	size_t dents_cap;
 	struct scan_name *names;
 	size_t names_cap;
-	/* Indexes into names of the subdirectories to queue. */
-	uint32_t *subdirs;
-	size_t subdirs_cap;
+	/* What the current directory holds: its batch, its subdirectories, its counts. */
+	struct scan_found found;
 	/* Relative path being built for the current entry. */
 	char *path;
 	size_t path_cap;
 	char *link;      /* readlink buffer, PATH_MAX + 1 */
 	unsigned char *readbuf; /* hashing buffer */
 	EVP_MD_CTX *md;
-	struct store_batch *batch;
 };
 
 struct scanner {
@@ -141,6 +167,30 @@ uint64_t scan_now_ns(void);
 
 /* Reads one queued directory: lists, filters, stats, stores it and queues its subdirectories. */
 void scandir_process(struct scan_worker *w, struct scan_item *it);
+
+/*
+ * Filters names [lo, hi) of a pass through the ignore rules and stats, classifies and encodes
+ * the kept ones into out->batch. Names must be handed out in order. 0, or negative when the scan
+ * failed (it was told).
+ */
+int scandir_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo, size_t hi,
+		  struct scan_found *out);
+
+/* Directories with at least this many names are read in slices by every idle worker. */
+#define SCAN_SPLIT_MIN 8192
+
+/*
+ * Reads the names of a large directory in slices, inviting the idle workers through the queue,
+ * and merges what they found, in order, into w->found. The calling worker takes slices itself
+ * and then waits only for slices other workers are already reading, never for queued work.
+ */
+int scansplit_run(struct scan_worker *w, const struct scan_pass *pass, size_t count);
+
+/* A worker that popped an invitation: reads slices until none is left. */
+void scansplit_help(struct scan_worker *w, struct scan_split *split);
+
+/* Drops a reference to a split; the last one frees it. */
+void scansplit_unref(struct scan_split *split);
 
 /* Records an error of `path` (relative) in the store and the counters; fails the scan if it can't. */
 void scan_record_error(struct scanner *sc, const char *path, size_t len, const char *op, int errnum);

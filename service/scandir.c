@@ -120,6 +120,15 @@ static int scandir_open(struct scanner *sc, struct scan_item *it)
 				    (sc->opts.flags & SCANNER_FOLLOW_SYMLINKS) != 0);
 }
 
+/* The sort key of a name: its first 8 bytes as a big-endian number, zero-padded. */
+static uint64_t scandir_prefix(const char *name, size_t len)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < 8; i++)
+		v = (v << 8) | (i < len ? (unsigned char)name[i] : 0);
+	return v;
+}
+
 /* Reads every record of the open directory into w->dents and indexes the names. */
 static int scandir_list(struct scan_worker *w, int fd, size_t *count)
 {
@@ -152,8 +161,9 @@ static int scandir_list(struct scan_worker *w, int fd, size_t *count)
 		if (scandir_grow(&names, &w->names_cap, n + 1, sizeof(*w->names)) < 0)
 			return -ENOMEM;
 		w->names = names;
-		w->names[n] = (struct scan_name){.name = nm, .len = (uint32_t)strlen(nm),
-						 .dtype = d->d_type};
+		size_t len = strlen(nm);
+		w->names[n] = (struct scan_name){.prefix = scandir_prefix(nm, len), .name = nm,
+						 .len = (uint32_t)len, .dtype = d->d_type};
 		n++;
 	}
 	*count = n;
@@ -162,7 +172,10 @@ static int scandir_list(struct scan_worker *w, int fd, size_t *count)
 
 static int scandir_name_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct scan_name *)a)->name, ((const struct scan_name *)b)->name);
+	const struct scan_name *x = a, *y = b;
+	if (x->prefix != y->prefix)
+		return x->prefix < y->prefix ? -1 : 1;
+	return strcmp(x->name, y->name);
 }
 
 /* Puts "<dir path>/<name>" into w->path; returns its length, or 0 on allocation failure. */
@@ -266,12 +279,14 @@ static enum entry_type scandir_type_of_dtype(uint8_t t)
 }
 
 /* Pass 3: drops ignored names. Names whose d_type is unknown are stat-ed to learn if dirs. */
-static void scandir_filter(struct scan_worker *w, struct scan_item *it, int fd,
-			   struct ignore_stack *ign, size_t count)
+static void scandir_filter(struct scan_worker *w, const struct scan_pass *pass, size_t lo,
+			   size_t hi)
 {
+	struct scan_item *it = pass->it;
+	int fd = pass->fd;
 	uint64_t t0 = scan_now_ns();
-	for (size_t i = 0; i < count; i++) {
-		struct scan_name *nm = &w->names[i];
+	for (size_t i = lo; i < hi; i++) {
+		struct scan_name *nm = &pass->names[i];
 		bool is_dir = nm->dtype == SCANDIR_DT_DIR;
 		if (nm->dtype == SCANDIR_DT_UNKNOWN) {
 			struct stat st;
@@ -279,7 +294,7 @@ static void scandir_filter(struct scan_worker *w, struct scan_item *it, int fd,
 				is_dir = S_ISDIR(st.st_mode);
 		}
 		size_t n = scandir_entry_path(w, it, nm->name, nm->len);
-		if (n && ignore_stack_excluded(ign, w->path, n, is_dir))
+		if (n && ignore_stack_excluded(pass->ign, w->path, n, is_dir))
 			nm->skip = true;
 	}
 	atomic_fetch_add_explicit(&w->c.ignore_ns, scan_now_ns() - t0, memory_order_relaxed);
@@ -428,16 +443,18 @@ static bool scandir_should_descend(struct scan_worker *w, struct scan_item *it, 
 }
 
 /* Pass 4: stat every kept name and encode it into the batch; collects subdirectories to queue. */
-static int scandir_stat_all(struct scan_worker *w, struct scan_item *it, int fd, size_t count,
-			    size_t *nsub, uint64_t counts[4], uint64_t *bytes)
+static int scandir_stat_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo,
+			      size_t hi, struct scan_found *out)
 {
 	struct scanner *sc = w->sc;
+	struct scan_item *it = pass->it;
+	int fd = pass->fd;
 	uint64_t t0 = scan_now_ns();
 	uint64_t hash_before = atomic_load_explicit(&w->c.hash_ns, memory_order_relaxed);
 	uint64_t link_before = atomic_load_explicit(&w->c.symlink_ns, memory_order_relaxed);
-	*nsub = 0;
-	for (size_t i = 0; i < count; i++) {
-		struct scan_name *nm = &w->names[i];
+	uint64_t entries_before = out->counts[0] + out->counts[1] + out->counts[2] + out->counts[3];
+	for (size_t i = lo; i < hi; i++) {
+		struct scan_name *nm = &pass->names[i];
 		if (nm->skip)
 			continue;
 		struct entry e = {.name = nm->name, .name_len = nm->len,
@@ -459,26 +476,29 @@ static int scandir_stat_all(struct scan_worker *w, struct scan_item *it, int fd,
 		}
 		bool via_link = false;
 		if (scandir_should_descend(w, it, fd, &e, &sx, &via_link)) {
-			void *p = w->subdirs;
-			if (scandir_grow(&p, &w->subdirs_cap, *nsub + 1, sizeof(*w->subdirs)) < 0)
+			void *p = out->subdirs;
+			if (scandir_grow(&p, &out->subdirs_cap, out->nsub + 1, sizeof(*out->subdirs)) < 0)
 				return -ENOMEM;
-			w->subdirs = p;
+			out->subdirs = p;
 			/* The top bit marks a followed link, to open without O_NOFOLLOW. */
-			w->subdirs[(*nsub)++] = (uint32_t)i | (via_link ? 0x80000000u : 0);
+			out->subdirs[out->nsub++] = (uint32_t)i | (via_link ? 0x80000000u : 0);
 		}
 		if ((sc->opts.flags & SCANNER_HASH) && e.type == ENTRY_FILE &&
 		    (e.flags & ENTRY_HAS_STAT))
 			scandir_hash(w, it, fd, &e);
-		counts[e.type]++;
+		out->counts[e.type]++;
 		if (e.type == ENTRY_FILE)
-			*bytes += e.size;
+			out->bytes += e.size;
 		struct errbuf err;
 		errbuf_clear(&err);
-		if (store_batch_add(w->batch, &e, &err) < 0) {
+		if (store_batch_add(out->batch, &e, &err) < 0) {
 			scan_fail(sc, &err);
 			return err.code;
 		}
 	}
+	/* Per worker: the entries this worker stat-ed, its share of a split directory included. */
+	atomic_fetch_add_explicit(&w->c.entries, out->counts[0] + out->counts[1] + out->counts[2] +
+				  out->counts[3] - entries_before, memory_order_relaxed);
 	uint64_t spent = scan_now_ns() - t0;
 	uint64_t nested = atomic_load_explicit(&w->c.hash_ns, memory_order_relaxed) - hash_before +
 			  atomic_load_explicit(&w->c.symlink_ns, memory_order_relaxed) - link_before;
@@ -487,10 +507,19 @@ static int scandir_stat_all(struct scan_worker *w, struct scan_item *it, int fd,
 	return 0;
 }
 
+int scandir_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo, size_t hi,
+		  struct scan_found *out)
+{
+	if (pass->ign)
+		scandir_filter(w, pass, lo, hi);
+	return scandir_stat_range(w, pass, lo, hi, out);
+}
+
 /* Queues the subdirectories found in `it`, sharing its descriptor while the budget allows. */
 static int scandir_queue_children(struct scan_worker *w, struct scan_item *it, int *fd,
-				  struct ignore_stack *ign, uint64_t dir_id, size_t nsub)
+				  struct ignore_stack *ign, uint64_t dir_id)
 {
+	size_t nsub = w->found.nsub;
 	struct scanner *sc = w->sc;
 	struct scan_handle *h = NULL;
 	if (nsub > 0 && atomic_fetch_add(&sc->open_handles, 1) < sc->handle_budget) {
@@ -505,8 +534,8 @@ static int scandir_queue_children(struct scan_worker *w, struct scan_item *it, i
 		atomic_fetch_sub(&sc->open_handles, nsub > 0 ? 1 : 0);
 	struct stat st;
 	for (size_t k = 0; k < nsub; k++) {
-		uint32_t idx = w->subdirs[k] & 0x7fffffffu;
-		bool via_link = w->subdirs[k] & 0x80000000u;
+		uint32_t idx = w->found.subdirs[k] & 0x7fffffffu;
+		bool via_link = w->found.subdirs[k] & 0x80000000u;
 		const struct scan_name *nm = &w->names[idx];
 		size_t plen = it->path_len ? it->path_len + 1 + nm->len : nm->len;
 		struct scan_item *c = malloc(sizeof(*c) + plen + 1);
@@ -591,20 +620,23 @@ void scandir_process(struct scan_worker *w, struct scan_item *it)
 	struct ignore_stack *ign = (sc->opts.flags & SCANNER_USE_GITIGNORE)
 					   ? scandir_gitignore(w, it, fd)
 					   : ignore_stack_ref(it->ign);
-	if (ign)
-		scandir_filter(w, it, fd, ign, count);
-
-	size_t nsub = 0;
-	uint64_t counts[4] = {0, 0, 0, 0}, bytes = 0;
-	rc = scandir_stat_all(w, it, fd, count, &nsub, counts, &bytes);
+	struct scan_pass pass = {.it = it, .fd = fd, .ign = ign, .names = w->names};
+	struct scan_found *found = &w->found;
+	found->nsub = 0;
+	memset(found->counts, 0, sizeof(found->counts));
+	found->bytes = 0;
+	if (count >= SCAN_SPLIT_MIN && sc->nworkers > 1)
+		rc = scansplit_run(w, &pass, count);
+	else
+		rc = scandir_range(w, &pass, 0, count, found);
+	uint64_t *counts = found->counts, bytes = found->bytes;
 	uint64_t t2 = scan_now_ns();
 	if (rc == 0) {
 		struct errbuf err;
 		errbuf_clear(&err);
 		uint64_t dir_id = 0;
-		size_t stored = store_batch_count(w->batch);
 		if (store_put_dir(sc->store, sc->opts.scan_id, it->parent_id, it->path + it->name_off,
-				  it->path_len - it->name_off, w->batch, &dir_id, &err) < 0) {
+				  it->path_len - it->name_off, found->batch, &dir_id, &err) < 0) {
 			scan_fail(sc, &err);
 		} else {
 			uint64_t t3 = scan_now_ns();
@@ -615,9 +647,8 @@ void scandir_process(struct scan_worker *w, struct scan_item *it)
 						  memory_order_relaxed);
 			atomic_fetch_add_explicit(&sc->n_other, counts[ENTRY_OTHER], memory_order_relaxed);
 			atomic_fetch_add_explicit(&sc->n_bytes, bytes, memory_order_relaxed);
-			atomic_fetch_add_explicit(&w->c.entries, stored, memory_order_relaxed);
 			if (!atomic_load_explicit(&sc->cancelled, memory_order_relaxed))
-				scandir_queue_children(w, it, &fd, ign, dir_id, nsub);
+				scandir_queue_children(w, it, &fd, ign, dir_id);
 		}
 	}
 	for (size_t i = 0; i < count; i++)

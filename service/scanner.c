@@ -74,6 +74,7 @@ void scan_item_free(struct scanner *sc, struct scan_item *it)
 	if (!it)
 		return;
 	scan_handle_unref(sc, it->parent);
+	scansplit_unref(it->split);
 	ignore_stack_unref(it->ign);
 	scan_anc_unref(it->anc);
 	free(it);
@@ -108,12 +109,12 @@ static void scanner_free_workers(struct scanner *sc)
 		struct scan_worker *w = &sc->workers[i];
 		free(w->dents);
 		free(w->names);
-		free(w->subdirs);
+		free(w->found.subdirs);
 		free(w->path);
 		free(w->link);
 		free(w->readbuf);
 		EVP_MD_CTX_free(w->md);
-		store_batch_destroy(w->batch);
+		store_batch_destroy(w->found.batch);
 	}
 	free(sc->workers);
 	sc->workers = NULL;
@@ -166,7 +167,7 @@ static int scanner_init_worker(struct scanner *sc, struct scan_worker *w, unsign
 			return errbuf_errno(err, ENOMEM, "allocating the hashing state of worker %u",
 					    index);
 	}
-	return store_batch_create(&w->batch, err);
+	return store_batch_create(&w->found.batch, err);
 }
 
 static int scanner_copy_opts(struct scanner *sc, const struct scanner_opts *opts,
@@ -307,7 +308,10 @@ static void *scanner_worker_main(void *arg)
 	struct scanq_item *node;
 	while ((node = scanq_pop(sc->q))) {
 		struct scan_item *it = (struct scan_item *)node;
-		scandir_process(w, it);
+		if (it->split)
+			scansplit_help(w, it->split);
+		else
+			scandir_process(w, it);
 		scan_item_free(sc, it);
 		scanq_retire(sc->q);
 	}

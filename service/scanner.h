@@ -59,6 +59,7 @@ struct scanner_progress {
 
 /** Per worker counters. */
 struct scanner_worker_stats {
+	/** Directories this worker read, and entries it stat-ed (its slices of large directories too). */
 	uint64_t dirs, entries;
 	double busy_seconds;
 };

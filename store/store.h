@@ -153,6 +153,13 @@ void store_batch_destroy(struct store_batch *b);
  */
 int store_batch_add(struct store_batch *b, const struct entry *e, struct errbuf *err);
 
+/**
+ * Moves every entry of `src` to the end of `dst`; src's first name must sort after dst's last.
+ * `src` comes back empty. For a directory read in slices by several workers. Not thread-safe
+ * for either batch. Returns 0, -EINVAL (out of order) or -ENOMEM.
+ */
+int store_batch_append(struct store_batch *dst, struct store_batch *src, struct errbuf *err);
+
 /** Number of entries in the batch. */
 size_t store_batch_count(const struct store_batch *b);
 

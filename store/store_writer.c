@@ -105,6 +105,39 @@ int store_batch_add(struct store_batch *b, const struct entry *e, struct errbuf 
 	return 0;
 }
 
+int store_batch_append(struct store_batch *dst, struct store_batch *src, struct errbuf *err)
+{
+	if (src->count == 0)
+		return 0;
+	/* The first name of src sits after its 2-byte-at-most length varint. */
+	uint64_t first_len = 0;
+	const unsigned char *name = src->buf;
+	int bad = store_varint_get(&name, src->buf + src->len, &first_len);
+	if (dst->count > 0 && (bad < 0 ||
+	    store_name_cmp((const char *)dst->buf + dst->last_off, dst->last_len,
+			   (const char *)name, (size_t)first_len) >= 0))
+		return errbuf_set(err, -EINVAL, "appending store batches: names out of order");
+	if (dst->cap - dst->len < src->len) {
+		size_t cap = dst->cap ? dst->cap : 4096;
+		while (cap - dst->len < src->len)
+			cap *= 2;
+		unsigned char *buf = realloc(dst->buf, cap);
+		if (!buf)
+			return errbuf_errno(err, ENOMEM, "appending store batches of %zu entries",
+					    src->count);
+		dst->buf = buf;
+		dst->cap = cap;
+	}
+	memcpy(dst->buf + dst->len, src->buf, src->len);
+	dst->last_off = dst->len + src->last_off;
+	dst->last_len = src->last_len;
+	dst->len += src->len;
+	dst->count += src->count;
+	src->len = src->count = 0;
+	src->last_off = src->last_len = 0;
+	return 0;
+}
+
 /* The error that stops writes for a scan, under s->mu; 0 when it may write. */
 static int store_scan_blocked(struct store *s, uint64_t scan_id, struct errbuf *err)
 {

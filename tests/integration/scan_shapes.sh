@@ -28,13 +28,18 @@ PY
 python3 - "$LEINDEXD" "$T" <<'PY'
 import json, resource, subprocess, sys
 exe, t = sys.argv[1], sys.argv[2]
-out = subprocess.run([exe, "scan", "--data-dir", t + "/d2", "--no-gitignore", "--json", t + "/wide"],
+out = subprocess.run([exe, "scan", "--data-dir", t + "/d2", "--no-gitignore", "--workers", "2", "--json", t + "/wide"],
                      stdout=subprocess.PIPE, check=True).stdout
 doc = json.loads(out)
 rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(f"200k-file directory: {doc['entries']} entries, peak RSS {rss_mib:.1f} MiB, {doc['wall_seconds']:.3f} s")
 if doc["entries"] != 200001 or doc["files"] != 200000:
     sys.exit(f"expected 200,001 entries, got {doc['entries']}")
+# The one huge directory is split between the workers: each stats a fair share of it.
+shares = [w["entries"] for w in doc["per_worker"]]
+print("entries stat-ed per worker:", shares)
+if min(shares) < 0.2 * doc["entries"]:
+    sys.exit(f"the 200k-file directory was not shared between the 2 workers: {shares}")
 if rss_mib > 128:
     sys.exit(f"peak RSS {rss_mib:.1f} MiB for one 200k-file directory: memory is not bounded")
 PY
