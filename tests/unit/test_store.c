@@ -564,39 +564,21 @@ static void test_unknown_format_refused(void)
 	tsu_rmrf(dir);
 }
 
-/* Puts a directory of `n` files named f<i> (zero-padded so they sort). */
-static int put_files(struct store *s, uint64_t scan, uint64_t parent, const char *name, int n,
-		     uint64_t *id, struct errbuf *err)
-{
-	struct store_batch *b;
-	char fname[32];
-	if (store_batch_create(&b, err) < 0)
-		return -1;
-	for (int i = 0; i < n; i++) {
-		snprintf(fname, sizeof(fname), "f%07d", i);
-		struct entry e = tsu_entry(fname, ENTRY_FILE, (uint64_t)i);
-		store_batch_add(b, &e, err);
-	}
-	int rc = store_put_dir(s, scan, parent, name, strlen(name), b, id, err);
-	store_batch_destroy(b);
-	return rc;
-}
-
 static void test_map_full_fails_one_scan(void)
 {
 	char dir[64];
 	struct store *s = tsu_open(tsu_tmpdir(dir), 1 << 20);
 	struct errbuf err = {0};
 	uint64_t a = tsu_scan(s, SCAN_RUNNING, "/a"), aroot, root, id;
-	CU_ASSERT_EQUAL_FATAL(put_files(s, a, 0, "", 10, &aroot, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(tsu_put_files(s, a, 0, "", 10, &aroot, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(store_flush(s, a, &err), 0);
 	uint64_t bscan = tsu_scan(s, SCAN_RUNNING, "/b");
-	CU_ASSERT_EQUAL_FATAL(put_files(s, bscan, 0, "", 100, &root, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(tsu_put_files(s, bscan, 0, "", 100, &root, &err), 0);
 	int rc = 0;
 	char name[16];
 	for (int i = 0; i < 400 && rc == 0; i++) {
 		snprintf(name, sizeof(name), "d%d", i);
-		rc = put_files(s, bscan, root, name, 500, &id, &err);
+		rc = tsu_put_files(s, bscan, root, name, 500, &id, &err);
 	}
 	if (rc == 0)
 		rc = store_flush(s, bscan, &err);
@@ -618,7 +600,7 @@ static void test_map_full_fails_one_scan(void)
 	CU_ASSERT_EQUAL(tsu_walk_all(s, a, NULL, 4, &got), 0);
 	CU_ASSERT_EQUAL(got.n, 10);
 	tsu_list_free(&got);
-	CU_ASSERT_EQUAL(put_files(s, a, aroot, "sub", 5, &id, &err), 0);
+	CU_ASSERT_EQUAL(tsu_put_files(s, a, aroot, "sub", 5, &id, &err), 0);
 	CU_ASSERT_EQUAL(store_flush(s, a, &err), 0);
 	struct store_walk_filter f = {.prefix = "sub", .prefix_len = 3};
 	CU_ASSERT_EQUAL(tsu_walk_all(s, a, &f, 4, &got), 0);
@@ -653,13 +635,13 @@ static void test_delete_removes_everything(void)
 	gen_tree(&gg, s, gone, 6);
 	uint64_t id;
 	/* A non-root directory needs a name. */
-	CU_ASSERT_EQUAL(put_files(s, gone, 1, "", 0, &id, &err), -EINVAL);
+	CU_ASSERT_EQUAL(tsu_put_files(s, gone, 1, "", 0, &id, &err), -EINVAL);
 	struct tsu_list l = {0};
 	CU_ASSERT_EQUAL(tsu_walk_all(s, gone, NULL, 1000, &l), 0);
 	tsu_list_free(&l);
 	/* A directory of 25,000 entries spans several delete transactions. */
 	uint64_t huge = tsu_scan(s, SCAN_RUNNING, "/h");
-	CU_ASSERT_EQUAL_FATAL(put_files(s, huge, 0, "", 25000, &id, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(tsu_put_files(s, huge, 0, "", 25000, &id, &err), 0);
 	for (int i = 0; i < 30; i++)
 		CU_ASSERT_EQUAL(store_put_error(s, gone, "x", 1, "open", EACCES, &err), 0);
 	CU_ASSERT_EQUAL(store_flush(s, gone, &err), 0);
@@ -674,7 +656,7 @@ static void test_delete_removes_everything(void)
 	bool more;
 	CU_ASSERT_EQUAL(store_errors(s, gone, 0, 10, NULL, NULL, &next, &more, &err), -ENOENT);
 	/* Writes for a deleted scan are refused. */
-	CU_ASSERT_TRUE(put_files(s, gone, 0, "", 1, &id, &err) < 0);
+	CU_ASSERT_TRUE(tsu_put_files(s, gone, 0, "", 1, &id, &err) < 0);
 	CU_ASSERT_EQUAL(tsu_walk_all(s, keep, NULL, 1000, &l), 0);
 	CU_ASSERT_TRUE(lists_equal(&l, &gk.expect, 0));
 	tsu_list_free(&l);
@@ -716,96 +698,6 @@ static void test_delete_removes_everything(void)
 	tsu_rmrf(dir);
 }
 
-struct conc_arg {
-	struct store *s;
-	uint64_t scan;
-	uint32_t seed;
-	struct gen g;
-};
-
-static void *conc_main(void *p)
-{
-	struct conc_arg *a = p;
-	struct errbuf err = {0};
-	uint64_t root, id;
-	char name[16];
-	/* A wide level of 150 directories, then a random tree below, interleaved with the other. */
-	struct store_batch *b;
-	if (store_batch_create(&b, &err) < 0)
-		return NULL;
-	for (int i = 0; i < 150; i++) {
-		snprintf(name, sizeof(name), "d%03d", i);
-		struct entry e = tsu_entry(name, ENTRY_DIR, (uint64_t)i);
-		store_batch_add(b, &e, &err);
-	}
-	if (store_put_dir(a->s, a->scan, 0, "", 0, b, &root, &err) < 0)
-		return NULL;
-	store_batch_destroy(b);
-	for (int i = 0; i < 150; i++) {
-		snprintf(name, sizeof(name), "d%03d", i);
-		if (put_files(a->s, a->scan, root, name, 20, &id, &err) < 0)
-			return NULL;
-		if (i % 10 == 0)
-			store_put_error(a->s, a->scan, name, 4, "open", EACCES, &err);
-	}
-	store_flush(a->s, a->scan, &err);
-	struct store_scan up = {.id = a->scan, .state = SCAN_COMPLETED, .root = "/c", .root_len = 2};
-	store_scan_update(a->s, &up, &err);
-	return a;
-}
-
-static int count_err_cb(void *ctx, const struct store_error *e)
-{
-	(void)e;
-	++*(size_t *)ctx;
-	return 0;
-}
-
-static void test_two_scans_concurrently(void)
-{
-	char dir[64];
-	struct store *s = tsu_open(tsu_tmpdir(dir), 0);
-	for (int round = 0; round < 3; round++) {
-		struct conc_arg args[2];
-		pthread_t th[2];
-		for (int i = 0; i < 2; i++) {
-			args[i] = (struct conc_arg){.s = s, .scan = tsu_scan(s, SCAN_RUNNING, "/c")};
-			CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, conc_main, &args[i]), 0);
-		}
-		for (int i = 0; i < 2; i++) {
-			void *ret;
-			pthread_join(th[i], &ret);
-			CU_ASSERT_PTR_NOT_NULL(ret);
-		}
-		for (int i = 0; i < 2; i++) {
-			struct tsu_list l = {0};
-			CU_ASSERT_EQUAL(tsu_walk_all(s, args[i].scan, NULL, 333, &l), 0);
-			CU_ASSERT_EQUAL_FATAL(l.n, 150 * 21);
-			CU_ASSERT_STRING_EQUAL(l.paths[0], "d000");
-			CU_ASSERT_STRING_EQUAL(l.paths[1], "d000/f0000000");
-			CU_ASSERT_STRING_EQUAL(l.paths[21], "d001");
-			CU_ASSERT_STRING_EQUAL(l.paths[150 * 21 - 1], "d149/f0000019");
-			for (size_t k = 1; k < l.n; k++)
-				CU_ASSERT_TRUE(strcmp(l.paths[k - 1], l.paths[k]) < 0);
-			tsu_list_free(&l);
-			struct store_scan sc;
-			struct errbuf err = {0};
-			CU_ASSERT_EQUAL(store_scan_get(s, args[i].scan, &sc, &err), 0);
-			CU_ASSERT_EQUAL(sc.state, SCAN_COMPLETED);
-			store_scan_clear(&sc);
-			uint64_t next;
-			bool more;
-			size_t nerr = 0;
-			CU_ASSERT_EQUAL(store_errors(s, args[i].scan, 0, 64, count_err_cb, &nerr,
-						     &next, &more, &err), 0);
-			CU_ASSERT_EQUAL(nerr, 15);
-			CU_ASSERT_EQUAL(next, 15);
-		}
-	}
-	store_close(s);
-	tsu_rmrf(dir);
-}
-
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -820,7 +712,6 @@ int main(void)
 		{"unknown format refused", test_unknown_format_refused},
 		{"map full fails one scan, the other reads on", test_map_full_fails_one_scan},
 		{"delete removes everything, ids not reused", test_delete_removes_everything},
-		{"two scans written concurrently", test_two_scans_concurrently},
 		{NULL, NULL},
 	};
 	return unit_run("store", tests);

@@ -138,4 +138,22 @@ static inline double tsu_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Puts a directory of `n` files named f<i> (zero-padded so they sort). */
+static inline int tsu_put_files(struct store *s, uint64_t scan, uint64_t parent, const char *name, int n,
+		     uint64_t *id, struct errbuf *err)
+{
+	struct store_batch *b;
+	char fname[32];
+	if (store_batch_create(&b, err) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		snprintf(fname, sizeof(fname), "f%07d", i);
+		struct entry e = tsu_entry(fname, ENTRY_FILE, (uint64_t)i);
+		store_batch_add(b, &e, err);
+	}
+	int rc = store_put_dir(s, scan, parent, name, strlen(name), b, id, err);
+	store_batch_destroy(b);
+	return rc;
+}
+
 #endif
