@@ -679,6 +679,11 @@ int store_scan_delete(struct store *s, uint64_t id, struct errbuf *err)
 	rc = mdb_del(txn, s->db_scans, &k, NULL);
 	if (rc == MDB_NOTFOUND) {
 		mdb_txn_abort(txn);
+		/* An id not handed out yet may still be: do not refuse its writes. */
+		pthread_mutex_lock(&s->mu);
+		if (id >= s->next_scan_id)
+			st->deleted = false;
+		pthread_mutex_unlock(&s->mu);
 		return errbuf_set(err, -ENOENT, "no scan %" PRIu64, id);
 	}
 	if (rc) {
