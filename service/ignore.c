@@ -167,7 +167,7 @@ static int ignore_shape(const unsigned char *s, size_t n, bool pathname, unsigne
 	if (!tok)
 		return -2;
 	size_t ntok = 0;
-	bool after_star = false, drop_slash = false;
+	bool drop_slash = false;
 	uint8_t last_class[32];
 	memset(out, 0, sizeof(*out));
 
@@ -179,7 +179,6 @@ static int ignore_shape(const unsigned char *s, size_t n, bool pathname, unsigne
 				j++;
 			drop_slash = pathname && j - i >= 2 && (i == 0 || s[i - 1] == '/') && j < n &&
 				     s[j] == '/';
-			after_star = true;
 			ntok = 0;
 			i = j;
 			continue;
@@ -214,7 +213,6 @@ static int ignore_shape(const unsigned char *s, size_t n, bool pathname, unsigne
 	} else {
 		memcpy(out->lastset, last_class, sizeof(last_class));
 	}
-	(void)after_star;
 	/* The longest literal run among tok[first..ntok), and how many tokens follow it. */
 	size_t best = 0, best_end = 0;
 	for (size_t i = first; i < ntok;) {

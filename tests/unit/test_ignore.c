@@ -1,6 +1,7 @@
 /* test_ignore.c: git's wildmatch vectors (t3070) and gitignore precedence, anchoring, escapes. */
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -497,6 +498,147 @@ static void test_threads_share_stacks(void)
 	ignore_stack_unref(root);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* The optimized matcher against a plain reference                                          */
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * The reference applies git's dir.c rules literally to each line with ignore_wildmatch() and
+ * none of the matcher's shortcuts (literal and suffix compares, last-byte and tail filters, the
+ * index), so any disagreement is a shortcut that is wrong. Verdict: -1 no match, else 0/1 for
+ * exclude/include.
+ */
+static int ref_line(const char *line, const char *base, const char *path, bool is_dir)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", line);
+	char *p = buf;
+	if (!*p || *p == '#')
+		return -1;
+	/* trim_trailing_spaces */
+	char *last_space = NULL;
+	for (char *c = p; *c; c++) {
+		if (*c == ' ') {
+			if (!last_space)
+				last_space = c;
+		} else if (*c == '\\' && !*++c) {
+			last_space = NULL;
+			break;
+		} else {
+			last_space = NULL;
+		}
+	}
+	if (last_space)
+		*last_space = '\0';
+	bool neg = false, dironly = false;
+	if (*p == '!') {
+		neg = true;
+		p++;
+	}
+	size_t n = strlen(p);
+	if (n && p[n - 1] == '/') {
+		dironly = true;
+		p[--n] = '\0';
+	}
+	if (dironly && !is_dir)
+		return -1;
+	size_t bl = strlen(base);
+	if (bl && (strncmp(path, base, bl) != 0 || path[bl] != '/'))
+		return -1;
+	const char *rel = bl ? path + bl + 1 : path;
+	bool matched;
+	if (!strchr(p, '/')) {
+		const char *slash = strrchr(path, '/');
+		const char *name = slash ? slash + 1 : path;
+		matched = n > 0 && ignore_wildmatch(p, name, 0);
+	} else {
+		if (*p == '/')
+			p++;
+		size_t prefix = strcspn(p, "*?[\\");
+		if (strncmp(p, rel, prefix) != 0)
+			matched = false;
+		else if (!p[prefix] && !rel[prefix])
+			matched = true;
+		else
+			matched = ignore_wildmatch(p + prefix, rel + prefix, IGNORE_WM_PATHNAME);
+		if (!*p)
+			matched = false;
+	}
+	return matched ? (neg ? 1 : 0) : -1;
+}
+
+static uint64_t diff_rng(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+#define DIFF_PICK(rng, arr) (arr)[diff_rng(rng) % (sizeof(arr) / sizeof((arr)[0]))]
+
+static void test_matcher_vs_reference(void)
+{
+	static const char *const tokens[] = {
+		"a", "b", "ab", "o", ".", ".", ".o", ".c", "c", "x", "A", "*", "*", "**", "?", "[ab]",
+		"[!a]", "[^.]", "[a-c]", "[[:lower:]]", "[[:punct:]]", "\\*", "\\.", "\\a", "/", "/",
+		" ", "\\ ", "#", "[]]", "[", "\\",
+	};
+	static const char *const comps[] = {"a", "b", "ab", "a.o", "b.c", "o", ".c", "a.b.c", "x.o.c",
+					    "A", "c", "*", "a b", "ab.", ".", "ba", "a.c.o"};
+	static const char *const bases[] = {"", "", "a", "ab", "a/b"};
+	uint64_t rng = 0x2545f4914f6cdd1dull;
+	size_t checked = 0, mismatches = 0, matched = 0;
+	for (int round = 0; round < 400; round++) {
+		/* One set of 1..24 random lines: sets over 8 patterns use the index. */
+		char lines[24][64];
+		int nl = 1 + (int)(diff_rng(&rng) % 24);
+		char text[24 * 65 + 1];
+		size_t tl = 0;
+		for (int i = 0; i < nl; i++) {
+			size_t l = 0;
+			if (diff_rng(&rng) % 4 == 0)
+				lines[i][l++] = '!';
+			if (diff_rng(&rng) % 5 == 0)
+				lines[i][l++] = '/';
+			int nt = 1 + (int)(diff_rng(&rng) % 5);
+			for (int t = 0; t < nt; t++)
+				l += (size_t)snprintf(lines[i] + l, sizeof(lines[i]) - l, "%s",
+						      DIFF_PICK(&rng, tokens));
+			if (diff_rng(&rng) % 4 == 0 && l < sizeof(lines[i]) - 1)
+				lines[i][l++] = '/';
+			lines[i][l] = '\0';
+			tl += (size_t)snprintf(text + tl, sizeof(text) - tl, "%s\n", lines[i]);
+		}
+		const char *base = DIFF_PICK(&rng, bases);
+		struct ignore_rules *rules;
+		CU_ASSERT_EQUAL_FATAL(ignore_rules_parse(&rules, text, tl, base, strlen(base), NULL), 0);
+		struct ignore_stack *st = ignore_stack_push(NULL, rules);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+		for (int q = 0; q < 300; q++) {
+			char path[256];
+			size_t pl = (size_t)snprintf(path, sizeof(path), "%s", base);
+			int depth = 1 + (int)(diff_rng(&rng) % 4);
+			for (int d = 0; d < depth; d++)
+				pl += (size_t)snprintf(path + pl, sizeof(path) - pl, "%s%s",
+						       pl ? "/" : "", DIFF_PICK(&rng, comps));
+			bool is_dir = diff_rng(&rng) % 3 == 0;
+			int want = -1;
+			for (int i = nl - 1; i >= 0 && want < 0; i--)
+				want = ref_line(lines[i], base, path, is_dir);
+			bool got = ignore_stack_excluded(st, path, pl, is_dir);
+			checked++;
+			matched += want == 0;
+			if (got != (want == 0) && mismatches++ < 10)
+				fprintf(stderr, "\n  path \"%s\"%s, rules based at \"%s\":\n%s  got %d, want %d",
+					path, is_dir ? " (dir)" : "", base, text, got, want == 0);
+		}
+		ignore_stack_unref(st);
+	}
+	CU_ASSERT_EQUAL(mismatches, 0);
+	CU_ASSERT(matched > checked / 20); /* the random rules do exclude things */
+}
+
 /* Patterns that would take exponential time without pruning finish at once. */
 static void test_pathological_pattern(void)
 {
@@ -517,6 +659,7 @@ int main(void)
 		{"empty files and counts", test_empty_and_counts},
 		{"threads share stacks", test_threads_share_stacks},
 		{"pathological pattern", test_pathological_pattern},
+		{"matcher vs plain reference", test_matcher_vs_reference},
 		{NULL, NULL},
 	};
 	return unit_run("ignore", tests);
