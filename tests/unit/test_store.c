@@ -698,6 +698,56 @@ static void test_delete_removes_everything(void)
 	tsu_rmrf(dir);
 }
 
+/* A deletion cut short (record gone, marker left) is finished by the next open. */
+static void test_interrupted_delete_finished_on_open(void)
+{
+	char dir[64], path[128];
+	struct store *s = tsu_open(tsu_tmpdir(dir), 0);
+	struct errbuf err = {0};
+	uint64_t id, scan = tsu_scan(s, SCAN_COMPLETED, "/x");
+	CU_ASSERT_EQUAL_FATAL(tsu_put_files(s, scan, 0, "", 50, &id, &err), 0);
+	CU_ASSERT_EQUAL(store_put_error(s, scan, "y", 1, "open", EIO, &err), 0);
+	CU_ASSERT_EQUAL(store_flush(s, scan, &err), 0);
+	store_close(s);
+
+	snprintf(path, sizeof(path), "%s/leindex.mdb", dir);
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi scans, meta, dbi;
+	unsigned char key[9 + 8] = "deleting:";
+	unsigned char sk[8] = {0};
+	sk[7] = (unsigned char)scan;
+	memcpy(key + 9, sk, 8);
+	MDB_val k = {8, sk}, mk = {17, key}, v = {0, ""};
+	CU_ASSERT_EQUAL_FATAL(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 8);
+	CU_ASSERT_EQUAL_FATAL(mdb_env_open(env, path, MDB_NOSUBDIR, 0600), 0);
+	CU_ASSERT_EQUAL_FATAL(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	CU_ASSERT_EQUAL(mdb_dbi_open(txn, "scans", 0, &scans), 0);
+	CU_ASSERT_EQUAL(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	CU_ASSERT_EQUAL(mdb_del(txn, scans, &k, NULL), 0);
+	CU_ASSERT_EQUAL(mdb_put(txn, meta, &mk, &v, 0), 0);
+	CU_ASSERT_EQUAL(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	store_close(tsu_open(dir, 0));
+
+	CU_ASSERT_EQUAL_FATAL(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 8);
+	CU_ASSERT_EQUAL_FATAL(mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY, 0600), 0);
+	CU_ASSERT_EQUAL_FATAL(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	static const char *const tables[] = {"entries", "dirs", "links", "errors", "scans"};
+	for (size_t i = 0; i < 5; i++) {
+		CU_ASSERT_EQUAL(mdb_dbi_open(txn, tables[i], 0, &dbi), 0);
+		CU_ASSERT_EQUAL(count_keys(txn, dbi), 0);
+	}
+	CU_ASSERT_EQUAL(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	CU_ASSERT_EQUAL(count_keys(txn, dbi), 3);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	tsu_rmrf(dir);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -712,6 +762,7 @@ int main(void)
 		{"unknown format refused", test_unknown_format_refused},
 		{"map full fails one scan, the other reads on", test_map_full_fails_one_scan},
 		{"delete removes everything, ids not reused", test_delete_removes_everything},
+		{"a cut-short delete is finished on open", test_interrupted_delete_finished_on_open},
 		{NULL, NULL},
 	};
 	return unit_run("store", tests);
