@@ -420,6 +420,23 @@ static void scanner_log_progress(struct scanner *sc)
 	       LOG_DBL("seconds", scan_seconds(scan_now_ns() - sc->start_ns)));
 }
 
+static void scanner_log_summary(struct scanner *sc, enum scanner_outcome outcome,
+				const struct errbuf *err)
+{
+	static const char *const names[] = {"completed", "cancelled", "failed"};
+	struct scanner_progress p;
+	scanner_progress(sc, &p);
+	pthread_mutex_lock(&sc->lock);
+	double wall = scan_seconds(sc->end_ns - sc->start_ns);
+	pthread_mutex_unlock(&sc->lock);
+	LOG_EV(outcome == SCANNER_FAILED ? LOG_ERROR : LOG_INFO, "scan finished",
+	       LOG_STR("scan", sc->log_tag), LOG_STR("outcome", names[outcome]),
+	       LOG_U64("entries", p.dirs + p.files + p.symlinks + p.other), LOG_U64("dirs", p.dirs),
+	       LOG_U64("files", p.files), LOG_U64("bytes", p.bytes), LOG_U64("errors", p.errors),
+	       LOG_DBL("seconds", wall),
+	       LOG_STR("error", outcome == SCANNER_FAILED && err ? err->msg : ""));
+}
+
 /* Waits for the workers to exit, logging progress every 5 s meanwhile, then joins them. */
 static void scanner_wait_workers(struct scanner *sc)
 {
@@ -504,14 +521,13 @@ enum scanner_outcome scanner_run(struct scanner *sc, struct errbuf *err)
 	if (failed && err)
 		*err = sc->failure;
 	pthread_mutex_unlock(&sc->lock);
-	if (failed)
-		return SCANNER_FAILED;
-	if (atomic_load(&sc->cancelled))
-		return SCANNER_CANCELLED;
+	enum scanner_outcome outcome = failed ? SCANNER_FAILED
+				       : atomic_load(&sc->cancelled) ? SCANNER_CANCELLED : SCANNER_DONE;
 	/* Everything the workers handed over must be committed before the scan counts as done. */
-	if (store_flush(sc->store, sc->opts.scan_id, err) < 0)
-		return SCANNER_FAILED;
-	return SCANNER_DONE;
+	if (outcome == SCANNER_DONE && store_flush(sc->store, sc->opts.scan_id, err) < 0)
+		outcome = SCANNER_FAILED;
+	scanner_log_summary(sc, outcome, err);
+	return outcome;
 failed:
 	pthread_mutex_lock(&sc->lock);
 	sc->end_ns = scan_now_ns();

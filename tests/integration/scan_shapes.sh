@@ -68,7 +68,13 @@ errs=$(as_nobody "$LEINDEXD" scan --data-dir "$T/d4" --no-gitignore --json "$T/n
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["errors"])')
 [ "$errs" -ge 3 ] || fail "as nobody: expected permission errors, got $errs"
 
-# 5. Bad input: clear messages and a non-zero status.
+# 5. The default pool is the CPUs this process may use (its affinity mask here).
+need taskset
+w=$(taskset -c 0 "$LEINDEXD" scan --data-dir "$T/d6" --json "$T/deep" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["workers"])')
+[ "$w" = 1 ] || fail "pinned to one CPU, the default pool has $w workers"
+
+# 6. Bad input: clear messages and a non-zero status.
 if "$LEINDEXD" scan --data-dir "$T/d5" "$T/missing" 2>"$T/err"; then fail "a missing DIR succeeded"; fi
 grep -q "No such file or directory" "$T/err" || fail "missing DIR: unclear message: $(cat "$T/err")"
 if "$LEINDEXD" scan --data-dir "$T/d5" "$LEINDEX_SRC/CMakeLists.txt" 2>"$T/err"; then fail "a file as DIR succeeded"; fi
