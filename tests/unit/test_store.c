@@ -200,6 +200,43 @@ static void test_sibling_order_and_fields(void)
 	tsu_rmrf(dir);
 }
 
+/* Slices of a directory read by several workers are joined in order; out of order is refused. */
+static void test_batch_append(void)
+{
+	char dir[64];
+	struct store *s = tsu_open(tsu_tmpdir(dir), 0);
+	uint64_t scan = tsu_scan(s, SCAN_RUNNING, "/r"), id;
+	struct store_batch *a, *b;
+	struct errbuf err = {0};
+	CU_ASSERT_EQUAL_FATAL(store_batch_create(&a, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(store_batch_create(&b, &err), 0);
+	static const char *const names[] = {"a", "b", "c", "d", "e", "f"};
+	for (size_t i = 0; i < 6; i++) {
+		struct entry e = tsu_entry(names[i], ENTRY_FILE, i);
+		CU_ASSERT_EQUAL(store_batch_add(i < 3 ? a : b, &e, &err), 0);
+	}
+	CU_ASSERT_EQUAL(store_batch_append(b, a, &err), -EINVAL);
+	CU_ASSERT_EQUAL(store_batch_append(a, b, &err), 0);
+	CU_ASSERT_EQUAL(store_batch_count(a), 6);
+	CU_ASSERT_EQUAL(store_batch_count(b), 0);
+	struct entry g = tsu_entry("g", ENTRY_FILE, 9), c = tsu_entry("c", ENTRY_FILE, 9);
+	CU_ASSERT_EQUAL(store_batch_add(a, &c, &err), -EINVAL);
+	CU_ASSERT_EQUAL(store_batch_add(a, &g, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(store_put_dir(s, scan, 0, "", 0, a, &id, &err), 0);
+	CU_ASSERT_EQUAL(store_flush(s, scan, &err), 0);
+	struct tsu_list l = {0};
+	CU_ASSERT_EQUAL(tsu_walk_all(s, scan, NULL, 100, &l), 0);
+	CU_ASSERT_EQUAL_FATAL(l.n, 7);
+	for (size_t i = 0; i < 6; i++)
+		CU_ASSERT_STRING_EQUAL(l.paths[i], names[i]);
+	CU_ASSERT_STRING_EQUAL(l.paths[6], "g");
+	tsu_list_free(&l);
+	store_batch_destroy(a);
+	store_batch_destroy(b);
+	store_close(s);
+	tsu_rmrf(dir);
+}
+
 static void test_random_trees_resume_everywhere(void)
 {
 	char dir[64];
@@ -752,6 +789,7 @@ int main(void)
 {
 	static const struct unit_test tests[] = {
 		{"sibling order a, a/x, a-b, a.b and fields", test_sibling_order_and_fields},
+		{"batch append joins slices in order", test_batch_append},
 		{"random trees: pages of 1 and 7, resume everywhere", test_random_trees_resume_everywhere},
 		{"prefix and type filters, bad positions", test_prefix_and_type_filters},
 		{"1,000-level chain with 13 KB paths", test_deep_chain_long_paths},
