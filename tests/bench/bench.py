@@ -5,6 +5,7 @@ Subcommands (none of them is inside a timed run):
   freeport                      print a free TCP port on 127.0.0.1
   rss RSSFILE CMD...            run CMD (stdout/stderr inherited), write its peak RSS in KiB
                                 to RSSFILE, exit with CMD's status
+  rss-sample PID OUTFILE        sample PID's RssAnon/RssFile every 20 ms, write the peaks
   scan-json FILE                print the entry count of a `leindexd scan --json` summary
   store-bytes DIR               print the bytes of the LMDB data file(s) in DIR (lock file excluded)
   http-check BASE ROOT PAGE_SIZE GITIGNORE
@@ -71,6 +72,35 @@ def cmd_rss(args):
     with open(args[0], "w") as f:
         f.write("%d\n" % kib)
     sys.exit(rc)
+
+
+def cmd_rss_sample(args):
+    """Samples /proc/PID/status every 20 ms until PID exits or SIGTERM; writes the peaks.
+
+    VmHWM alone cannot tell the service's own memory from the LMDB pages it has mapped
+    (file-backed, reclaimable, counted in RSS once read): the peaks of RssAnon and RssFile can.
+    """
+    import signal
+    import time
+    if len(args) != 2:
+        die("usage: rss-sample PID OUTFILE")
+    pid, outfile = args[0], args[1]
+    peaks = {"RssAnon": 0, "RssFile": 0, "VmRSS": 0}
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    while not stop:
+        try:
+            with open("/proc/%s/status" % pid) as f:
+                for line in f:
+                    key = line.split(":", 1)[0]
+                    if key in peaks:
+                        peaks[key] = max(peaks[key], int(line.split()[1]))
+        except OSError:
+            break
+        time.sleep(0.02)
+    with open(outfile, "w") as f:
+        f.write("rss.service_anon_peak_kib\t%d\n" % peaks["RssAnon"])
+        f.write("rss.service_file_peak_kib\t%d\n" % peaks["RssFile"])
 
 
 def load_scan_json(path):
@@ -294,7 +324,9 @@ def tree_report(rawdir, tree):
     summary = os.path.join(rawdir, "scan.json")
     if os.path.exists(summary):
         out["scan_summary"] = load_scan_json(summary)
-    for key, conv in (("rss.scan_kib", int), ("rss.service_kib", int), ("store.bytes", int),
+    for key, conv in (("rss.scan_kib", int), ("rss.service_kib", int),
+                      ("rss.service_anon_peak_kib", int), ("rss.service_file_peak_kib", int),
+                      ("store.bytes", int),
                       ("store.used_bytes", int), ("store.entries", int),
                       ("http.pages", int)):
         if key in facts:
@@ -376,7 +408,11 @@ def markdown(report):
         if "rss_scan_kib" in t:
             extra.append("peak RSS `leindexd scan` %.1f MiB" % (t["rss_scan_kib"] / 1024))
         if "rss_service_kib" in t:
-            extra.append("service %.1f MiB" % (t["rss_service_kib"] / 1024))
+            s = "service %.1f MiB (VmHWM" % (t["rss_service_kib"] / 1024)
+            if "rss_service_anon_peak_kib" in t:
+                s += "; sampled peaks: anonymous %.1f MiB, file-mapped (LMDB, binary) %.1f MiB" % (
+                    t["rss_service_anon_peak_kib"] / 1024, t["rss_service_file_peak_kib"] / 1024)
+            extra.append(s + ")")
         if "store_bytes_per_entry" in t:
             s = "store %.0f B/entry (%d bytes / %d entries" % (
                 t["store_bytes_per_entry"], t["store_bytes"], t["store_entries"])
@@ -456,7 +492,8 @@ def cmd_report(args):
 def main():
     if len(sys.argv) < 2:
         die(__doc__)
-    cmds = {"freeport": cmd_freeport, "rss": cmd_rss, "scan-json": cmd_scan_json,
+    cmds = {"freeport": cmd_freeport, "rss": cmd_rss, "rss-sample": cmd_rss_sample,
+            "scan-json": cmd_scan_json,
             "store-bytes": cmd_store_bytes, "http-check": cmd_http_check, "report": cmd_report}
     fn = cmds.get(sys.argv[1])
     if fn is None:

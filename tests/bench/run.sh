@@ -90,8 +90,10 @@ work=$out/work
 bench_py=$here/bench.py
 
 svc_pid=
+sampler_pid=
 generated_trees=
 cleanup() {
+	if [[ -n $sampler_pid ]]; then kill "$sampler_pid" 2>/dev/null || true; fi
 	if [[ -n $svc_pid ]]; then
 		kill "$svc_pid" 2>/dev/null || true
 		wait "$svc_pid" 2>/dev/null || true
@@ -170,7 +172,11 @@ start_service() {
 	base_url=http://127.0.0.1:$port
 	for _ in $(seq 1 200); do
 		code=$(curl -s -o /dev/null -w '%{http_code}' "$base_url/healthz" || true)
-		[[ $code != 000 ]] && return 0
+		if [[ $code != 000 ]]; then
+			python3 "$bench_py" rss-sample "$svc_pid" "$out/raw/$tree/service-rss.tsv" &
+			sampler_pid=$!
+			return 0
+		fi
 		kill -0 "$svc_pid" 2>/dev/null || die "the service exited at start, see $out/raw/$tree/service.log"
 		sleep 0.1
 	done
@@ -181,6 +187,12 @@ stop_service() {
 	local hwm
 	hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$svc_pid/status" 2>/dev/null || true)
 	[[ -n $hwm ]] && printf 'rss.service_kib\t%s\n' "$hwm" >>"$facts"
+	if [[ -n $sampler_pid ]]; then
+		kill "$sampler_pid" 2>/dev/null || true
+		wait "$sampler_pid" 2>/dev/null || true
+		sampler_pid=
+		cat "$out/raw/$tree/service-rss.tsv" >>"$facts" 2>/dev/null || true
+	fi
 	kill "$svc_pid" 2>/dev/null || true
 	wait "$svc_pid" 2>/dev/null || true
 	svc_pid=
