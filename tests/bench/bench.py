@@ -265,7 +265,7 @@ def stats(times):
 
 def tree_report(rawdir, tree):
     """Everything measured on one tree, as a dict."""
-    times = {}
+    times, cpu = {}, {}
     for name in sorted(os.listdir(rawdir)):
         if not (name.startswith("round-") and name.endswith(".json")):
             continue
@@ -274,11 +274,14 @@ def tree_report(rawdir, tree):
         for res in data["results"]:
             cid = res["command"]
             times.setdefault(cid, []).extend(res["times"])
+            # hyperfine keeps only the mean user/system time per invocation.
+            cpu.setdefault(cid, []).append(res["user"] + res["system"])
     facts = read_facts(os.path.join(rawdir, "facts.tsv"))
     cmds = {}
     for cid, _label in COMMANDS:
         if cid in times:
             cmds[cid] = stats(times[cid])
+            cmds[cid]["cpu_median"] = statistics.median(cpu[cid])
     base = cmds.get("bfs_printf", {}).get("median")
     for cid, s in cmds.items():
         s["ratio_to_bfs_printf"] = s["median"] / base if base else None
@@ -328,7 +331,7 @@ def tree_report(rawdir, tree):
                       ("rss.service_anon_peak_kib", int), ("rss.service_file_peak_kib", int),
                       ("store.bytes", int),
                       ("store.used_bytes", int), ("store.entries", int),
-                      ("http.pages", int)):
+                      ("http.pages", int), ("http.service_cpu_ms_per_run", int)):
         if key in facts:
             out[key.replace(".", "_")] = conv(facts[key])
     if out.get("store_entries"):
@@ -379,7 +382,8 @@ def markdown(report):
     m = report["machine"]
     lines.append("Machine: %s, %s CPUs, %s; %s cache; %s rounds x %s run(s), commands "
                  "alternating within each round; output to %s. Times are medians in ms, "
-                 "spread is the interquartile range [q1-q3]." %
+                 "spread is the interquartile range [q1-q3], CPU is the median user+system time of the "
+                 "command's own processes (the HTTP row: the curl client only, not the service)." %
                  (m.get("cpu", "?"), m.get("cpus", "?"), m.get("kernel", "?"),
                   report["cache"], report["rounds"], report["runs_per_round"],
                   report["output"]))
@@ -388,8 +392,8 @@ def markdown(report):
         ref = t["counts"].get("find_printf", {}).get("with_root")
         lines.append("### %s (%s entries, root included)" % (t["tree"], ref if ref else "?"))
         lines.append("")
-        lines.append("| command | median ms | spread ms | x bfs -printf | entries |")
-        lines.append("|---|---:|---:|---:|---:|")
+        lines.append("| command | median ms | spread ms | x bfs -printf | CPU ms | entries |")
+        lines.append("|---|---:|---:|---:|---:|---:|")
         for cid, label in COMMANDS:
             s = t["commands"].get(cid)
             if not s:
@@ -401,9 +405,9 @@ def markdown(report):
             elif c.get("agrees_with_find") is False:
                 ent = "%s (MISMATCH)" % ent
             ratio = s.get("ratio_to_bfs_printf")
-            lines.append("| %s | %s | %s-%s | %s | %s |" % (
+            lines.append("| %s | %s | %s-%s | %s | %s | %s |" % (
                 label, fmt_ms(s["median"]), fmt_ms(s["q1"]), fmt_ms(s["q3"]),
-                "%.2f" % ratio if ratio is not None else "", ent))
+                "%.2f" % ratio if ratio is not None else "", fmt_ms(s["cpu_median"]), ent))
         extra = []
         if "rss_scan_kib" in t:
             extra.append("peak RSS `leindexd scan` %.1f MiB" % (t["rss_scan_kib"] / 1024))
@@ -413,6 +417,8 @@ def markdown(report):
                 s += "; sampled peaks: anonymous %.1f MiB, file-mapped (LMDB, binary) %.1f MiB" % (
                     t["rss_service_anon_peak_kib"] / 1024, t["rss_service_file_peak_kib"] / 1024)
             extra.append(s + ")")
+        if "http_service_cpu_ms_per_run" in t:
+            extra.append("service CPU per HTTP run %d ms" % t["http_service_cpu_ms_per_run"])
         if "store_bytes_per_entry" in t:
             s = "store %.0f B/entry (%d bytes / %d entries" % (
                 t["store_bytes_per_entry"], t["store_bytes"], t["store_entries"])

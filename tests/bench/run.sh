@@ -183,6 +183,16 @@ start_service() {
 	die "the service did not answer on $base_url in 20 s, see $out/raw/$tree/service.log"
 }
 
+# proc_cpu_ms PID: the user+system CPU time of PID so far, in ms.
+proc_cpu_ms() {
+	local stat rest
+	stat=$(<"/proc/$1/stat") || die "cannot read /proc/$1/stat"
+	rest=${stat##*) }
+	read -r -a f <<<"$rest"
+	# After "pid (comm) ": state is f[0], utime f[11], stime f[12], in clock ticks.
+	echo $(((f[11] + f[12]) * 1000 / $(getconf CLK_TCK)))
+}
+
 stop_service() {
 	local hwm
 	hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$svc_pid/status" 2>/dev/null || true)
@@ -275,6 +285,7 @@ for tree in "${trees[@]}"; do
 	prep[scan]="bash -c '${prep_cold}rm -rf $work/d-scan && mkdir -p $work/d-scan'"
 	prep[scan_gitignore]="bash -c '${prep_cold}rm -rf $work/d-scan-gi && mkdir -p $work/d-scan-gi'"
 
+	((http)) && svc_cpu0=$(proc_cpu_ms "$svc_pid")
 	n=${#ids[@]}
 	for ((r = 0; r <= rounds; r++)); do
 		args=()
@@ -293,7 +304,14 @@ for tree in "${trees[@]}"; do
 			"${args[@]}" >>"$raw/hyperfine.log" 2>&1 ||
 			die "hyperfine failed on $tree round $r, see $raw/hyperfine.log"
 	done
-	((http)) && stop_service
+	if ((http)); then
+		# The service is idle between HTTP runs: its CPU time over the rounds, per HTTP run
+		# (the warm-up round included).
+		svc_cpu1=$(proc_cpu_ms "$svc_pid")
+		printf 'http.service_cpu_ms_per_run\t%s\n' \
+			"$(((svc_cpu1 - svc_cpu0) / ((rounds * runs) + runs)))" >>"$facts"
+		stop_service
+	fi
 	rm -rf "$work/d-scan" "$work/d-scan-gi" "$work/svc"
 done
 
