@@ -143,8 +143,8 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
 					   jsonw_utf8_valid(url, strlen(url)) ? url : "(not UTF-8)");
 		if (st == 405) {
 			const char *h[] = {"Allow", allow, NULL};
-			return api_problem_h(req, 405, h, "%s does not take %s; it takes %s", req->route ? "" : url,
-					     method, allow);
+			return api_problem_h(req, 405, h, "%s does not take %s; it takes %s",
+					     jsonw_utf8_valid(url, strlen(url)) ? url : "this route", method, allow);
 		}
 		if (req->route->json_body) {
 			const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
