@@ -83,6 +83,8 @@ static int xsnprintf(char *buf, size_t size, const char *fmt, ...)
 static char test_home[4096];
 static char test_tmp[4096];
 static bool test_have_git;
+/* Entries the walks found excluded and kept, so the fuzz can show it exercised both. */
+static size_t test_walk_excluded, test_walk_kept;
 
 /* Runs git with `args` in `dir`; its stdout goes to *out (NUL-separated). 0 or -1. */
 static int run_git(const char *dir, const char *const *args, char **out, size_t *out_len)
@@ -152,9 +154,17 @@ static int run_git(const char *dir, const char *const *args, char **out, size_t 
 	return 0;
 }
 
-static int git_list(const char *dir, struct paths *p)
+/* git's list; `excludes` (NULL-terminated, may be NULL) go to --exclude, like the `ignore` option. */
+static int git_list(const char *dir, const char *const *excludes, struct paths *p)
 {
-	static const char *const args[] = {"ls-files", "-z", "-co", "--exclude-standard", NULL};
+	const char *args[16] = {"ls-files", "-z", "-co", "--exclude-standard"};
+	char opts[8][300];
+	size_t na = 4;
+	for (size_t i = 0; excludes && excludes[i] && i < 8; i++) {
+		xsnprintf(opts[i], sizeof(opts[i]), "--exclude=%s", excludes[i]);
+		args[na++] = opts[i];
+	}
+	args[na] = NULL;
 	char *out;
 	size_t len;
 	if (run_git(dir, args, &out, &len) < 0)
@@ -257,8 +267,11 @@ static void walk(const char *abs, const char *rel, size_t rel_len, struct ignore
 			qs->v[qs->n++] = (struct query){strdup(crel), (size_t)n, is_dir,
 							ignore_stack_ref(stack)};
 		}
-		if (ignore_stack_excluded(stack, crel, (size_t)n, is_dir))
+		if (ignore_stack_excluded(stack, crel, (size_t)n, is_dir)) {
+			test_walk_excluded++;
 			continue;
+		}
+		test_walk_kept++;
 		if (is_dir) {
 			char gitdir[8192];
 			struct stat gst;
@@ -278,18 +291,30 @@ static void walk(const char *abs, const char *rel, size_t rel_len, struct ignore
 }
 
 /* The walk from the root, with .git/info/exclude at the bottom of the stack. */
-static void walk_root(const char *root, struct paths *out, struct queries *qs)
+static void walk_root(const char *root, const char *const *excludes, struct paths *out,
+		      struct queries *qs)
 {
 	char path[8192];
 	xsnprintf(path, sizeof(path), "%s/.git/info/exclude", root);
 	size_t len;
 	char *text = read_file(path, &len);
 	struct ignore_stack *stack = NULL;
+	if (excludes) {
+		size_t n = 0;
+		while (excludes[n])
+			n++;
+		struct ignore_rules *rules;
+		CU_ASSERT_EQUAL_FATAL(ignore_rules_from_patterns(&rules, excludes, n, NULL), 0);
+		stack = ignore_stack_push_override(NULL, rules);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(stack);
+	}
 	if (text) {
 		struct ignore_rules *rules;
 		CU_ASSERT_EQUAL_FATAL(ignore_rules_parse(&rules, text, len, "", 0, NULL), 0);
-		stack = ignore_stack_push(NULL, rules);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(stack);
+		struct ignore_stack *next = ignore_stack_push(stack, rules);
+		ignore_stack_unref(stack);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(next);
+		stack = next;
 		free(text);
 	}
 	walk(root, "", 0, stack, out, qs);
@@ -297,15 +322,15 @@ static void walk_root(const char *root, struct paths *out, struct queries *qs)
 }
 
 /* Compares git's list with the walk's; prints up to 10 differences. Returns their number. */
-static size_t compare_with_git(const char *root, const char *label)
+static size_t compare_with_git(const char *root, const char *const *excludes, const char *label)
 {
 	struct paths want = {0}, got = {0};
-	if (git_list(root, &want) < 0) {
+	if (git_list(root, excludes, &want) < 0) {
 		fprintf(stderr, "\n  %s: git ls-files failed in %s", label, root);
 		CU_FAIL("git ls-files failed");
 		return 1;
 	}
-	walk_root(root, &got, NULL);
+	walk_root(root, excludes, &got, NULL);
 	if (want.n)
 		qsort(want.v, want.n, sizeof(*want.v), paths_cmp);
 	if (got.n)
@@ -396,6 +421,7 @@ struct scenario {
 	const char *name;
 	const char *files[40];
 	const char *ignores[6][2]; /**< {path of the file, its text}; ".git/info/exclude" too */
+	const char *excludes[4];   /**< the `ignore` option, compared with git's --exclude */
 };
 
 static const struct scenario test_scenarios[] = {
@@ -404,31 +430,36 @@ static const struct scenario test_scenarios[] = {
 	  "build/out", "sub/sub2/build/y", "logs/keep.txt", "logs/x.txt", NULL},
 	 {{".gitignore", "*.o\n!keep.o\nbuild/\nlogs/\n!logs/keep.txt\n"},
 	  {"sub/.gitignore", "keep.o\n!build/\n"},
-	  {"sub/sub2/.gitignore", "!keep.o\n"}}},
+	  {"sub/sub2/.gitignore", "!keep.o\n"}}, {NULL}},
 	{"anchoring and ** forms",
 	 {"top", "x/top", "doc/frotz", "x/doc/frotz", "a/b", "a/x/b", "a/x/y/b", "q/a/b",
 	  "abc/x", "abc/y/z", "abcd/x", "m/foo", "m/n/foo", "foox/y/bar", "foo/bar", "gen/a/x.c",
 	  "x/generated/y.c", "x/generated/d/z.c", NULL},
-	 {{".gitignore", "/top\ndoc/frotz\na/**/b\nabc/**\n**/foo\nfoo**/bar\n**/generated/**\n"}}},
+	 {{".gitignore", "/top\ndoc/frotz\na/**/b\nabc/**\n**/foo\nfoo**/bar\n**/generated/**\n"}}, {NULL}},
 	{"escapes, spaces, comments, CRLF",
 	 {"#hash", "!bang", "esc ", "esc", "sp", "tab\t", "*star", "xstar", "crlf.tmp", "last",
 	  "#comment", NULL},
 	 {{".gitignore", "\\#hash\r\n\\!bang\r\nesc\\ \nsp   \ntab\t\n\\*star\n#comment\n"
-			 "crlf.tmp\r\nlast\r"}}},
+			 "crlf.tmp\r\nlast\r"}}, {NULL}},
 	{"classes and wildcards",
 	 {"1.log", "a.log", "file7.txt", "fileX.txt", "bb.c", "ab.c", "ay", "xy", "Ab", "ab",
 	  "q.c", "qq.c", "d/[x]", "d/x", NULL},
 	 {{".gitignore", "[[:digit:]]*.log\nfile[0-9].txt\n[!a]?.c\n[^x]y\n[[:upper:]][[:lower:]]\n"
-			 "?.c\n\\[x]\n"}}},
+			 "?.c\n\\[x]\n"}}, {NULL}},
 	{"info/exclude and dir-only",
 	 {"a.swp", "keep.swp", "d/b.swp", "out/x", "out2", "z/out/y", NULL},
-	 {{".git/info/exclude", "*.swp\nout/\nout2/\n"}, {".gitignore", "!keep.swp\n"}}},
+	 {{".git/info/exclude", "*.swp\nout/\nout2/\n"}, {".gitignore", "!keep.swp\n"}}, {NULL}},
 	{"ignore all but",
 	 {"d/a.txt", "d/b.keep", "d/dir/c.keep", "d/dir/c.txt", "e/x", NULL},
-	 {{"d/.gitignore", "*\n!*.keep\n!*/\n"}}},
+	 {{"d/.gitignore", "*\n!*.keep\n!*/\n"}}, {NULL}},
+	{"option patterns win over every file",
+	 {"a.log", "keep.log", "sub/b.log", "sub/x.tmp", "sub/y.tmp", "t.tmp", "d/e/f", "d/g", NULL},
+	 {{".gitignore", "!*.log\n*.tmp\n"}, {"sub/.gitignore", "!x.tmp\n*.log\n"},
+	  {".git/info/exclude", "d/\n"}},
+	 {"*.log", "!keep.log", "!t.tmp", "e/"}},
 	{"non-UTF-8 and bytes",
 	 {"\xff-x", "d/\xff", "x\xff", "caf\xc3\xa9", NULL},
-	 {{".gitignore", "\xff*\ncaf\xc3\xa9\n"}}},
+	 {{".gitignore", "\xff*\ncaf\xc3\xa9\n"}}, {NULL}},
 };
 
 static void test_scenarios_vs_git(void)
@@ -446,7 +477,7 @@ static void test_scenarios_vs_git(void)
 			put(root, s->files[f], "x\n");
 		for (int f = 0; f < 6 && s->ignores[f][0]; f++)
 			put(root, s->ignores[f][0], s->ignores[f][1]);
-		CU_ASSERT_EQUAL(compare_with_git(root, s->name), 0);
+		CU_ASSERT_EQUAL(compare_with_git(root, s->excludes[0] ? s->excludes : NULL, s->name), 0);
 		remove_tree(root);
 	}
 }
@@ -469,8 +500,9 @@ static const char *const fuzz_names[] = {
 };
 
 static const char *const fuzz_tokens[] = {
-	"a", "b", "ab", "o", ".", ".o", ".c", "foo", "bar", "x", "A", "*", "*", "**", "?", "[ab]",
-	"[!a]", "[^b]", "[a-c]", "[[:lower:]]", "\\*", "\\[", "/", "/", "/", "#", " ", "\\ ", "!",
+	"a", "b", "ab", "o", ".", ".o", ".c", "foo", "bar", "x", "A", "aa", "x.log", "*", "*", "*",
+	"*", "**", "?", "[ab]", "[!a]", "[^b]", "[a-c]", "[[:lower:]]", "\\*", "\\[", "\\[a]",
+	"/", "/", "/", "#", " ", "\\ ", "!", "[[:space:]]",
 };
 
 static void fuzz_pattern(uint64_t *rng, char *buf, size_t size)
@@ -481,7 +513,7 @@ static void fuzz_pattern(uint64_t *rng, char *buf, size_t size)
 		len += (size_t)xsnprintf(buf + len, size - len, "!");
 	if (rng_next(rng) % 5 == 0)
 		len += (size_t)xsnprintf(buf + len, size - len, "/");
-	int ntok = 1 + (int)(rng_next(rng) % 4);
+	int ntok = 1 + (int)(rng_next(rng) % 3);
 	for (int t = 0; t < ntok && len < size - 16; t++) {
 		const char *tok = fuzz_tokens[rng_next(rng) % (sizeof(fuzz_tokens) / sizeof(*fuzz_tokens))];
 		len += (size_t)xsnprintf(buf + len, size - len, "%s", tok);
@@ -536,8 +568,11 @@ static void test_random_vs_git(void)
 		fprintf(stderr, "\n  git not found: skipped");
 		return;
 	}
-	uint64_t rng = 0x9e3779b97f4a7c15ull;
-	size_t rounds = 250, failed = 0;
+	/* LEINDEX_FUZZ_ROUNDS and LEINDEX_FUZZ_SEED run longer or other campaigns by hand. */
+	const char *env_rounds = getenv("LEINDEX_FUZZ_ROUNDS"), *env_seed = getenv("LEINDEX_FUZZ_SEED");
+	uint64_t rng = env_seed ? strtoull(env_seed, NULL, 0) | 1 : 0x9e3779b97f4a7c15ull;
+	test_walk_excluded = test_walk_kept = 0;
+	size_t rounds = env_rounds ? strtoul(env_rounds, NULL, 0) : 250, failed = 0;
 	for (size_t r = 0; r < rounds; r++) {
 		char root[4096];
 		CU_ASSERT_EQUAL_FATAL(new_repo(root, sizeof(root), "fuzz"), 0);
@@ -548,9 +583,21 @@ static void test_random_vs_git(void)
 			xsnprintf(text, sizeof(text), "%s\n", pat);
 			put(root, ".git/info/exclude", text);
 		}
+		/* Sometimes option patterns too; git's --exclude does not trim or skip comments. */
+		char ex[3][128];
+		const char *excludes[4] = {NULL};
+		if (rng_next(&rng) % 3 == 0) {
+			int ne = 1 + (int)(rng_next(&rng) % 3), k = 0;
+			for (int e = 0; e < ne; e++) {
+				fuzz_pattern(&rng, ex[k], sizeof(ex[k]));
+				size_t l = strlen(ex[k]);
+				if (ex[k][0] != '#' && ex[k][l - 1] != ' ')
+					excludes[k] = ex[k], k++;
+			}
+		}
 		char label[64];
 		xsnprintf(label, sizeof(label), "fuzz round %zu", r);
-		size_t d = compare_with_git(root, label);
+		size_t d = compare_with_git(root, excludes[0] ? excludes : NULL, label);
 		if (d) {
 			failed++;
 			fprintf(stderr, "\n  (tree kept at %s)", root);
@@ -558,6 +605,9 @@ static void test_random_vs_git(void)
 			remove_tree(root);
 		}
 	}
+	fprintf(stderr, "\n  %zu rounds: %zu entries excluded, %zu kept", rounds, test_walk_excluded,
+		test_walk_kept);
+	CU_ASSERT(test_walk_excluded > rounds && test_walk_kept > rounds);
 	CU_ASSERT_EQUAL(failed, 0);
 }
 
@@ -575,7 +625,7 @@ static void corpus_check(const char *name)
 		fprintf(stderr, "\n  %s not found (or no git): skipped", root);
 		return;
 	}
-	CU_ASSERT_EQUAL(compare_with_git(root, name), 0);
+	CU_ASSERT_EQUAL(compare_with_git(root, NULL, name), 0);
 }
 
 static void test_corpus_nasty(void)
@@ -618,7 +668,7 @@ static void bench_tree(const char *name, size_t min_queries)
 	}
 	struct paths listed = {0};
 	struct queries qs = {0};
-	walk_root(root, &listed, &qs);
+	walk_root(root, NULL, &listed, &qs);
 	double best = 1e9;
 	size_t excluded = 0;
 	for (int pass = 0; pass < bench_passes; pass++) {
