@@ -4,11 +4,12 @@
 # the rendered file (read-only root with a tmpfs, named data volume, read-only /scan bind,
 # healthcheck through `leindexd health`, stop_grace_period, Prometheus scraping /metrics), and
 # `promtool check config` accepts prometheus.yml. Broken copies show the rules bite.
+# shellcheck source-path=SCRIPTDIR source=lib.bash
 source "$(dirname "$0")/lib.bash"
 deploy_need docker-compose promtool /usr/bin/python3
 
 compose=$DEPLOY_SRC/deploy/compose.yaml
-deploy_tmpdir tmp
+tmp=$DEPLOY_TMP
 /usr/bin/python3 -c 'import yaml' 2>/dev/null || deploy_missing "PyYAML for /usr/bin/python3 (python3-yaml)"
 
 # config -q exits 0 on some problems and only warns on stderr: both must be clean.

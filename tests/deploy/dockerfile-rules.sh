@@ -3,6 +3,7 @@
 # numeric USER, exec-form ENTRYPOINT, HEALTHCHECK through `leindexd health`, ...). No Docker
 # engine or hadolint here, so tests/deploy/dockerfile_rules.py checks the parsed file; this script
 # runs it on the real Dockerfile, then on broken copies to show each rule actually bites.
+# shellcheck source-path=SCRIPTDIR source=lib.bash
 source "$(dirname "$0")/lib.bash"
 deploy_need python3
 
@@ -11,7 +12,7 @@ python3 "$rules" "$DEPLOY_SRC/Dockerfile" "$DEPLOY_SRC/.dockerignore" ||
 	deploy_fail "Dockerfile breaks the rules above"
 echo "ok: Dockerfile keeps every rule"
 
-deploy_tmpdir tmp
+tmp=$DEPLOY_TMP
 # mutate NAME SED-EXPR EXPECTED-MESSAGE: the checker must reject the edited copy with that message.
 mutate() {
 	sed -E "$2" "$DEPLOY_SRC/Dockerfile" >"$tmp/$1"

@@ -2,13 +2,14 @@
 # deploy/grafana/leindexd.json: valid JSON that Grafana can import, every query's PromQL parsed
 # by promtool (as a rule file), and every query limited to the metrics, types and labels of
 # tests/deploy/metric-names.txt (dashboard_rules.py says how). Broken copies show the rules bite.
+# shellcheck source-path=SCRIPTDIR source=lib.bash
 source "$(dirname "$0")/lib.bash"
 deploy_need python3 promtool
 
 dash=$DEPLOY_SRC/deploy/grafana/leindexd.json
 names=$DEPLOY_SRC/tests/deploy/metric-names.txt
 rules=$DEPLOY_SRC/tests/deploy/dashboard_rules.py
-deploy_tmpdir tmp
+tmp=$DEPLOY_TMP
 
 python3 "$rules" "$dash" "$names" "$tmp/queries.yml" || deploy_fail "dashboard breaks the rules above"
 echo "ok: dashboard JSON refers only to exported metrics and labels"

@@ -4,11 +4,12 @@
 # come from k8s-validate/package-lock.json through `npm ci`, into the build directory (never the
 # source tree); they are reinstalled only when the lock file changes. Broken copies of the
 # manifests show the checks bite.
+# shellcheck source-path=SCRIPTDIR source=lib.bash
 source "$(dirname "$0")/lib.bash"
 deploy_need node npm python3
 
 pkg=$DEPLOY_SRC/tests/deploy/k8s-validate
-deploy_tmpdir tmp
+tmp=$DEPLOY_TMP
 cache=${LEINDEX_BUILD:-$tmp}/deploy-k8s-validate
 if ! cmp -s "$pkg/package-lock.json" "$cache/package-lock.json" || [ ! -d "$cache/node_modules" ]; then
 	rm -rf -- "$cache"

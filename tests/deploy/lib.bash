@@ -7,6 +7,7 @@
 
 set -euo pipefail
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 DEPLOY_SRC=${LEINDEX_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 
 deploy_fail() {
@@ -31,17 +32,10 @@ deploy_need() {
 	done
 }
 
-# deploy_tmpdir VAR: makes a fresh directory, removed when the test exits, and stores its path in
-# VAR (not printed: a $(...) subshell would lose the cleanup record).
-DEPLOY_TMPDIRS=()
+# DEPLOY_TMP: a scratch directory of this test, removed when it exits (a test that sets its own
+# EXIT trap calls deploy_cleanup from it).
+DEPLOY_TMP=$(mktemp -d "${TMPDIR:-/tmp}/leindex-deploy.XXXXXX") || deploy_fail "mktemp -d failed"
 deploy_cleanup() {
-	local d
-	for d in "${DEPLOY_TMPDIRS[@]}"; do rm -rf -- "$d"; done
+	rm -rf -- "$DEPLOY_TMP"
 }
 trap deploy_cleanup EXIT
-deploy_tmpdir() {
-	local d
-	d=$(mktemp -d "${TMPDIR:-/tmp}/leindex-deploy.XXXXXX") || deploy_fail "mktemp -d failed"
-	DEPLOY_TMPDIRS+=("$d")
-	printf -v "$1" '%s' "$d"
-}

@@ -4,15 +4,18 @@
 # samples carry exactly the labels listed (plus `le` on histogram buckets). Without this, a
 # renamed metric would leave a dashboard panel silently empty. The format itself is checked by
 # the metrics test with promtool; this is only the names, types and labels.
+# shellcheck source-path=SCRIPTDIR source=lib.bash
 source "$(dirname "$0")/lib.bash"
 deploy_need curl python3
 [ -x "${LEINDEXD:-}" ] || deploy_fail "LEINDEXD (the built binary) is not set: run through ctest"
 
-deploy_tmpdir tmp
+tmp=$DEPLOY_TMP
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$LEINDEXD" --listen "127.0.0.1:$port" --data-dir "$tmp/data" >"$tmp/log" 2>&1 &
 pid=$!
-stop() { kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; }
+stop() {
+	if kill -TERM "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; fi
+}
 trap 'stop; deploy_cleanup' EXIT
 for _ in $(seq 100); do
 	curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break

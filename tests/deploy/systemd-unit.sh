@@ -4,11 +4,12 @@
 # directives issue 5 asks for are there. verify runs against a scratch root holding the unit, the
 # system's own units and the built binary at the unit's ExecStart path: the check then covers
 # "is ExecStart executable" without installing anything on this machine.
+# shellcheck source-path=SCRIPTDIR source=lib.bash
 source "$(dirname "$0")/lib.bash"
 deploy_need systemd-analyze
 
 unit=$DEPLOY_SRC/deploy/leindexd.service
-deploy_tmpdir root
+root=$DEPLOY_TMP
 
 exec_path=$(sed -n 's/^ExecStart=[-@:+!]*\([^ ]*\).*/\1/p' "$unit")
 [ -n "$exec_path" ] || deploy_fail "no ExecStart= in $unit"
