@@ -29,11 +29,13 @@
  * (from its last token: a literal, a bracket expression, '?' or '*'), and a literal run that
  * must sit at a known distance from the end (".asn1." in "*.asn1.[ch]"). Each set keeps the
  * union of its patterns' last bytes, so most sets are dismissed by one bit test; a set with more
- * than IGNORE_INDEX_MIN patterns also lists, per last byte and per "is a directory", the
- * patterns that can end in it (descending), plus those that can end in almost anything; a query
- * merges the two lists, so "*.o" is never tried on "main.c". wildmatch runs only when these
- * filters pass. Nothing on the match path allocates, and stacks are immutable once built: any
- * number of threads may query one.
+ * than IGNORE_INDEX_MIN patterns also lists, per "is a directory", the patterns under each byte
+ * they can end with, the basename globs that can end in almost anything under their literal
+ * first byte (".*", "cscope.*"), and the rest in one list; a query merges the three descending
+ * lists, so "*.o" is never tried on "main.c". A basename glob also records how many literal '.'
+ * it needs ("*.o.*" needs two). wildmatch runs only when these filters pass. Nothing on the
+ * match path allocates, and stacks are immutable once built: any number of threads may query
+ * one; references are atomic.
  */
 
 /* Defined in wildmatch.c (the module has one public header, so they are declared here). */
