@@ -457,6 +457,17 @@ def make_tree(path):
     run(["chmod", "-R", "a+rX", path])
 
 
+def tree_counts(path):
+    """dirs (the root left out), files and symlinks below path, as the host sees them."""
+    out = {"dirs": 0, "files": 0, "symlinks": 0}
+    for dirpath, dirnames, filenames in os.walk(path):
+        for n in dirnames + filenames:
+            full = os.path.join(dirpath, n)
+            key = "symlinks" if os.path.islink(full) else "dirs" if os.path.isdir(full) else "files"
+            out[key] += 1
+    return out
+
+
 class Container:
     def __init__(self, image, work, volume, tree, name):
         self.image = image
@@ -521,16 +532,26 @@ class Container:
             parts.append(f"--- {os.path.basename(p)} ---\n{data}")
         return "\n".join(parts)
 
-    def curl(self, path):
-        """(status, body) of GET path on the container's 8080, from its network namespace."""
+    def curl(self, path, method="GET", data=None):
+        """(status, body, headers) of a request to the container's 8080, from its network
+        namespace (like a published port, without publishing anything)."""
         pid = self.init_pid()
-        res = subprocess.run(["nsenter", "-t", str(pid), "-n", "--", "curl", "-sS", "-m", "5",
-                              "-w", "\n%{http_code}", f"http://127.0.0.1:8080{path}"],
-                             capture_output=True, text=True)
+        hdr = os.path.join(self.work, f"{self.name}.headers")
+        argv = ["nsenter", "-t", str(pid), "-n", "--", "curl", "-sS", "-m", "5", "-X", method,
+                "-D", hdr, "-w", "\n%{http_code}"]
+        if data is not None:
+            argv += ["-H", "Content-Type: application/json", "--data", json.dumps(data)]
+        res = subprocess.run(argv + [f"http://127.0.0.1:8080{path}"], capture_output=True, text=True)
         if res.returncode != 0:
-            return 0, res.stderr.strip()
+            return 0, res.stderr.strip(), {}
         body, _, code = res.stdout.rpartition("\n")
-        return int(code), body
+        headers = {}
+        with open(hdr, errors="replace") as f:
+            for line in f:
+                k, sep, v = line.partition(":")
+                if sep:
+                    headers[k.strip().lower()] = v.strip()
+        return int(code), body, headers
 
     def exec(self, argv, timeout):
         """Runs argv inside the container like `docker exec` (its namespaces, root and user)."""
@@ -576,28 +597,71 @@ def exercise_container(image, work, grace):
     c.start([])
     try:
         pid = c.init_pid()
+        # PID 1 is a shell doing the mounts until it execs the ENTRYPOINT: wait for the exec.
+        want = os.path.basename(image.meta["ENTRYPOINT"].exec_form[0])[:15]
+        deadline = time.monotonic() + 10
+        while True:
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
+            if comm == want:
+                break
+            if time.monotonic() > deadline or c.proc.poll() is not None:
+                raise ExerciseError(f"PID 1 is still {comm!r}, not {want}\n{c.tail()}")
+            time.sleep(0.05)
         with open(f"/proc/{pid}/status") as f:
             status = f.read()
         uid_line = re.search(r"^Uid:\s+(\d+)", status, re.M).group(1)
         if int(uid_line) != c.uid or c.uid == 0:
             raise ExerciseError(f"PID 1 runs as uid {uid_line}, want the image's USER {c.uid}")
-        results.append(f"PID 1 is the ENTRYPOINT, uid {uid_line}")
+        nnp = re.search(r"^NoNewPrivs:\s+(\d)", status, re.M).group(1)
+        capeff = re.search(r"^CapEff:\s+(\w+)", status, re.M).group(1)
+        if nnp != "1" or int(capeff, 16) != 0:
+            raise ExerciseError(f"PID 1 has NoNewPrivs {nnp}, CapEff {capeff}")
+        results.append(f"PID 1 is {comm}, uid {uid_line}, no capabilities, no_new_privs")
         deadline = time.monotonic() + 20
         code, body = 0, ""
         while time.monotonic() < deadline:
             if c.proc.poll() is not None:
                 raise ExerciseError(f"the server exited with {c.proc.returncode}\n{c.tail()}")
-            code, body = c.curl("/healthz")
+            code, body, _ = c.curl("/healthz")
             if code == 200:
                 break
             time.sleep(0.25)
         if code != 200:
             raise ExerciseError(f"GET /healthz gave {code} {body[:200]} after 20 s\n{c.tail()}")
         results.append(f"GET /healthz -> 200 {body.strip()[:80]}")
-        code, body = c.curl("/readyz")
+        code, body, _ = c.curl("/readyz")
         if code != 200:
             raise ExerciseError(f"GET /readyz gave {code} {body[:200]}\n{c.tail()}")
         results.append(f"GET /readyz -> 200 {body.strip()[:80]}")
+        # The image's allowed root: a scan of /scan runs to completion, one of /etc is refused.
+        code, body, hdrs = c.curl("/scans", "POST", {"root": "/scan"})
+        if code != 202 or "location" not in hdrs:
+            raise ExerciseError(f"POST /scans {{root: /scan}} gave {code} {body[:200]}")
+        where = urllib.parse.urlparse(hdrs["location"]).path
+        deadline = time.monotonic() + 60
+        while True:
+            code, body, _ = c.curl(where)
+            doc = json.loads(body) if code == 200 else {}
+            if doc.get("state") not in ("queued", "running"):
+                break
+            if time.monotonic() > deadline:
+                raise ExerciseError(f"scan of /scan still {doc.get('state')} after 60 s")
+            time.sleep(0.2)
+        prog = doc.get("progress") or {}
+        want = tree_counts(tree)
+        got = {k: prog.get(k) for k in want}
+        if doc.get("state") != "completed" or prog.get("errors") != 0 or not (
+                got["files"] == want["files"] and got["symlinks"] == want["symlinks"]
+                and got["dirs"] in (want["dirs"], want["dirs"] + 1)):
+            raise ExerciseError(f"scan of /scan: want {want} (dirs with or without the root), "
+                                f"got {code} {body[:400]}")
+        results.append(f"POST /scans /scan -> 202, {where} completed: {prog['dirs']} dirs, "
+                       f"{prog['files']} files, {prog['symlinks']} symlink, as on the host")
+        code, body, _ = c.curl("/scans", "POST", {"root": "/etc"})
+        if code != 403:
+            raise ExerciseError(f"POST /scans {{root: /etc}} gave {code}, want 403 (allowed root /scan)")
+        results.append("POST /scans /etc -> 403 (outside LEINDEX_ALLOWED_ROOTS)")
         hc = healthcheck_argv(image)
         res = c.exec(hc, timeout=10)
         if res.returncode != 0:
