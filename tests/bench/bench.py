@@ -380,11 +380,13 @@ def targets(trees):
 def markdown(report):
     lines = []
     m = report["machine"]
-    lines.append("Machine: %s, %s CPUs, %s; %s cache; %s rounds x %s run(s), commands "
+    lines.append("Machine: %s, %s CPUs, %s, load average %s at the start and %s at the end; "
+                 "%s cache; %s rounds x %s run(s), commands "
                  "alternating within each round; output to %s. Times are medians in ms, "
                  "spread is the interquartile range [q1-q3], CPU is the median user+system time of the "
                  "command's own processes (the HTTP row: the curl client only, not the service)." %
                  (m.get("cpu", "?"), m.get("cpus", "?"), m.get("kernel", "?"),
+                  report.get("loadavg_start", "?"), report.get("loadavg_end", "?"),
                   report["cache"], report["rounds"], report["runs_per_round"],
                   report["output"]))
     lines.append("")
@@ -478,7 +480,9 @@ def cmd_report(args):
             trees.append(tree_report(rawdir, tree))
     report = {"machine": machine_info(), "cache": meta.get("cache", "warm"),
               "rounds": meta.get("rounds"), "runs_per_round": meta.get("runs"),
-              "output": meta.get("output", "/dev/null"), "tools": {
+              "output": meta.get("output", "/dev/null"),
+              "loadavg_start": meta.get("loadavg_start"), "loadavg_end": meta.get("loadavg_end"),
+              "tools": {
                   k[len("version."):]: v for k, v in meta.items() if k.startswith("version.")},
               "trees": trees,
               "targets": [{"figure": n, "measured": v, "met": m} for n, v, m in targets(trees)]}

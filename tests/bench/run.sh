@@ -150,6 +150,7 @@ scan_args=()
 	printf 'rounds\t%s\nruns\t%s\n' "$rounds" "$runs"
 	printf 'cache\t%s\n' "$( ((cold)) && echo cold || echo warm)"
 	printf 'output\t%s\n' "$( [[ $output == null ]] && echo /dev/null || echo 'a pipe read by hyperfine')"
+	printf 'loadavg_start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 	printf 'version.hyperfine\t%s\n' "$(hyperfine --version | head -n1)"
 	printf 'version.bfs\t%s\n' "$(bfs --version | head -n1)"
 	printf 'version.fd\t%s\n' "$(fdfind --version | head -n1)"
@@ -315,6 +316,7 @@ for tree in "${trees[@]}"; do
 	rm -rf "$work/d-scan" "$work/d-scan-gi" "$work/svc"
 done
 
+printf 'loadavg_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/raw/meta.tsv"
 report_args=("$out")
 ((short)) && report_args+=(--short)
 python3 "$bench_py" report "${report_args[@]}"
