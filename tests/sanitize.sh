@@ -12,6 +12,7 @@ tsan) flags=(-DLEINDEX_TSAN=ON); labels='unit|integration' ;;
 esac
 cmake -S "$LEINDEX_SRC" -B "$dir" -DCMAKE_BUILD_TYPE=Debug "${flags[@]}" >/dev/null
 cmake --build "$dir" -j2 >/dev/null
+export LEINDEX_SANITIZER=$mode
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
