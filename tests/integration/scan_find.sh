@@ -5,24 +5,24 @@ source "$LEINDEX_SRC/tests/lib/common.bash"
 need find
 need python3
 
-corpus nasty "$T/nasty"
-corpus deep "$T/deep"
+NASTY=$(corpus nasty)
+DEEP=$(corpus deep)
 
-for tree in nasty deep; do
+for tree in "$NASTY" "$DEEP"; do
 	for w in 1 2 3; do
-		scan_list "$T/$tree" "$T/list" --no-gitignore --workers "$w"
-		$TREECMP find "$T/$tree" "$T/list" || fail "$tree, workers=$w: differs from find"
+		scan_list "$tree" "$T/list" --no-gitignore --workers "$w"
+		$TREECMP find "$tree" "$T/list" || fail "$tree, workers=$w: differs from find"
 	done
 done
 
 for depth in 0 1 3; do
-	scan_list "$T/nasty" "$T/list" --no-gitignore --max-depth "$depth"
-	$TREECMP find "$T/nasty" "$T/list" --maxdepth "$depth" || fail "--max-depth $depth differs from find -maxdepth"
+	scan_list "$NASTY" "$T/list" --no-gitignore --max-depth "$depth"
+	$TREECMP find "$NASTY" "$T/list" --maxdepth "$depth" || fail "--max-depth $depth differs from find -maxdepth"
 done
 
 # The summary's counts and byte total agree with find's.
-json=$("$LEINDEXD" scan --data-dir "$T/data.json" --no-gitignore --json "$T/nasty")
-python3 - "$T/nasty" "$json" <<'PY'
+json=$("$LEINDEXD" scan --data-dir "$T/data.json" --no-gitignore --json "$NASTY")
+python3 - "$NASTY" "$json" <<'PY'
 import json, subprocess, sys
 root, doc = sys.argv[1], json.loads(sys.argv[2])
 out = subprocess.run(["find", root, "-mindepth", "1", "-printf", "%y %s\\0"], stdout=subprocess.PIPE, check=True).stdout

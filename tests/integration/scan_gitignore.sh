@@ -6,23 +6,23 @@ source "$LEINDEX_SRC/tests/lib/common.bash"
 need git
 need python3
 
-corpus nasty "$T/nasty"
-corpus salsa-like "$T/salsa"
-corpus kernel-like "$T/kernel"
+NASTY=$(corpus nasty)
+SALSA=$(corpus salsa-like)
+KERNEL=$(corpus kernel-like)
 
-for tree in nasty salsa kernel; do
-	scan_list "$T/$tree" "$T/list"
-	$TREECMP git "$T/$tree" "$T/list" || fail "$tree: gitignore verdicts differ from git"
+for tree in "$NASTY" "$SALSA" "$KERNEL"; do
+	scan_list "$tree" "$T/list"
+	$TREECMP git "$tree" "$T/list" || fail "$tree: gitignore verdicts differ from git"
 done
 
 # An ignored directory is not opened: salsa's target/ holds 4,611 directories, none read.
-calls=$("$LEINDEXD" scan --data-dir "$T/data.calls" --json "$T/salsa" |
+calls=$("$LEINDEXD" scan --data-dir "$T/data.calls" --json "$SALSA" |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["scandir_calls"])')
-all=$(find "$T/salsa" -type d | wc -l)
+all=$(find "$SALSA" -type d | wc -l)
 [ "$calls" -lt $((all - 4611)) ] || fail "scandir_calls=$calls: ignored directories were opened ($all dirs in all)"
 
 # Root ignore patterns apply on top of .gitignore files, and .git is never entered.
-scan_list "$T/nasty" "$T/list" --ignore '*.txt' --ignore 'special/'
+scan_list "$NASTY" "$T/list" --ignore '*.txt' --ignore 'special/'
 python3 - "$T/list" <<'PY'
 import sys
 paths = [p for p in open(sys.argv[1], "rb").read().split(b"\0") if p]

@@ -8,13 +8,13 @@ need find
 need python3
 need setpriv
 
-corpus deep "$T/deep"
-corpus nasty "$T/nasty"
+DEEP=$(corpus deep)
+NASTY=$(corpus nasty)
 
 # 1. Deep chain, one worker: completes, every entry stored.
-n=$(timeout 120 "$LEINDEXD" scan --data-dir "$T/d1" --workers 1 --no-gitignore --json "$T/deep" |
+n=$(timeout 120 "$LEINDEXD" scan --data-dir "$T/d1" --workers 1 --no-gitignore --json "$DEEP" |
 	python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["entries"] if d["state"]=="completed" else -1)')
-want=$(find "$T/deep" -mindepth 1 -printf x | wc -c)
+want=$(find "$DEEP" -mindepth 1 -printf x | wc -c)
 [ "$n" = "$want" ] || fail "deep chain with workers=1: $n entries stored, find lists $want"
 
 # 2. 200,000 files in one directory: all stored, peak memory bounded.
@@ -47,7 +47,7 @@ if rss_mib > limit:
 PY
 
 # 3. Following links: loops end, links out of the root are not followed, the scan completes.
-out=$(timeout 60 "$LEINDEXD" scan --data-dir "$T/d3" --no-gitignore --follow-symlinks --json "$T/nasty")
+out=$(timeout 60 "$LEINDEXD" scan --data-dir "$T/d3" --no-gitignore --follow-symlinks --json "$NASTY")
 python3 - "$out" <<'PY'
 import json, sys
 d = json.loads(sys.argv[1])
@@ -55,7 +55,7 @@ if d["state"] != "completed":
     sys.exit(f"follow-symlinks scan ended {d['state']}: {d.get('error')}")
 print(f"follow-symlinks: {d['entries']} entries, {d['errors']} errors")
 PY
-scan_list "$T/nasty" "$T/list" --no-gitignore --follow-symlinks
+scan_list "$NASTY" "$T/list" --no-gitignore --follow-symlinks
 if tr '\0' '\n' <"$T/list" | grep -qE '^links/outside-(abs|rel)/'; then
 	fail "a link out of the root was followed"
 fi
@@ -63,16 +63,16 @@ fi
 # 4. As an unprivileged user: unreadable directories are errors, the rest matches find.
 chmod 755 "$T"
 mkdir "$T/d4" && chown nobody "$T/d4"
-as_nobody "$LEINDEXD" scan --data-dir "$T/d4" --no-gitignore --null "$T/nasty" >"$T/list" ||
+as_nobody "$LEINDEXD" scan --data-dir "$T/d4" --no-gitignore --null "$NASTY" >"$T/list" ||
 	fail "the scan as nobody did not complete"
-$TREECMP find "$T/nasty" "$T/list" --as-nobody || fail "as nobody: differs from find"
-errs=$(as_nobody "$LEINDEXD" scan --data-dir "$T/d4" --no-gitignore --json "$T/nasty" |
+$TREECMP find "$NASTY" "$T/list" --as-nobody || fail "as nobody: differs from find"
+errs=$(as_nobody "$LEINDEXD" scan --data-dir "$T/d4" --no-gitignore --json "$NASTY" |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["errors"])')
 [ "$errs" -ge 3 ] || fail "as nobody: expected permission errors, got $errs"
 
 # 5. The default pool is the CPUs this process may use (its affinity mask here).
 need taskset
-w=$(taskset -c 0 "$LEINDEXD" scan --data-dir "$T/d6" --json "$T/deep" |
+w=$(taskset -c 0 "$LEINDEXD" scan --data-dir "$T/d6" --json "$DEEP" |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["workers"])')
 [ "$w" = 1 ] || fail "pinned to one CPU, the default pool has $w workers"
 
@@ -82,8 +82,8 @@ grep -q "No such file or directory" "$T/err" || fail "missing DIR: unclear messa
 if "$LEINDEXD" scan --data-dir "$T/d5" "$LEINDEX_SRC/CMakeLists.txt" 2>"$T/err"; then fail "a file as DIR succeeded"; fi
 grep -q "not a directory" "$T/err" || fail "file as DIR: unclear message: $(cat "$T/err")"
 touch "$T/not-a-dir"
-if "$LEINDEXD" scan --data-dir "$T/not-a-dir" "$T/deep" 2>"$T/err"; then fail "a file as data dir succeeded"; fi
+if "$LEINDEXD" scan --data-dir "$T/not-a-dir" "$DEEP" 2>"$T/err"; then fail "a file as data dir succeeded"; fi
 grep -q "not-a-dir" "$T/err" || fail "bad data dir: the message does not name it: $(cat "$T/err")"
-if "$LEINDEXD" scan --workers 0 "$T/deep" 2>"$T/err"; then fail "--workers 0 was accepted"; fi
+if "$LEINDEXD" scan --workers 0 "$DEEP" 2>"$T/err"; then fail "--workers 0 was accepted"; fi
 grep -q -- "--workers" "$T/err" || fail "--workers 0: unclear message: $(cat "$T/err")"
 echo "PASS"

@@ -44,10 +44,24 @@ scan_list() {
 	"$LEINDEXD" scan --data-dir "$T/data.$RANDOM$RANDOM" --null "$@" "$dir" >"$out"
 }
 
-# The corpora generators (shared/ beside the checkout).
+# Prints the path of a corpus tree, built once and then shared read-only by every test (and by
+# the sanitizer runs): generating the larger trees costs far more than scanning them. Trees live
+# outside the repository, keyed by the generators' checksum, so a changed generator rebuilds.
 corpus() {
-	local name=$1 dest=$2
-	shift 2
+	local name=$1
 	[ -f "$CORPORA/$name.py" ] || fail "corpus generator $CORPORA/$name.py is missing"
-	python3 "$CORPORA/$name.py" "$@" "$dest" >/dev/null
+	local sum cache dest
+	sum=$(cat "$CORPORA/$name.py" "$CORPORA/corpuslib.py" | md5sum | cut -c1-12)
+	cache="${LEINDEX_CORPUS_CACHE:-${TMPDIR:-/tmp}/leindex-corpora.$(id -u)}"
+	dest="$cache/$name-$sum"
+	mkdir -p "$cache" && chmod 755 "$cache"
+	(
+		flock 9
+		if [ ! -e "$dest.complete" ]; then
+			rm -rf "$dest"
+			PYTHONDONTWRITEBYTECODE=1 python3 "$CORPORA/$name.py" "$dest" >/dev/null
+			touch "$dest.complete"
+		fi
+	) 9>"$cache/$name.lock"
+	echo "$dest"
 }
