@@ -11,8 +11,11 @@ cd "$(dirname "$0")/.."
 
 BUILD_PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev liblmdb-dev libjansson-dev
 	libssl-dev libcunit1-dev)
-TEST_PACKAGES=(git python3 findutils util-linux bfs fd-find hyperfine curl time lmdb-utils
-	prometheus docker-compose systemd nodejs npm debootstrap)
+TEST_PACKAGES=(git python3 python3-yaml findutils util-linux iproute2 bfs fd-find hyperfine curl
+	time lmdb-utils prometheus docker-compose systemd debootstrap)
+# Node.js: a NodeSource nodejs package provides npm itself and conflicts with Debian's npm.
+command -v node >/dev/null 2>&1 || TEST_PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || TEST_PACKAGES+=(npm)
 
 install_missing() {
 	local missing=()
