@@ -17,6 +17,8 @@
 #   LEINDEX_ROOTFS_CACHE=/var/cache/leindex/bookworm.tar ...     # reuse the debootstrap root
 #   LEINDEX_ROOTFS_KEEP=1 ...                                    # keep the roots for inspection
 set -euo pipefail
+# No __pycache__ beside the helper modules in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)

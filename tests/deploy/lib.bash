@@ -6,6 +6,8 @@
 # skipped check would pass silently.
 
 set -euo pipefail
+# No __pycache__ beside the helper modules in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
 DEPLOY_SRC=${LEINDEX_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
