@@ -265,6 +265,14 @@ static int api_ctx_roots(struct api_ctx *ctx, const struct config *cfg, struct e
 
 int api_serve(const struct config *cfg)
 {
+	/*
+	 * A shell starts background commands with SIGINT ignored, and an ignored signal is dropped
+	 * while sigwait() has it unblocked: take the default back so both signals always reach us.
+	 */
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGTERM, &dfl, NULL);
+	sigaction(SIGINT, &dfl, NULL);
 	sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);

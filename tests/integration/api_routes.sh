@@ -198,5 +198,8 @@ PY
 [[ $(stat -c %a "$DATA/page-token.key") == 600 ]] || fail "page-token.key mode"
 [[ $(stat -c %s "$DATA/page-token.key") == 32 ]] || fail "page-token.key size"
 
+# ---- `leindexd health` probes /healthz (a wildcard listen address probes loopback)
+"$LEINDEXD" health --listen "0.0.0.0:$PORT" || fail "leindexd health while serving"
 api_stop
+if "$LEINDEXD" health --listen "127.0.0.1:$PORT" 2>/dev/null; then fail "leindexd health after stop"; fi
 echo "api_routes: ok"
