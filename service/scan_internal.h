@@ -101,6 +101,7 @@ struct scan_worker_counters {
 	_Atomic uint64_t dirs, entries, busy_ns;
 	_Atomic uint64_t scandir_ns, stat_ns, ignore_ns, symlink_ns, hash_ns, store_ns;
 	_Atomic uint64_t scandir_calls, slow_scandirs;
+	_Atomic uint64_t latency[SCANNER_LATENCY_BUCKETS], latency_ns;
 };
 
 /* One thread of the pool with its reusable buffers (no allocation per directory once warm). */

@@ -660,6 +660,12 @@ void scandir_process(struct scan_worker *w, struct scan_item *it)
 	uint64_t spent = t2 - t0;
 	atomic_fetch_add_explicit(&w->c.dirs, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->c.busy_ns, scan_now_ns() - t0, memory_order_relaxed);
+	unsigned bucket = 0;
+	while (bucket < SCANNER_LATENCY_BUCKETS - 1 &&
+	       (double)spent / 1e9 > scanner_latency_bounds[bucket])
+		bucket++;
+	atomic_fetch_add_explicit(&w->c.latency[bucket], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->c.latency_ns, spent, memory_order_relaxed);
 	if (spent > (uint64_t)sc->opts.slow_threshold_ms * 1000000ull) {
 		atomic_fetch_add_explicit(&w->c.slow_scandirs, 1, memory_order_relaxed);
 		LOG_EV(LOG_WARN, "slow directory", LOG_STR("scan", sc->log_tag),

@@ -33,6 +33,10 @@
 
 #define SCAN_PROGRESS_EVERY_NS (5ull * 1000000000ull)
 
+const double scanner_latency_bounds[SCANNER_LATENCY_BUCKETS - 1] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1, 10,
+};
+
 
 uint64_t scan_now_ns(void)
 {
@@ -272,6 +276,9 @@ void scanner_stats(struct scanner *sc, struct scanner_stats *out)
 		out->scandir_calls += scan_load(&c->scandir_calls);
 		out->slow_scandirs += scan_load(&c->slow_scandirs);
 		out->scandir_seconds += scan_seconds(scan_load(&c->scandir_ns));
+		for (unsigned b = 0; b < SCANNER_LATENCY_BUCKETS; b++)
+			out->scandir_latency[b] += scan_load(&c->latency[b]);
+		out->scandir_latency_sum += scan_seconds(scan_load(&c->latency_ns));
 		out->stat_seconds += scan_seconds(scan_load(&c->stat_ns));
 		out->ignore_match_seconds += scan_seconds(scan_load(&c->ignore_ns));
 		out->symlink_check_seconds += scan_seconds(scan_load(&c->symlink_ns));

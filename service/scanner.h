@@ -64,6 +64,12 @@ struct scanner_worker_stats {
 	double busy_seconds;
 };
 
+/** Buckets of the scandir latency histogram (open, list and stat of one directory). */
+#define SCANNER_LATENCY_BUCKETS 12
+
+/** Upper bounds in seconds of the first SCANNER_LATENCY_BUCKETS - 1 buckets; the last is +Inf. */
+extern const double scanner_latency_bounds[SCANNER_LATENCY_BUCKETS - 1];
+
 /** The performance counters of a scan. */
 struct scanner_stats {
 	uint64_t scandir_calls; /**< directories opened and read, the root included */
@@ -75,6 +81,9 @@ struct scanner_stats {
 	const char *slowest_scandir_path;
 	size_t slowest_scandir_len;
 	double slowest_scandir_seconds;
+	/** Directories per latency bucket (not cumulative), and the sum of their latencies. */
+	uint64_t scandir_latency[SCANNER_LATENCY_BUCKETS];
+	double scandir_latency_sum;
 	unsigned workers;
 	/** workers entries, owned by the scanner, valid until destroy. */
 	const struct scanner_worker_stats *per_worker;
