@@ -173,7 +173,7 @@ static int config_split_env(struct config *cfg, const char *value, char sep, con
 static int config_from_env(struct config *cfg, struct errbuf *err)
 {
 	const char *v;
-	unsigned long long n;
+	unsigned long long n = 0;
 	if ((v = getenv("LEINDEX_LISTEN")) && *v)
 		cfg->listen = v;
 	if ((v = getenv("LEINDEX_DATA_DIR")) && *v)
@@ -211,7 +211,7 @@ struct config_seen {
 static int config_common(struct config *cfg, int opt, const char *arg, struct config_seen *seen,
 			 struct errbuf *err)
 {
-	unsigned long long n;
+	unsigned long long n = 0;
 	switch (opt) {
 	case OPT_LISTEN:
 		cfg->listen = arg;
@@ -268,7 +268,7 @@ static int config_common(struct config *cfg, int opt, const char *arg, struct co
 
 static int config_scan_opt(struct config *cfg, int opt, const char *arg, struct errbuf *err)
 {
-	unsigned long long n;
+	unsigned long long n = 0;
 	switch (opt) {
 	case OPT_WORKERS:
 		if (config_uint("--workers", arg, 1, 256, &n, err) < 0)

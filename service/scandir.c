@@ -580,6 +580,29 @@ static int scandir_queue_children(struct scan_worker *w, struct scan_item *it, i
 	return 0;
 }
 
+/*
+ * After a huge directory, gives its buffers back: one 200,000-name directory must not keep tens
+ * of megabytes per worker for the rest of the scan.
+ */
+static void scandir_shrink(struct scan_worker *w)
+{
+	enum { KEEP_DENTS = 256 * 1024, KEEP_NAMES = 8192 };
+	if (w->dents_cap > KEEP_DENTS) {
+		char *small = realloc(w->dents, KEEP_DENTS);
+		if (small) {
+			w->dents = small;
+			w->dents_cap = KEEP_DENTS;
+		}
+	}
+	if (w->names_cap > KEEP_NAMES) {
+		struct scan_name *small = realloc(w->names, KEEP_NAMES * sizeof(*small));
+		if (small) {
+			w->names = small;
+			w->names_cap = KEEP_NAMES;
+		}
+	}
+}
+
 void scandir_process(struct scan_worker *w, struct scan_item *it)
 {
 	struct scanner *sc = w->sc;
@@ -653,6 +676,7 @@ void scandir_process(struct scan_worker *w, struct scan_item *it)
 	}
 	for (size_t i = 0; i < count; i++)
 		w->names[i].skip = false;
+	scandir_shrink(w);
 	ignore_stack_unref(ign);
 	if (fd >= 0)
 		close(fd);
