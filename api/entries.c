@@ -55,20 +55,12 @@ static int api_scan_check(struct api_req *req, bool finished, enum MHD_Result *r
 	return 0;
 }
 
-/* "2026-11-26T08:45:52.123456789Z" */
+/* "2026-11-26T08:45:52.123456789Z"; null when the year has no four-digit RFC 3339 form. */
 static void api_entry_time(struct jsonw *w, const char *key, int64_t sec, uint32_t nsec)
 {
-	char b[64];
-	time_t t = (time_t)sec;
-	struct tm tm;
 	jsonw_key(w, key);
-	if (!gmtime_r(&t, &tm)) {
+	if (!jsonw_time(w, sec, nsec))
 		jsonw_null(w);
-		return;
-	}
-	size_t n = strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(b + n, sizeof(b) - n, ".%09" PRIu32 "Z", nsec % 1000000000u);
-	jsonw_str(w, b);
 }
 
 static int api_entry_cb(void *ctx, const char *path, size_t path_len, const struct entry *e)

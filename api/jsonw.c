@@ -107,10 +107,16 @@ void jsonw_arr_end(struct jsonw *w) { jsonw_close(w, ']'); }
 
 void jsonw_key(struct jsonw *w, const char *key)
 {
+	size_t n = strlen(key);
 	jsonw_sep(w);
-	jsonw_putc(w, '"');
-	jsonw_append(w, key, strlen(key));
-	jsonw_append(w, "\":", 2);
+	if (!jsonw_reserve(w, n + 3))
+		return;
+	char *p = w->buf + w->len;
+	p[0] = '"';
+	memcpy(p + 1, key, n);
+	p[n + 1] = '"';
+	p[n + 2] = ':';
+	w->len += n + 3;
 	w->after_key = true;
 }
 
@@ -156,20 +162,80 @@ void jsonw_str(struct jsonw *w, const char *s)
 	jsonw_strn(w, s, strlen(s));
 }
 
+/* Decimal digits of v, right-aligned ending at `end`; returns where they start. snprintf was a
+ * quarter of the time spent writing entry pages. */
+static char *jsonw_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 void jsonw_u64(struct jsonw *w, uint64_t v)
 {
 	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRIu64, v);
+	char *p = jsonw_digits(b + sizeof(b), v);
 	jsonw_sep(w);
-	jsonw_append(w, b, (size_t)n);
+	jsonw_append(w, p, (size_t)(b + sizeof(b) - p));
 }
 
 void jsonw_i64(struct jsonw *w, int64_t v)
 {
 	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRId64, v);
+	char *p = jsonw_digits(b + sizeof(b), v < 0 ? -(uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
 	jsonw_sep(w);
-	jsonw_append(w, b, (size_t)n);
+	jsonw_append(w, p, (size_t)(b + sizeof(b) - p));
+}
+
+/* Writes `width` digits of v (zero-padded) at p. */
+static void jsonw_fixed(char *p, uint64_t v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+bool jsonw_time(struct jsonw *w, int64_t sec, uint32_t nsec)
+{
+	/* Days to civil date (H. Hinnant's algorithm): no gmtime_r, no strftime, no locale. */
+	int64_t days = sec / 86400, rem = sec % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	int64_t d = doy - (153 * mp + 2) / 5 + 1;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9;
+	int64_t y = yoe + era * 400 + (m <= 2);
+	if (y < 0 || y > 9999 || nsec > 999999999u)
+		return false; /* RFC 3339 has four-digit years */
+	char b[32];
+	jsonw_fixed(b, (uint64_t)y, 4);
+	b[4] = '-';
+	jsonw_fixed(b + 5, (uint64_t)m, 2);
+	b[7] = '-';
+	jsonw_fixed(b + 8, (uint64_t)d, 2);
+	b[10] = 'T';
+	jsonw_fixed(b + 11, (uint64_t)(rem / 3600), 2);
+	b[13] = ':';
+	jsonw_fixed(b + 14, (uint64_t)(rem / 60 % 60), 2);
+	b[16] = ':';
+	jsonw_fixed(b + 17, (uint64_t)(rem % 60), 2);
+	b[19] = '.';
+	jsonw_fixed(b + 20, nsec, 9);
+	b[29] = 'Z';
+	jsonw_strn(w, b, 30);
+	return true;
 }
 
 void jsonw_dbl(struct jsonw *w, double v)

@@ -39,6 +39,11 @@ void jsonw_strn(struct jsonw *w, const char *s, size_t n);
 void jsonw_str(struct jsonw *w, const char *s);
 void jsonw_u64(struct jsonw *w, uint64_t v);
 void jsonw_i64(struct jsonw *w, int64_t v);
+/**
+ * Writes an RFC 3339 UTC time with nine fractional digits ("2026-11-26T08:45:52.123456789Z").
+ * Returns false, writing nothing, when the year falls outside 0000-9999.
+ */
+bool jsonw_time(struct jsonw *w, int64_t sec, uint32_t nsec);
 void jsonw_dbl(struct jsonw *w, double v);
 void jsonw_bool(struct jsonw *w, bool v);
 void jsonw_null(struct jsonw *w);
