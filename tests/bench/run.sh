@@ -133,6 +133,9 @@ leindexd=$(cd "$(dirname "$leindexd")" && pwd)/$(basename "$leindexd")
 floor=$out/floor
 cc -O2 -std=c11 -Wall -Wextra -pthread -o "$floor" "$here/floor.c" 2>"$out/floor-build.log" ||
 	die "compiling $here/floor.c failed, see $out/floor-build.log"
+httpc=$out/httpc
+cc -O2 -std=c11 -Wall -Wextra -o "$httpc" "$here/httpc.c" 2>"$out/httpc-build.log" ||
+	die "compiling $here/httpc.c failed, see $out/httpc-build.log"
 
 prep_cold=
 if ((cold)); then
@@ -250,7 +253,7 @@ for tree in "${trees[@]}"; do
 	printf 'count.scan_gitignore\t%s\n' "$(python3 "$bench_py" scan-json "$raw/scan-gitignore.json")" >>"$facts"
 	rm -rf "$work/d-count"
 
-	ids=(floor scan http bfs_printf find_printf bfs fd_uu scan_gitignore fd)
+	ids=(floor scan http http_ka bfs_printf find_printf bfs fd_uu scan_gitignore fd)
 	if ((http)); then
 		start_service
 		check=$(python3 "$bench_py" http-check "$base_url" "$dir" 10000 false) ||
@@ -276,6 +279,8 @@ for tree in "${trees[@]}"; do
 	cmd[floor]="'$floor' '$dir'"
 	cmd[scan]="'$leindexd' scan ${scan_args[*]} --no-gitignore --data-dir '$work/d-scan' '$dir'"
 	cmd[http]="bash '$here/http_scan.sh' '$base_url' '$dir'"
+	hostport=${base_url#http://}
+	cmd[http_ka]="'$httpc' '${hostport%:*}' '${hostport##*:}' '$dir'"
 	cmd[bfs_printf]="bfs '$dir' -printf $fmt"
 	cmd[find_printf]="find '$dir' -printf $fmt"
 	cmd[bfs]="bfs '$dir'"
