@@ -76,7 +76,26 @@ w=$(taskset -c 0 "$LEINDEXD" scan --data-dir "$T/d6" --json "$DEEP" |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["workers"])')
 [ "$w" = 1 ] || fail "pinned to one CPU, the default pool has $w workers"
 
-# 6. Bad input: clear messages and a non-zero status.
+# 6. --one-file-system: a tmpfs mounted inside the tree is listed but not entered. Mounting
+# needs root; a private mount namespace (unshare -m) takes the mount away when it exits.
+if [ "$(id -u)" -eq 0 ]; then
+	mkdir -p "$T/fs/a/mnt" && touch "$T/fs/a/outside"
+	unshare -m bash -c '
+		set -e
+		mount -t tmpfs leindex-test "$1/fs/a/mnt"
+		touch "$1/fs/a/mnt/inside"
+		"$2" scan --data-dir "$1/d7" --no-gitignore --one-file-system --null "$1/fs" >"$1/xdev.list"
+		"$2" scan --data-dir "$1/d7" --no-gitignore --null "$1/fs" >"$1/all.list"
+	' _ "$T" "$LEINDEXD" || fail "could not run the --one-file-system check in a mount namespace"
+	[ "$(tr '\0' ' ' <"$T/xdev.list")" = "a a/mnt a/outside " ] ||
+		fail "--one-file-system listed $(tr '\0' ' ' <"$T/xdev.list")"
+	[ "$(tr '\0' ' ' <"$T/all.list")" = "a a/mnt a/mnt/inside a/outside " ] ||
+		fail "without --one-file-system: listed $(tr '\0' ' ' <"$T/all.list")"
+elif [ "${CI:-}" = "true" ]; then
+	fail "the --one-file-system check needs root (CI runs as root)"
+fi
+
+# 7. Bad input: clear messages and a non-zero status.
 if "$LEINDEXD" scan --data-dir "$T/d5" "$T/missing" 2>"$T/err"; then fail "a missing DIR succeeded"; fi
 grep -q "No such file or directory" "$T/err" || fail "missing DIR: unclear message: $(cat "$T/err")"
 if "$LEINDEXD" scan --data-dir "$T/d5" "$LEINDEX_SRC/CMakeLists.txt" 2>"$T/err"; then fail "a file as DIR succeeded"; fi
