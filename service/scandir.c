@@ -638,7 +638,8 @@ void scandir_process(struct scan_worker *w, struct scan_item *it)
 	}
 	uint64_t t1 = scan_now_ns();
 	atomic_fetch_add_explicit(&w->c.scandir_ns, t1 - t0, memory_order_relaxed);
-	qsort(w->names, count, sizeof(*w->names), scandir_name_cmp);
+	if (count > 1)
+		qsort(w->names, count, sizeof(*w->names), scandir_name_cmp);
 
 	struct ignore_stack *ign = (sc->opts.flags & SCANNER_USE_GITIGNORE)
 					   ? scandir_gitignore(w, it, fd)
