@@ -9,8 +9,9 @@
 # probed, the HEALTHCHECK command run inside, STOPSIGNAL sent, then `scan /scan` run one-shot.
 # See tests/deploy/dockerfile_rootfs.py for the details and what differs from a real engine.
 #
-# It takes minutes (debootstrap, apt, a full build and test run), so it is not a ctest test
-# (no .sh suffix); .ci/run calls it. It never skips: a missing tool or a failed step fails.
+# It takes minutes (debootstrap, apt, a full build and test run): ctest runs it through
+# tests/deploy/rootfs.sh under CI=true (or LEINDEX_ROOTFS=1). It never skips: a missing tool or
+# a failed step fails.
 #
 #   bash tests/deploy/exercise-dockerfile-rootfs.bash            # the working tree as context
 #   LEINDEX_ROOTFS_CONTEXT=head bash tests/deploy/...            # a clean export of HEAD instead
