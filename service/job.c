@@ -1,15 +1,14 @@
-/* job.c: the job manager. */
+/* job.c: the job manager's life cycle: queue, runners, cancel, delete, shutdown (reads: job_view.c). */
 #include "service/job.h"
 
 #include <errno.h>
-#include <jansson.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "service/job_impl.h"
 #include "service/log.h"
 
 /*
@@ -34,61 +33,13 @@
  * Submissions reserve their queue slot under the lock before the store write that gives them an
  * id, so concurrent POSTs never overshoot max_queued, and shutdown waits for reservations before
  * it drains the queue.
+ *
+ * Process totals for /metrics (jobq_metrics()) are kept apart from the store, so deleting a scan
+ * never takes its figures back: a runner folds what its scan found into jq->done in the same
+ * critical section that detaches the scanner, and readers add the live progress of the scanners
+ * still attached. Every scanner_stats() call is made under the lock, since it fills buffers of
+ * the scanner that a second caller would overwrite.
  */
-
-enum jobq_stop { JOBQ_RUN = 0, JOBQ_CANCEL, JOBQ_INTERRUPT };
-
-struct jobq_job {
-	uint64_t id;
-	enum scan_state state;
-	struct scanner_opts sopts;
-	char *root;
-	char **ignore;
-	size_t ignore_count;
-	char tag[32];
-	char *options_json;
-	int64_t created_ns, started_ns, finished_ns;
-	/** Set and cleared under the lock; valid while the lock is held. */
-	struct scanner *sc;
-	enum jobq_stop stop;
-	bool deleted;
-	/** Its final record could not be written: kept in memory so readers see the truth. */
-	bool unrecorded;
-	struct scanner_progress progress;
-	char *counters_json;
-	char error[1024];
-	struct jobq_job *qnext; /**< in the FIFO queue */
-	struct jobq_job *anext; /**< in the active list */
-};
-
-struct jobq {
-	struct store *store;
-	unsigned max_running, max_queued;
-	jobq_finish_cb on_finish;
-	void *on_finish_ctx;
-
-	pthread_mutex_t lock;
-	pthread_cond_t work_cond; /**< runners: queue not empty or stopping */
-	pthread_cond_t idle_cond; /**< reservations done */
-	pthread_cond_t del_cond;  /**< deleter: delq not empty or stopping */
-	bool lock_ok, work_ok, idle_ok, del_ok;
-
-	struct jobq_job *qhead, *qtail;
-	size_t qlen;
-	struct jobq_job *active;
-	unsigned running, reserved;
-	bool stopping, del_stopping, shut_done;
-
-	uint64_t *deleted; /**< ids hidden from readers */
-	size_t deleted_len, deleted_cap;
-	uint64_t *delq; /**< ids ready for store removal, FIFO */
-	size_t delq_len, delq_cap;
-
-	pthread_t *runners;
-	unsigned runner_count;
-	pthread_t deleter;
-	bool deleter_started;
-};
 
 static int64_t jobq_now_ns(void)
 {
@@ -124,8 +75,7 @@ static int jobq_push_id(uint64_t **arr, size_t *len, size_t *cap, uint64_t id)
 	return 0;
 }
 
-/* Under the lock. */
-static bool jobq_is_deleted_locked(const struct jobq *jq, uint64_t id)
+bool jobq_is_deleted_locked(const struct jobq *jq, uint64_t id)
 {
 	for (size_t i = 0; i < jq->deleted_len; i++)
 		if (jq->deleted[i] == id)
@@ -143,7 +93,7 @@ static void jobq_undelete_locked(struct jobq *jq, uint64_t id)
 	}
 }
 
-static struct jobq_job *jobq_find_locked(struct jobq *jq, uint64_t id)
+struct jobq_job *jobq_find_locked(struct jobq *jq, uint64_t id)
 {
 	for (struct jobq_job *j = jq->active; j; j = j->anext)
 		if (j->id == id)
@@ -190,7 +140,7 @@ static void jobq_queue_delete_locked(struct jobq *jq, uint64_t id)
 	pthread_cond_signal(&jq->del_cond);
 }
 
-static struct store_scan_totals jobq_totals(const struct scanner_progress *p)
+struct store_scan_totals jobq_totals(const struct scanner_progress *p)
 {
 	return (struct store_scan_totals){.dirs = p->dirs, .files = p->files,
 					  .symlinks = p->symlinks, .other = p->other,
@@ -280,16 +230,20 @@ static void jobq_run(struct jobq *jq, struct jobq_job *job)
 	enum scanner_outcome outcome = scanner_run(sc, &err);
 	struct scanner_progress prog;
 	struct scanner_stats st;
+	/*
+	 * One step under the lock: readers call scanner_stats() under it too (it fills buffers of
+	 * the scanner), and the live view, the counters and the process totals pass from the
+	 * scanner to the job at once, so no reader sees them missing or counted twice.
+	 */
+	pthread_mutex_lock(&jq->lock);
 	scanner_progress(sc, &prog);
 	prog.queued_dirs = 0;
 	scanner_stats(sc, &st);
 	struct store_scan_totals totals = jobq_totals(&prog);
-	char *counters = jobq_counters_json(&st, &totals);
-
-	pthread_mutex_lock(&jq->lock);
+	job->counters_json = jobq_counters_json(&st, &totals);
+	jobq_metrics_add(&jq->done, &prog, &st);
 	job->sc = NULL;
 	job->progress = prog;
-	job->counters_json = counters;
 	if (outcome == SCANNER_DONE)
 		job->state = SCAN_COMPLETED;
 	else if (outcome == SCANNER_FAILED)
@@ -589,36 +543,6 @@ int jobq_submit(struct jobq *jq, const struct scanner_opts *opts, const char *op
 	return 0;
 }
 
-int jobq_live(struct jobq *jq, uint64_t id, struct jobq_live *out)
-{
-	int ret = 0;
-	pthread_mutex_lock(&jq->lock);
-	struct jobq_job *job = jobq_find_locked(jq, id);
-	if (jobq_is_deleted_locked(jq, id)) {
-		ret = -ENOENT;
-	} else if (job) {
-		out->state = job->state;
-		out->started_ns = job->started_ns;
-		out->finished_ns = job->finished_ns;
-		if (job->sc)
-			scanner_progress(job->sc, &out->progress);
-		else
-			out->progress = job->progress;
-		snprintf(out->error, sizeof(out->error), "%s", job->error);
-		ret = 1;
-	}
-	pthread_mutex_unlock(&jq->lock);
-	return ret;
-}
-
-bool jobq_deleted(struct jobq *jq, uint64_t id)
-{
-	pthread_mutex_lock(&jq->lock);
-	bool d = jobq_is_deleted_locked(jq, id);
-	pthread_mutex_unlock(&jq->lock);
-	return d;
-}
-
 int jobq_cancel(struct jobq *jq, uint64_t id, struct errbuf *err)
 {
 	pthread_mutex_lock(&jq->lock);
@@ -717,109 +641,4 @@ int jobq_delete(struct jobq *jq, uint64_t id, struct errbuf *err)
 		jq->on_finish(jq->on_finish_ctx, id);
 	LOG_EV(LOG_INFO, "scan delete requested", LOG_U64("scan_id", id));
 	return 0;
-}
-
-int jobq_stats_json(struct jobq *jq, uint64_t id, char **json)
-{
-	int ret = 0;
-	*json = NULL;
-	pthread_mutex_lock(&jq->lock);
-	struct jobq_job *job = jobq_find_locked(jq, id);
-	if (jobq_is_deleted_locked(jq, id)) {
-		ret = -ENOENT;
-	} else if (!job) {
-		ret = 0;
-	} else if (job->state == SCAN_QUEUED) {
-		ret = -EAGAIN;
-	} else if (job->sc) {
-		struct scanner_stats st;
-		struct scanner_progress p;
-		scanner_stats(job->sc, &st);
-		scanner_progress(job->sc, &p);
-		struct store_scan_totals t = jobq_totals(&p);
-		*json = jobq_counters_json(&st, &t);
-		ret = *json ? 1 : -ENOMEM;
-	} else {
-		*json = job->counters_json ? strdup(job->counters_json) : jobq_counters_json(NULL, NULL);
-		ret = *json ? 1 : -ENOMEM;
-	}
-	pthread_mutex_unlock(&jq->lock);
-	return ret;
-}
-
-void jobq_counts(struct jobq *jq, unsigned *running, unsigned *queued)
-{
-	pthread_mutex_lock(&jq->lock);
-	*running = jq->running;
-	*queued = (unsigned)jq->qlen;
-	pthread_mutex_unlock(&jq->lock);
-}
-
-/* Adds "key" (valid UTF-8) or "key_b64" (base64 of the raw bytes) to `obj`. */
-static int jobq_json_path(json_t *obj, const char *key, const char *p, size_t n)
-{
-	json_t *s = json_stringn(p ? p : "", p ? n : 0);
-	if (s)
-		return json_object_set_new(obj, key, s);
-	size_t cap = 4 * ((n + 2) / 3) + 1;
-	char *b64 = malloc(cap);
-	if (!b64)
-		return -1;
-	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)p, (int)n);
-	char k[64];
-	snprintf(k, sizeof(k), "%s_b64", key);
-	int rc = json_object_set_new(obj, k, json_string(b64));
-	free(b64);
-	return rc;
-}
-
-char *jobq_counters_json(const struct scanner_stats *st, const struct store_scan_totals *t)
-{
-	static const struct scanner_stats zero_st;
-	static const struct store_scan_totals zero_t;
-	if (!st)
-		st = &zero_st;
-	if (!t)
-		t = &zero_t;
-	double wall = st->wall_seconds;
-	uint64_t entries = t->dirs + t->files + t->symlinks + t->other;
-	json_t *o = json_pack("{s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:f,s:I,s:f,s:f}",
-			      "scandir_calls", (json_int_t)st->scandir_calls,
-			      "slow_scandirs", (json_int_t)st->slow_scandirs,
-			      "scandir_seconds", st->scandir_seconds,
-			      "stat_seconds", st->stat_seconds,
-			      "ignore_match_seconds", st->ignore_match_seconds,
-			      "symlink_check_seconds", st->symlink_check_seconds,
-			      "hash_seconds", st->hash_seconds,
-			      "store_seconds", st->store_seconds,
-			      "wall_seconds", wall,
-			      "queue_peak", (json_int_t)st->queue_peak,
-			      "slowest_scandir_seconds", st->slowest_scandir_seconds,
-			      "workers", (json_int_t)st->workers,
-			      "dirs_per_second", wall > 0 ? (double)t->dirs / wall : 0.0,
-			      "entries_per_second", wall > 0 ? (double)entries / wall : 0.0);
-	if (!o)
-		return NULL;
-	json_t *pw = json_array();
-	char *text = NULL;
-	if (!pw || json_object_set_new(o, "per_worker", pw) < 0)
-		goto out;
-	for (unsigned i = 0; st->per_worker && i < st->workers; i++) {
-		const struct scanner_worker_stats *w = &st->per_worker[i];
-		json_t *e = json_pack("{s:I,s:I,s:f}", "dirs", (json_int_t)w->dirs, "entries",
-				      (json_int_t)w->entries, "busy_seconds", w->busy_seconds);
-		if (!e || json_array_append_new(pw, e) < 0)
-			goto out;
-	}
-	if (st->slowest_scandir_path) {
-		if (jobq_json_path(o, "slowest_scandir_path", st->slowest_scandir_path,
-				   st->slowest_scandir_len) < 0)
-			goto out;
-	} else if (json_object_set_new(o, "slowest_scandir_path", json_null()) < 0) {
-		goto out;
-	}
-	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
-out:
-	json_decref(o);
-	return text;
 }

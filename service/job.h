@@ -11,8 +11,9 @@
 
 /*
  * Calling sequence: jobq_create() once the store is open; jobq_submit(), jobq_live(),
- * jobq_cancel(), jobq_delete(), jobq_stats_json() from any thread; jobq_shutdown() on SIGTERM
- * (running and queued scans become interrupted); jobq_destroy() last, before store_close().
+ * jobq_cancel(), jobq_delete(), jobq_stats_json(), jobq_counts(), jobq_metrics() from any
+ * thread; jobq_shutdown() on SIGTERM (running and queued scans become interrupted);
+ * jobq_destroy() last, before store_close().
  *
  * Every function is thread-safe. None of them does scan or bulk store work on the caller's
  * thread: scans run on the manager's runner threads, deletions on its deleter thread. A caller
@@ -90,13 +91,33 @@ int jobq_delete(struct jobq *jq, uint64_t id, struct errbuf *err);
 int jobq_stats_json(struct jobq *jq, uint64_t id, char **json);
 
 /**
- * Formats counters as the JSON object text of GET /scans/{id}/stats (malloc'ed). `st` may be NULL
+ * Formats counters as the JSON object text of GET /scans/{id}/stats (malloc'ed): the document of
+ * scanjson_counters(), the same as `leindexd scan --json` gives. `st` and `totals` may be NULL
  * (all zero). Returns NULL when out of memory.
  */
 char *jobq_counters_json(const struct scanner_stats *st, const struct store_scan_totals *totals);
 
 /** Scans running and waiting now. */
 void jobq_counts(struct jobq *jq, unsigned *running, unsigned *queued);
+
+/**
+ * Process-wide figures for /metrics. The scan counters add what every scan that ran in this
+ * process found, finished ones and the live progress of running ones: they only grow (deleting
+ * a scan does not take its figures back), and they start from zero at each process start.
+ */
+struct jobq_metrics {
+	unsigned running, queued;
+	/** Entries (dirs + files + symlinks + other), directories and bytes of regular files found. */
+	uint64_t entries, dirs, bytes;
+	/** Directories slower than their scan's slow_threshold_ms. */
+	uint64_t slow_scandirs;
+	/** Directories per scanner_latency_bounds bucket (not cumulative), and their summed time. */
+	uint64_t scandir_latency[SCANNER_LATENCY_BUCKETS];
+	uint64_t scandir_latency_ns;
+};
+
+/** Fills `out` (a consistent snapshot, taken under the manager's lock). */
+void jobq_metrics(struct jobq *jq, struct jobq_metrics *out);
 
 /**
  * Stops taking work, marks queued scans interrupted, stops running ones (they become
