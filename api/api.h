@@ -22,7 +22,36 @@
 /** How long POST /scans/{id}/cancel waits for a running scan to stop before answering. */
 #define API_CANCEL_WAIT_MS 5000
 
+/** Longest X-Request-Id echoed back; a longer one, or one with other bytes, is replaced. */
+#define API_REQUEST_ID_MAX 128
+/** Buckets of the request duration histogram (the last is +Inf): see api_duration_bounds. */
+#define API_DURATION_BUCKETS 16
+/** Room for route labels of the metrics: the distinct path patterns, then "other". */
+#define API_ROUTE_LABELS 16
+
 struct api_waiters;
+struct api_route;
+
+/** The counters of one route label, updated by every HTTP thread (atomics only). */
+struct api_route_counters {
+	/** Answers by status class: [1] 1xx ... [5] 5xx. */
+	atomic_uint_fast64_t by_class[6];
+	/** Answers per duration bucket (not cumulative), and their summed duration. */
+	atomic_uint_fast64_t duration[API_DURATION_BUCKETS];
+	atomic_uint_fast64_t duration_ns;
+};
+
+/** The HTTP figures of /metrics and /stats (metrics.c). */
+struct api_metrics {
+	/**
+	 * Route labels: the distinct path patterns of the routing table in its order, then "other"
+	 * for paths that match none. Set by api_metrics_init() before the daemon starts, then only
+	 * read.
+	 */
+	const char *labels[API_ROUTE_LABELS];
+	unsigned label_count;
+	struct api_route_counters routes[API_ROUTE_LABELS];
+};
 
 /**
  * The server: built by api_serve(), shared read-only by every HTTP thread except for the atomic
@@ -39,8 +68,8 @@ struct api_ctx {
 	size_t allow_root_count;
 	int64_t started_ns;
 	atomic_bool shutting_down;
-	/** Answers by status class: [1] 1xx ... [5] 5xx. */
-	atomic_uint_fast64_t status_counts[6];
+	/** Requests by route and status class, and their durations. */
+	struct api_metrics metrics;
 };
 
 /** One request, from its headers to its completion (MHD's con_cls). */
@@ -65,6 +94,12 @@ struct api_req {
 	struct api_req *wait_next;
 	/** The status of the answer queued, for the counters. */
 	unsigned status;
+	/** Its route label in ctx->metrics (the path's pattern, or "other"). */
+	unsigned label;
+	/** When its headers arrived (CLOCK_MONOTONIC ns). */
+	int64_t start_ns;
+	/** X-Request-Id: the client's when it was acceptable, else generated. */
+	char request_id[API_REQUEST_ID_MAX + 1];
 };
 
 typedef enum MHD_Result (*api_handler)(struct api_req *req);
@@ -95,6 +130,34 @@ enum MHD_Result api_problem_h(struct api_req *req, unsigned status, const char *
 			      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /** The reason phrase of a status. */
 const char *api_status_title(unsigned status);
+/**
+ * Whether the request's If-None-Match names `etag` (a full entity tag such as W/"...") or "*",
+ * by weak comparison (RFC 9110 13.1.2).
+ */
+bool api_etag_matches(struct api_req *req, const char *etag);
+
+/* ---------------------------------------------------------------- CORS (cors.c) */
+
+/**
+ * Adds the CORS headers of an answer to `req` when its Origin is allowed (--cors-origin):
+ * Access-Control-Allow-Origin, the exposed headers, and Vary: Origin (also for other origins,
+ * since the answer depends on it). Nothing when CORS is off.
+ */
+void api_cors_headers(struct api_req *req, struct MHD_Response *resp);
+
+/** The methods of the routes of `pattern`, comma-separated (server.c, from its table). */
+void api_route_allow(const char *pattern, char *buf, size_t cap);
+
+/* ---------------------------------------------------------------- metrics (metrics.c) */
+
+/** Sets the route labels from the routing table (before any thread uses `m`). */
+void api_metrics_init(struct api_metrics *m, const struct api_route *routes, size_t count);
+/** The label index of a path pattern; NULL or an unknown one gives "other". */
+unsigned api_metrics_label(const struct api_metrics *m, const char *pattern);
+/** Counts one answer: its label, status and duration. Thread-safe. */
+void api_metrics_count(struct api_metrics *m, unsigned label, unsigned status, int64_t ns);
+/** Answers of status class `cls` (1..5) over all routes. */
+uint64_t api_metrics_class_total(struct api_metrics *m, unsigned cls);
 
 /* ---------------------------------------------------------------- query strings (query.c) */
 
@@ -159,6 +222,18 @@ enum MHD_Result api_stats(struct api_req *req);
 enum MHD_Result api_healthz(struct api_req *req);
 enum MHD_Result api_readyz(struct api_req *req);
 enum MHD_Result api_openapi(struct api_req *req);
+enum MHD_Result api_metrics_get(struct api_req *req);
+/** OPTIONS on any route: Allow, and the CORS preflight answer for allowed origins. */
+enum MHD_Result api_options(struct api_req *req);
+
+/**
+ * Counts the scans by state, the manager's live view overriding the store's (stats.c). The
+ * callback of store_scan_list() is handed `each` with every scan that is not deleted, and its
+ * state. Returns 0 or a negative error with a message in `err`.
+ */
+int api_scan_states(struct api_ctx *ctx, uint64_t by_state[SCAN_STATE_COUNT],
+		    int (*each)(void *arg, const struct store_scan *scan, enum scan_state state),
+		    void *arg, struct errbuf *err);
 
 /**
  * Writes the scan resource of `id` into `w`. Returns 0, -ENOENT (unknown or deleted), or another

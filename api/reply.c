@@ -1,4 +1,4 @@
-/* reply.c: queuing answers: JSON bodies, RFC 9457 problem details, status counters, times. */
+/* reply.c: queuing answers: JSON bodies, RFC 9457 problem details, entity tags, times. */
 #include "api/api.h"
 
 #include <inttypes.h>
@@ -54,6 +54,7 @@ const char *api_status_title(unsigned status)
 	case 200: return "OK";
 	case 202: return "Accepted";
 	case 204: return "No Content";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
@@ -66,28 +67,6 @@ const char *api_status_title(unsigned status)
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
 	default: return "Error";
-	}
-}
-
-/* CORS for the configured origins: simple requests only (dashboards that GET). */
-static void api_reply_cors(struct api_req *req, struct MHD_Response *resp)
-{
-	const struct config *cfg = req->ctx->cfg;
-	if (!cfg->cors_origin_count)
-		return;
-	const char *origin = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Origin");
-	if (!origin)
-		return;
-	for (size_t i = 0; i < cfg->cors_origin_count; i++) {
-		bool any = strcmp(cfg->cors_origins[i], "*") == 0;
-		if (any || strcmp(cfg->cors_origins[i], origin) == 0) {
-			MHD_add_response_header(resp, "Access-Control-Allow-Origin", any ? "*" : origin);
-			MHD_add_response_header(resp, "Access-Control-Expose-Headers",
-						"Location, Link, Retry-After");
-			if (!any)
-				MHD_add_response_header(resp, "Vary", "Origin");
-			return;
-		}
 	}
 }
 
@@ -114,7 +93,8 @@ static enum MHD_Result api_reply_v(struct api_req *req, unsigned status, const c
 		if (value)
 			MHD_add_response_header(resp, name, value);
 	}
-	api_reply_cors(req, resp);
+	MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+	api_cors_headers(req, resp);
 	req->status = status;
 	enum MHD_Result r = MHD_queue_response(req->conn, status, resp);
 	MHD_destroy_response(resp);
@@ -167,6 +147,9 @@ static enum MHD_Result api_problem_v(struct api_req *req, unsigned status,
 		jsonw_key(&w, "detail");
 		jsonw_str(&w, "the request named bytes that are not valid UTF-8");
 	}
+	/* The same id as the X-Request-Id header and the log lines, for reports by users. */
+	jsonw_key(&w, "request_id");
+	jsonw_str(&w, req->request_id);
 	jsonw_obj_end(&w);
 	size_t len = 0;
 	char *body = jsonw_take(&w, &len);
@@ -174,7 +157,8 @@ static enum MHD_Result api_problem_v(struct api_req *req, unsigned status,
 		return MHD_NO;
 	if (status >= 500)
 		LOG_EV(LOG_ERROR, "request failed", LOG_STR("method", req->method),
-		       LOG_STR("url", req->url), LOG_U64("status", status), LOG_STR("detail", detail));
+		       LOG_BYTES("path", req->url, strlen(req->url)), LOG_U64("status", status),
+		       LOG_STR("detail", detail), LOG_STR("request_id", req->request_id));
 	const char *h[8] = {NULL};
 	for (size_t i = 0; headers && headers[i] && i + 1 < 7; i += 2) {
 		h[i] = headers[i];
@@ -201,4 +185,42 @@ enum MHD_Result api_problem_h(struct api_req *req, unsigned status, const char *
 	enum MHD_Result r = api_problem_v(req, status, headers, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+/* The opaque part of an entity tag ("..." after an optional W/), or NULL when malformed. */
+static const char *api_etag_opaque(const char *p, size_t n, size_t *olen)
+{
+	if (n >= 2 && p[0] == 'W' && p[1] == '/')
+		p += 2, n -= 2;
+	if (n < 2 || p[0] != '"' || p[n - 1] != '"')
+		return NULL;
+	*olen = n - 2;
+	return p + 1;
+}
+
+bool api_etag_matches(struct api_req *req, const char *etag)
+{
+	const char *inm = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+						      MHD_HTTP_HEADER_IF_NONE_MATCH);
+	if (!inm)
+		return false;
+	size_t elen = 0;
+	const char *eo = api_etag_opaque(etag, strlen(etag), &elen);
+	if (!eo)
+		return false;
+	/* A comma-separated list of entity tags, or "*"; commas cannot occur inside our tags. */
+	for (const char *p = inm; *p;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		const char *e = strchrnul(p, ',');
+		size_t n = (size_t)(e - p);
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		size_t olen = 0;
+		const char *o = n ? api_etag_opaque(p, n, &olen) : NULL;
+		if ((n == 1 && p[0] == '*') || (o && olen == elen && memcmp(o, eo, elen) == 0))
+			return true;
+		p = e;
+	}
+	return false;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "service/scanjson.h"
 #include "service/scanner.h"
 
 #define API_SCANS_PAGE_DEFAULT 100
@@ -350,39 +351,6 @@ static int api_scan_parse(json_t *o, struct api_scan_req *r, char *bad, size_t c
 	return 0;
 }
 
-/* The effective options as JSON text (malloc'ed) for the store record. */
-static char *api_scan_options_json(const struct api_scan_req *r, json_t *ig, unsigned workers)
-{
-	struct jsonw w;
-	jsonw_init(&w);
-	jsonw_obj(&w);
-	jsonw_key(&w, "workers");
-	jsonw_u64(&w, workers);
-	jsonw_key(&w, "max_depth");
-	if (r->max_depth < 0)
-		jsonw_null(&w);
-	else
-		jsonw_i64(&w, r->max_depth);
-	jsonw_key(&w, "follow_symlinks");
-	jsonw_bool(&w, r->follow);
-	jsonw_key(&w, "one_file_system");
-	jsonw_bool(&w, r->one_fs);
-	jsonw_key(&w, "ignore");
-	jsonw_arr(&w);
-	for (size_t i = 0; i < r->ignore_count; i++)
-		jsonw_str(&w, json_string_value(json_array_get(ig, i)));
-	jsonw_arr_end(&w);
-	jsonw_key(&w, "use_gitignore");
-	jsonw_bool(&w, r->gitignore);
-	jsonw_key(&w, "hash");
-	jsonw_bool(&w, r->hash);
-	jsonw_key(&w, "slow_threshold_ms");
-	jsonw_u64(&w, (uint64_t)r->slow_ms);
-	jsonw_obj_end(&w);
-	size_t len;
-	return jsonw_take(&w, &len);
-}
-
 enum MHD_Result api_scans_post(struct api_req *req)
 {
 	enum MHD_Result res;
@@ -435,11 +403,8 @@ enum MHD_Result api_scans_post(struct api_req *req)
 	unsigned workers = r.workers ? (unsigned)r.workers : scanner_default_workers();
 	if (workers < 1)
 		workers = 1;
-	char *options = api_scan_options_json(&r, json_object_get(o, "ignore"), workers);
 	const char **ignore = r.ignore_count ? calloc(r.ignore_count, sizeof(*ignore)) : NULL;
-	if (!options || (r.ignore_count && !ignore)) {
-		free(options);
-		free(ignore);
+	if (r.ignore_count && !ignore) {
 		json_decref(o);
 		return api_problem(req, 500, "out of memory while queueing a scan of '%.512s'", r.root);
 	}
@@ -452,6 +417,15 @@ enum MHD_Result api_scans_post(struct api_req *req)
 			 (r.gitignore ? SCANNER_USE_GITIGNORE : 0u) | (r.hash ? SCANNER_HASH : 0u),
 		.ignore = ignore, .ignore_count = r.ignore_count,
 		.slow_threshold_ms = (unsigned)r.slow_ms};
+	/* The effective options for the record: the same document `leindexd scan` stores. */
+	json_t *optj = scanjson_options(&so);
+	char *options = optj ? json_dumps(optj, JSON_COMPACT) : NULL;
+	json_decref(optj);
+	if (!options) {
+		free(ignore);
+		json_decref(o);
+		return api_problem(req, 500, "out of memory while queueing a scan of '%.512s'", r.root);
+	}
 	uint64_t id = 0;
 	struct errbuf err;
 	errbuf_clear(&err);

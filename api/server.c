@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -26,7 +27,9 @@
  *
  * A request goes: first call (headers) → route lookup, 404/405, and for JSON bodies the
  * Content-Type (415) and Content-Length (413) checks; then body chunks, kept up to 1 MiB;
- * then the handler. MHD_OPTION_NOTIFY_COMPLETED counts the status and frees the request.
+ * then the handler. MHD_OPTION_NOTIFY_COMPLETED counts the answer (by route label and status
+ * class, with its duration: metrics.c), logs one line, and frees the request. Every answer
+ * carries the request's X-Request-Id (reply.c), as do problem bodies and the log line.
  *
  * Shutdown on SIGTERM/SIGINT: stop accepting (quiesce), say not ready, interrupt the scans
  * (jobq_shutdown), resume suspended requests, stop the daemon, close the store.
@@ -48,6 +51,19 @@ static const struct api_route api_routes[] = {
 	{"/healthz", "GET", api_healthz, false},
 	{"/readyz", "GET", api_readyz, false},
 	{"/openapi.yaml", "GET", api_openapi, false},
+	{"/metrics", "GET", api_metrics_get, false},
+	/* OPTIONS on every path: Allow, and CORS preflights (cors.c). */
+	{"/scans", "OPTIONS", api_options, false},
+	{"/scans/{id}", "OPTIONS", api_options, false},
+	{"/scans/{id}/cancel", "OPTIONS", api_options, false},
+	{"/scans/{id}/entries", "OPTIONS", api_options, false},
+	{"/scans/{id}/errors", "OPTIONS", api_options, false},
+	{"/scans/{id}/stats", "OPTIONS", api_options, false},
+	{"/stats", "OPTIONS", api_options, false},
+	{"/healthz", "OPTIONS", api_options, false},
+	{"/readyz", "OPTIONS", api_options, false},
+	{"/openapi.yaml", "OPTIONS", api_options, false},
+	{"/metrics", "OPTIONS", api_options, false},
 };
 #define API_ROUTE_COUNT (sizeof(api_routes) / sizeof(api_routes[0]))
 
@@ -83,16 +99,33 @@ static bool api_route_fits(const char *pattern, const char *url, uint64_t *id, b
 	return *p == '\0' && *u == '\0';
 }
 
-/* Finds the route; 0, or the status to answer (404, 405 with `allow` filled). */
+void api_route_allow(const char *pattern, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < API_ROUTE_COUNT; i++) {
+		if (strcmp(api_routes[i].pattern, pattern) != 0)
+			continue;
+		size_t l = strlen(buf);
+		snprintf(buf + l, cap - l, "%s%s", l ? ", " : "", api_routes[i].method);
+	}
+}
+
+/*
+ * Finds the route; 0, or the status to answer (404, 405 with `allow` filled). The metrics label
+ * is the path's pattern whatever the method, "other" when no path fits.
+ */
 static unsigned api_route_find(struct api_req *req, char *allow, size_t cap)
 {
 	allow[0] = '\0';
 	bool path_found = false;
+	req->label = api_metrics_label(&req->ctx->metrics, NULL);
 	for (size_t i = 0; i < API_ROUTE_COUNT; i++) {
 		uint64_t id = 0;
 		bool id_ok = false;
 		if (!api_route_fits(api_routes[i].pattern, req->url, &id, &id_ok))
 			continue;
+		if (!path_found)
+			req->label = api_metrics_label(&req->ctx->metrics, api_routes[i].pattern);
 		path_found = true;
 		if (strcmp(api_routes[i].method, req->method) == 0) {
 			req->route = &api_routes[i];
@@ -120,6 +153,44 @@ static bool api_ctype_json(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+/*
+ * X-Request-Id: the client's own when it is 1..API_REQUEST_ID_MAX characters of [A-Za-z0-9._-]
+ * (anything else could forge log lines or headers), otherwise 16 random bytes in hex.
+ */
+static void api_request_id(struct api_req *req)
+{
+	const char *in = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Request-Id");
+	size_t n = in ? strspn(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") : 0;
+	if (in && n > 0 && n <= API_REQUEST_ID_MAX && in[n] == '\0') {
+		memcpy(req->request_id, in, n + 1);
+		return;
+	}
+	unsigned char r[16];
+	size_t got = 0;
+	while (got < sizeof(r)) {
+		ssize_t k = getrandom(r + got, sizeof(r) - got, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	if (got < sizeof(r)) {
+		/* No entropy to be had: still unique within the process (time and address). */
+		uint64_t a = (uint64_t)api_mono_ns(), b = (uint64_t)(uintptr_t)req ^ (uint64_t)api_real_ns();
+		for (int i = 0; i < 8; i++) {
+			r[i] = (unsigned char)(a >> (8 * i));
+			r[8 + i] = (unsigned char)(b >> (8 * i));
+		}
+	}
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < sizeof(r); i++) {
+		req->request_id[2 * i] = hex[r[i] >> 4];
+		req->request_id[2 * i + 1] = hex[r[i] & 15];
+	}
+	req->request_id[2 * sizeof(r)] = '\0';
+}
+
 static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -135,7 +206,9 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
 		req->conn = conn;
 		req->method = method;
 		req->url = url;
+		req->start_ns = api_mono_ns();
 		*con_cls = req;
+		api_request_id(req);
 		char allow[64];
 		unsigned st = api_route_find(req, allow, sizeof(allow));
 		if (st == 404)
@@ -204,6 +277,34 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
 	return req->route->handler(req);
 }
 
+/*
+ * One line per request: info, but debug for the probes and the scrapes, which would flood the
+ * log at one line every few seconds and say nothing.
+ */
+static void api_log_request(struct api_req *req, int64_t ns, bool completed)
+{
+	const char *route = req->ctx->metrics.labels[req->label];
+	bool quiet = strcmp(route, "/healthz") == 0 || strcmp(route, "/readyz") == 0 ||
+		     strcmp(route, "/metrics") == 0;
+	enum log_level level = quiet ? LOG_DEBUG : LOG_INFO;
+	if (!log_enabled(level))
+		return;
+	struct log_field f[10];
+	size_t n = 0;
+	f[n++] = LOG_STR("method", req->method);
+	f[n++] = LOG_STR("route", route);
+	f[n++] = LOG_BYTES("path", req->url, strlen(req->url));
+	if (req->route && req->id_ok)
+		f[n++] = LOG_U64("scan_id", req->id);
+	f[n++] = LOG_U64("status", req->status);
+	f[n++] = LOG_DBL("seconds", (double)ns / 1e9);
+	f[n++] = LOG_STR("request_id", req->request_id);
+	if (!completed)
+		f[n++] = LOG_STR("completed", "no: the connection closed before the answer was sent");
+	f[n] = LOG_END;
+	log_event(level, "request", f);
+}
+
 static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			  enum MHD_RequestTerminationCode toe)
 {
@@ -212,12 +313,9 @@ static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 	struct api_req *req = *con_cls;
 	if (!req)
 		return;
-	if (req->status >= 100 && req->status < 600)
-		atomic_fetch_add(&ctx->status_counts[req->status / 100], 1);
-	if (log_enabled(LOG_DEBUG))
-		LOG_EV(LOG_DEBUG, "request", LOG_STR("method", req->method),
-		       LOG_BYTES("url", req->url, strlen(req->url)), LOG_U64("status", req->status),
-		       LOG_U64("completed", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK));
+	int64_t ns = api_mono_ns() - req->start_ns;
+	api_metrics_count(&ctx->metrics, req->label, req->status, ns);
+	api_log_request(req, ns, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	free(req->body);
 	free(req);
 	*con_cls = NULL;
@@ -295,6 +393,7 @@ int api_serve(const struct config *cfg)
 	}
 	ctx->cfg = cfg;
 	ctx->started_ns = api_real_ns();
+	api_metrics_init(&ctx->metrics, api_routes, API_ROUTE_COUNT);
 	struct store_opts so = {.dir = cfg->data_dir, .map_size = cfg->map_size};
 	if (store_open(&ctx->store, &so, &err) < 0)
 		goto out;

@@ -3,30 +3,52 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* How many of the last completed scans /stats reports throughput for. */
 #define API_STATS_RECENT 5
 
-struct api_stats_acc {
+struct api_states_acc {
 	struct api_ctx *ctx;
-	uint64_t by_state[SCAN_STATE_COUNT];
+	uint64_t *by_state;
+	int (*each)(void *arg, const struct store_scan *scan, enum scan_state state);
+	void *arg;
+};
+
+static int api_states_cb(void *arg, const struct store_scan *scan)
+{
+	struct api_states_acc *a = arg;
+	struct jobq_live live;
+	int lv = jobq_live(a->ctx->jobq, scan->id, &live);
+	if (lv < 0)
+		return 0; /* deleted */
+	enum scan_state st = lv ? live.state : scan->state;
+	if ((unsigned)st < SCAN_STATE_COUNT)
+		a->by_state[st]++;
+	return a->each ? a->each(a->arg, scan, st) : 0;
+}
+
+int api_scan_states(struct api_ctx *ctx, uint64_t by_state[SCAN_STATE_COUNT],
+		    int (*each)(void *arg, const struct store_scan *scan, enum scan_state state),
+		    void *arg, struct errbuf *err)
+{
+	memset(by_state, 0, SCAN_STATE_COUNT * sizeof(*by_state));
+	struct api_states_acc acc = {.ctx = ctx, .by_state = by_state, .each = each, .arg = arg};
+	int rc = store_scan_list(ctx->store, 0, 0, api_states_cb, &acc, err);
+	return rc < 0 ? rc : 0;
+}
+
+struct api_stats_acc {
 	struct store_scan_totals totals;
 	struct jsonw *recent;
 	unsigned recent_count;
 };
 
-static int api_stats_cb(void *arg, const struct store_scan *scan)
+static int api_stats_cb(void *arg, const struct store_scan *scan, enum scan_state st)
 {
 	struct api_stats_acc *a = arg;
-	struct jobq_live live;
-	int lv = jobq_live(a->ctx->jobq, scan->id, &live);
-	if (lv < 0)
-		return 0;
-	enum scan_state st = lv ? live.state : scan->state;
-	if ((unsigned)st < SCAN_STATE_COUNT)
-		a->by_state[st]++;
 	a->totals.dirs += scan->totals.dirs;
 	a->totals.files += scan->totals.files;
 	a->totals.symlinks += scan->totals.symlinks;
@@ -54,6 +76,22 @@ static int api_stats_cb(void *arg, const struct store_scan *scan)
 	return 0;
 }
 
+/*
+ * The weak ETag of /stats: FNV-1a over the document up to its "requests" member. The request
+ * counts are left out because every poll changes them (the poll itself is counted), which would
+ * make the tag useless to the dashboards it is for; they are exported by /metrics as counters.
+ * Everything else changes only when something happened, so the tag repeats while nothing does.
+ */
+static void api_stats_etag(const char *text, size_t len, char *out, size_t cap)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)text[i];
+		h *= 0x100000001b3ull;
+	}
+	snprintf(out, cap, "W/\"%016llx\"", (unsigned long long)h);
+}
+
 enum MHD_Result api_stats(struct api_req *req)
 {
 	enum MHD_Result res;
@@ -63,10 +101,11 @@ enum MHD_Result api_stats(struct api_req *req)
 	struct jsonw recent;
 	jsonw_init(&recent);
 	jsonw_arr(&recent);
-	struct api_stats_acc acc = {.ctx = ctx, .recent = &recent};
+	struct api_stats_acc acc = {.recent = &recent};
+	uint64_t by_state[SCAN_STATE_COUNT];
 	struct errbuf err;
 	errbuf_clear(&err);
-	if (store_scan_list(ctx->store, 0, 0, api_stats_cb, &acc, &err) < 0) {
+	if (api_scan_states(ctx, by_state, api_stats_cb, &acc, &err) < 0) {
 		jsonw_free(&recent);
 		return api_problem(req, 500, "listing scans for /stats: %s", err.msg);
 	}
@@ -87,7 +126,7 @@ enum MHD_Result api_stats(struct api_req *req)
 	jsonw_obj(&w);
 	for (unsigned s = 0; s < SCAN_STATE_COUNT; s++) {
 		jsonw_key(&w, scan_state_name((enum scan_state)s));
-		jsonw_u64(&w, acc.by_state[s]);
+		jsonw_u64(&w, by_state[s]);
 	}
 	jsonw_obj_end(&w);
 	jsonw_key(&w, "running");
@@ -130,16 +169,24 @@ enum MHD_Result api_stats(struct api_req *req)
 	jsonw_key(&w, "write_errors");
 	jsonw_u64(&w, info.write_errors);
 	jsonw_obj_end(&w);
+	/* Everything above, and nothing below, is covered by the ETag. */
+	char etag[32];
+	api_stats_etag(w.buf ? w.buf : "", w.len, etag, sizeof(etag));
+	if (api_etag_matches(req, etag)) {
+		jsonw_free(&w);
+		return api_reply(req, 304, NULL, NULL, 0, "ETag", etag, "Cache-Control", "no-cache",
+				 (const char *)NULL);
+	}
 	jsonw_key(&w, "requests");
 	jsonw_obj(&w);
 	static const char *const classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-	for (int i = 0; i < 5; i++) {
+	for (unsigned i = 0; i < 5; i++) {
 		jsonw_key(&w, classes[i]);
-		jsonw_u64(&w, atomic_load(&ctx->status_counts[i + 1]));
+		jsonw_u64(&w, api_metrics_class_total(&ctx->metrics, i + 1));
 	}
 	jsonw_obj_end(&w);
 	jsonw_obj_end(&w);
-	return api_reply_jw(req, 200, &w, (const char *)NULL);
+	return api_reply_jw(req, 200, &w, "ETag", etag, "Cache-Control", "no-cache", (const char *)NULL);
 }
 
 enum MHD_Result api_healthz(struct api_req *req)

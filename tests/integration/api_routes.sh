@@ -27,13 +27,13 @@ req GET /nope; expect 404 "unknown route"
 req GET /scans/; expect 404 "trailing slash"
 req GET /scans/1/bogus; expect 404 "unknown subroute"
 req PUT /scans; expect 405 "PUT /scans"
-[[ $(header Allow) == "POST, GET" ]] || fail "Allow of /scans: '$(header Allow)'"
+[[ $(header Allow) == "POST, GET, OPTIONS" ]] || fail "Allow of /scans: '$(header Allow)'"
 req DELETE /healthz; expect 405 "DELETE /healthz"
-[[ $(header Allow) == GET ]] || fail "Allow of /healthz"
+[[ $(header Allow) == "GET, OPTIONS" ]] || fail "Allow of /healthz"
 req GET /scans/1/cancel; expect 405 "GET cancel"
-[[ $(header Allow) == POST ]] || fail "Allow of cancel"
+[[ $(header Allow) == "POST, OPTIONS" ]] || fail "Allow of cancel"
 req PATCH /scans/1; expect 405 "PATCH scan"
-[[ $(header Allow) == "GET, DELETE" ]] || fail "Allow of /scans/{id}: '$(header Allow)'"
+[[ $(header Allow) == "GET, DELETE, OPTIONS" ]] || fail "Allow of /scans/{id}: '$(header Allow)'"
 
 # ---- POST /scans: bad input creates nothing
 post_json /scans '{"root": '; expect 400 "malformed JSON"
@@ -152,8 +152,9 @@ py "
 d = J()
 for k in ('scandir_calls','slow_scandirs','scandir_seconds','stat_seconds','ignore_match_seconds',
           'symlink_check_seconds','hash_seconds','store_seconds','wall_seconds','queue_peak',
-          'slowest_scandir_seconds','workers','per_worker','dirs_per_second','entries_per_second'):
+          'slowest_scandir','workers','per_worker','dirs_per_second','entries_per_second'):
     assert k in d, k
+assert set(d['slowest_scandir']) == {'path','seconds'} and d['slowest_scandir']['seconds'] > 0, d
 assert d['scandir_calls'] == 4, d
 assert d['workers'] == 3 and len(d['per_worker']) == 3, d
 assert all(set(w) == {'dirs','entries','busy_seconds'} for w in d['per_worker'])
