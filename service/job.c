@@ -255,11 +255,9 @@ static void jobq_run(struct jobq *jq, struct jobq_job *job)
 	job->finished_ns = jobq_now_ns();
 	pthread_mutex_unlock(&jq->lock);
 	scanner_destroy(sc);
-
-	LOG_EV(LOG_INFO, "scan finished", LOG_U64("scan_id", job->id),
-	       LOG_STR("state", scan_state_name(job->state)), LOG_U64("dirs", prog.dirs),
-	       LOG_U64("files", prog.files), LOG_U64("errors", prog.errors),
-	       LOG_DBL("wall_seconds", st.wall_seconds));
+	/* The scanner logged "scan finished" with its counts; say only what it cannot know. */
+	if (job->state == SCAN_INTERRUPTED)
+		LOG_EV(LOG_INFO, "scan interrupted by shutdown", LOG_U64("scan_id", job->id));
 	jobq_finish(jq, job);
 }
 

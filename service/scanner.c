@@ -437,7 +437,8 @@ static void scanner_log_summary(struct scanner *sc, enum scanner_outcome outcome
 	double wall = scan_seconds(sc->end_ns - sc->start_ns);
 	pthread_mutex_unlock(&sc->lock);
 	LOG_EV(outcome == SCANNER_FAILED ? LOG_ERROR : LOG_INFO, "scan finished",
-	       LOG_STR("scan", sc->log_tag), LOG_STR("outcome", names[outcome]),
+	       LOG_STR("scan", sc->log_tag), LOG_U64("scan_id", sc->opts.scan_id),
+	       LOG_STR("outcome", names[outcome]),
 	       LOG_U64("entries", p.dirs + p.files + p.symlinks + p.other), LOG_U64("dirs", p.dirs),
 	       LOG_U64("files", p.files), LOG_U64("bytes", p.bytes), LOG_U64("errors", p.errors),
 	       LOG_DBL("seconds", wall),
