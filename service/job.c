@@ -541,26 +541,51 @@ int jobq_submit(struct jobq *jq, const struct scanner_opts *opts, const char *op
 	return 0;
 }
 
-int jobq_cancel(struct jobq *jq, uint64_t id, struct errbuf *err)
+/*
+ * Finds scan `id` for cancel and delete. On success jq->lock is held and *job is the live job,
+ * or NULL when the scan is only in the store (its stored state then in *stored). Returns -ENOENT
+ * or a store error, with the lock released, when there is no such scan or it is being deleted.
+ */
+static int jobq_lookup_locked(struct jobq *jq, uint64_t id, struct jobq_job **job,
+			      enum scan_state *stored, struct errbuf *err)
 {
 	pthread_mutex_lock(&jq->lock);
+	*job = jobq_is_deleted_locked(jq, id) ? NULL : jobq_find_locked(jq, id);
+	if (*job)
+		return 0;
+	bool deleted = jobq_is_deleted_locked(jq, id);
+	pthread_mutex_unlock(&jq->lock);
+	if (deleted)
+		return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
+	struct store_scan rec = {0};
+	int rc = store_scan_get(jq->store, id, &rec, err);
+	*stored = rec.state;
+	store_scan_clear(&rec);
+	if (rc == -ENOENT)
+		return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&jq->lock);
+	/* Ids are never reused, so only a delete can have raced with us. */
 	if (jobq_is_deleted_locked(jq, id)) {
 		pthread_mutex_unlock(&jq->lock);
 		return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
 	}
-	struct jobq_job *job = jobq_find_locked(jq, id);
+	*job = jobq_find_locked(jq, id);
+	return 0;
+}
+
+int jobq_cancel(struct jobq *jq, uint64_t id, struct errbuf *err)
+{
+	struct jobq_job *job;
+	enum scan_state stored = SCAN_COMPLETED;
+	int rc = jobq_lookup_locked(jq, id, &job, &stored, err);
+	if (rc < 0)
+		return rc;
 	if (!job) {
 		pthread_mutex_unlock(&jq->lock);
-		struct store_scan rec = {0};
-		int rc = store_scan_get(jq->store, id, &rec, err);
-		if (rc == -ENOENT)
-			return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
-		if (rc < 0)
-			return rc;
-		enum scan_state st = rec.state;
-		store_scan_clear(&rec);
 		return errbuf_set(err, -EALREADY, "scan %llu is already %s; only queued or running scans can be cancelled",
-				  (unsigned long long)id, scan_state_name(st));
+				  (unsigned long long)id, scan_state_name(stored));
 	}
 	if (job->state == SCAN_QUEUED) {
 		jobq_unlink_queue_locked(jq, job);
@@ -588,29 +613,11 @@ int jobq_cancel(struct jobq *jq, uint64_t id, struct errbuf *err)
 
 int jobq_delete(struct jobq *jq, uint64_t id, struct errbuf *err)
 {
-	pthread_mutex_lock(&jq->lock);
-	if (jobq_is_deleted_locked(jq, id)) {
-		pthread_mutex_unlock(&jq->lock);
-		return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
-	}
-	struct jobq_job *job = jobq_find_locked(jq, id);
-	if (!job) {
-		pthread_mutex_unlock(&jq->lock);
-		struct store_scan rec = {0};
-		int rc = store_scan_get(jq->store, id, &rec, err);
-		store_scan_clear(&rec);
-		if (rc == -ENOENT)
-			return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
-		if (rc < 0)
-			return rc;
-		pthread_mutex_lock(&jq->lock);
-		/* It may have been deleted, or submitted... no: ids are new; only a racing delete. */
-		if (jobq_is_deleted_locked(jq, id)) {
-			pthread_mutex_unlock(&jq->lock);
-			return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
-		}
-		job = jobq_find_locked(jq, id);
-	}
+	struct jobq_job *job;
+	enum scan_state stored;
+	int rc = jobq_lookup_locked(jq, id, &job, &stored, err);
+	if (rc < 0)
+		return rc;
 	if (jobq_push_id(&jq->deleted, &jq->deleted_len, &jq->deleted_cap, id) < 0) {
 		pthread_mutex_unlock(&jq->lock);
 		return errbuf_errno(err, ENOMEM, "deleting scan %llu", (unsigned long long)id);

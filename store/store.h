@@ -160,6 +160,12 @@ int store_batch_add(struct store_batch *b, const struct entry *e, struct errbuf 
  */
 int store_batch_append(struct store_batch *dst, struct store_batch *src, struct errbuf *err);
 
+/** Bytes of encoded entries in the batch (NULL: 0). */
+size_t store_batch_bytes(const struct store_batch *b);
+
+/** Makes room for `extra` more bytes without growing again. Returns 0 or -ENOMEM. */
+int store_batch_reserve(struct store_batch *b, size_t extra, struct errbuf *err);
+
 /** Number of entries in the batch. */
 size_t store_batch_count(const struct store_batch *b);
 

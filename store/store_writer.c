@@ -105,6 +105,23 @@ int store_batch_add(struct store_batch *b, const struct entry *e, struct errbuf 
 	return 0;
 }
 
+size_t store_batch_bytes(const struct store_batch *b)
+{
+	return b ? b->len : 0;
+}
+
+int store_batch_reserve(struct store_batch *b, size_t extra, struct errbuf *err)
+{
+	if (b->cap - b->len >= extra)
+		return 0;
+	unsigned char *buf = realloc(b->buf, b->len + extra);
+	if (!buf)
+		return errbuf_errno(err, ENOMEM, "reserving %zu bytes in a store batch", extra);
+	b->buf = buf;
+	b->cap = b->len + extra;
+	return 0;
+}
+
 int store_batch_append(struct store_batch *dst, struct store_batch *src, struct errbuf *err)
 {
 	if (src->count == 0)
