@@ -178,6 +178,7 @@ int store_delete_data(struct store *s, uint64_t scan_id, struct errbuf *err)
 		if ((rc = mdb_txn_commit(txn)))
 			return store_mdb_err(s, err, rc, "committing the deletion of scan %" PRIu64
 					     " in %s", scan_id, s->path);
+		store_mark_writable(s); /* pages came free: a full map is full no longer */
 		if (done)
 			stage++;
 	}

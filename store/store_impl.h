@@ -134,4 +134,7 @@ int store_delete_data(struct store *s, uint64_t scan_id, struct errbuf *err);
 /** Read transaction helpers: begin (with a message on failure) and abort. */
 int store_read_begin(struct store *s, MDB_txn **txn, struct errbuf *err);
 
+/* Counts a successful commit that proves the store writes again (after a failure). */
+void store_mark_writable(struct store *s);
+
 #endif

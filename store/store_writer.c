@@ -348,12 +348,19 @@ int store_writer_submit(struct store *s, struct store_item *it, struct store_wai
 /* ---------------------------------------------------------------- the writer thread */
 
 /* Counts a transaction's outcome; a failed one also fails `scan_id` when not 0. */
-static void store_note(struct store *s, uint64_t scan_id, const struct errbuf *e)
+/*
+ * Counts a commit (e NULL) or a failure. Only a commit of entries, or a delete, proves the store
+ * writes again (`proves`): a scan record is a few bytes that still fit in a full map, and the
+ * job manager writes one right after a failure.
+ */
+static void store_note_commit(struct store *s, uint64_t scan_id, const struct errbuf *e,
+			      bool proves)
 {
 	pthread_mutex_lock(&s->mu);
 	if (!e) {
 		s->commits++;
-		s->writable = true;
+		if (proves)
+			s->writable = true;
 		pthread_mutex_unlock(&s->mu);
 		return;
 	}
@@ -368,6 +375,16 @@ static void store_note(struct store *s, uint64_t scan_id, const struct errbuf *e
 	if (scan_id)
 		LOG_EV(LOG_ERROR, "store write failed", LOG_U64("scan_id", scan_id),
 		       LOG_STR("error", e->msg));
+}
+
+static void store_note(struct store *s, uint64_t scan_id, const struct errbuf *e)
+{
+	store_note_commit(s, scan_id, e, true);
+}
+
+void store_mark_writable(struct store *s)
+{
+	store_note_commit(s, 0, NULL, true);
 }
 
 /* Puts a key that should sort after all others; falls back to a plain insert when it does not
@@ -583,7 +600,7 @@ out:
 		mdb_txn_abort(txn);
 	/* A missing scan is the caller's mistake, not a failing store. */
 	if (rc != -ENOENT)
-		store_note(s, 0, rc < 0 ? &e : NULL);
+		store_note_commit(s, 0, rc < 0 ? &e : NULL, false);
 	if (w) {
 		w->rc = rc < 0 ? rc : 0;
 		w->err = e;
