@@ -78,7 +78,8 @@ w=$(taskset -c 0 "$LEINDEXD" scan --data-dir "$T/d6" --json "$DEEP" |
 
 # 6. --one-file-system: a tmpfs mounted inside the tree is listed but not entered. Mounting
 # needs root; a private mount namespace (unshare -m) takes the mount away when it exits.
-if [ "$(id -u)" -eq 0 ]; then
+# A container build (no CAP_SYS_ADMIN) cannot mount at all: there the check is left out.
+if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
 	mkdir -p "$T/fs/a/mnt" && touch "$T/fs/a/outside"
 	unshare -m bash -c '
 		set -e
@@ -91,8 +92,10 @@ if [ "$(id -u)" -eq 0 ]; then
 		fail "--one-file-system listed $(tr '\0' ' ' <"$T/xdev.list")"
 	[ "$(tr '\0' ' ' <"$T/all.list")" = "a a/mnt a/mnt/inside a/outside " ] ||
 		fail "without --one-file-system: listed $(tr '\0' ' ' <"$T/all.list")"
-elif [ "${CI:-}" = "true" ]; then
+elif [ "$(id -u)" -ne 0 ] && [ "${CI:-}" = "true" ]; then
 	fail "the --one-file-system check needs root (CI runs as root)"
+else
+	echo "note: no mount namespace here (a container build?): --one-file-system not checked" >&2
 fi
 
 # 7. Bad input: clear messages and a non-zero status.
