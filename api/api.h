@@ -121,6 +121,13 @@ struct api_route {
 enum MHD_Result api_reply(struct api_req *req, unsigned status, const char *content_type,
 			  char *body, size_t len, ...);
 /** Queues the JSON text built in `w` (the writer is reset). 500 when it ran out of memory. */
+/**
+ * Finishes a page whose list is closed: when `more`, adds next_page_token `tok` and the Link
+ * header `link`, then closes the object and answers 200. Takes ownership of `tok` and `link`;
+ * when `more` but either is NULL (out of memory) answers 500 saying it was paging `what`.
+ */
+enum MHD_Result api_reply_page(struct api_req *req, struct jsonw *w, bool more, char *tok,
+				char *link, const char *what);
 enum MHD_Result api_reply_jw(struct api_req *req, unsigned status, struct jsonw *w, ...);
 /** Queues an RFC 9457 problem: `detail` says what was wrong and how to fix it. */
 enum MHD_Result api_problem(struct api_req *req, unsigned status, const char *fmt, ...)

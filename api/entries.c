@@ -238,29 +238,17 @@ enum MHD_Result api_scan_entries(struct api_req *req)
 				   (unsigned long long)req->id, err.msg);
 	}
 	jsonw_arr_end(&w);
-	char *link = NULL;
+	char *tok = NULL, *link = NULL;
 	if (more) {
 		unsigned char pos[8 + 255];
 		for (int i = 0; i < 8; i++)
 			pos[i] = (unsigned char)(next.dir_id >> (56 - 8 * i));
 		memcpy(pos + 8, next.name, next.name_len);
-		char *tok = api_token_encode(&req->ctx->key, &bind, pos, 8 + next.name_len);
+		tok = api_token_encode(&req->ctx->key, &bind, pos, 8 + next.name_len);
 		link = tok ? api_next_link(req, "entries", p, 4, tok) : NULL;
-		if (!link) {
-			free(tok);
-			free(filter);
-			jsonw_free(&w);
-			return api_problem(req, 500, "out of memory while paging entries");
-		}
-		jsonw_key(&w, "next_page_token");
-		jsonw_str(&w, tok);
-		free(tok);
 	}
-	free(filter);
-	jsonw_obj_end(&w);
-	res = api_reply_jw(req, 200, &w, "Link", link, (const char *)NULL);
-	free(link);
-	return res;
+	free(filter); /* the token was bound to it */
+	return api_reply_page(req, &w, more, tok, link, "entries");
 }
 
 static int api_error_cb(void *ctx, const struct store_error *e)
@@ -324,26 +312,15 @@ enum MHD_Result api_scan_errors(struct api_req *req)
 	if (rc == -ENOENT)
 		more = false;
 	jsonw_arr_end(&w);
-	char *link = NULL;
+	char *tok = NULL, *link = NULL;
 	if (more) {
 		unsigned char pos[8];
 		for (int i = 0; i < 8; i++)
 			pos[i] = (unsigned char)(next_after >> (56 - 8 * i));
-		char *tok = api_token_encode(&req->ctx->key, &bind, pos, sizeof(pos));
+		tok = api_token_encode(&req->ctx->key, &bind, pos, sizeof(pos));
 		link = tok ? api_next_link(req, "errors", p, 2, tok) : NULL;
-		if (!link) {
-			free(tok);
-			jsonw_free(&w);
-			return api_problem(req, 500, "out of memory while paging errors");
-		}
-		jsonw_key(&w, "next_page_token");
-		jsonw_str(&w, tok);
-		free(tok);
 	}
-	jsonw_obj_end(&w);
-	res = api_reply_jw(req, 200, &w, "Link", link, (const char *)NULL);
-	free(link);
-	return res;
+	return api_reply_page(req, &w, more, tok, link, "errors");
 }
 
 enum MHD_Result api_scan_stats(struct api_req *req)

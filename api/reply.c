@@ -111,6 +111,26 @@ enum MHD_Result api_reply(struct api_req *req, unsigned status, const char *cont
 	return r;
 }
 
+enum MHD_Result api_reply_page(struct api_req *req, struct jsonw *w, bool more, char *tok,
+				char *link, const char *what)
+{
+	if (more && (!tok || !link)) {
+		free(tok);
+		free(link);
+		jsonw_free(w);
+		return api_problem(req, 500, "out of memory while paging %s", what);
+	}
+	if (more) {
+		jsonw_key(w, "next_page_token");
+		jsonw_str(w, tok);
+	}
+	jsonw_obj_end(w);
+	enum MHD_Result res = api_reply_jw(req, 200, w, "Link", link, (const char *)NULL);
+	free(tok);
+	free(link);
+	return res;
+}
+
 enum MHD_Result api_reply_jw(struct api_req *req, unsigned status, struct jsonw *w, ...)
 {
 	size_t len = 0;

@@ -523,12 +523,12 @@ enum MHD_Result api_scans_list(struct api_req *req)
 		return api_problem(req, 500, "listing scans: %s", err.msg);
 	}
 	jsonw_arr_end(&w);
-	char *link = NULL;
+	char *tok = NULL, *link = NULL;
 	if (lc.more) {
 		unsigned char pos[8];
 		for (int i = 0; i < 8; i++)
 			pos[i] = (unsigned char)(lc.last_id >> (56 - 8 * i));
-		char *tok = api_token_encode(&req->ctx->key, &bind, pos, sizeof(pos));
+		tok = api_token_encode(&req->ctx->key, &bind, pos, sizeof(pos));
 		struct jsonw q;
 		jsonw_init(&q);
 		bool first = true;
@@ -542,20 +542,8 @@ enum MHD_Result api_scans_list(struct api_req *req)
 		char *qs = jsonw_take(&q, &ql);
 		link = qs ? api_link_next("/scans", qs) : NULL;
 		free(qs);
-		if (!tok || !link) {
-			free(tok);
-			free(link);
-			jsonw_free(&w);
-			return api_problem(req, 500, "out of memory while paging scans");
-		}
-		jsonw_key(&w, "next_page_token");
-		jsonw_str(&w, tok);
-		free(tok);
 	}
-	jsonw_obj_end(&w);
-	res = api_reply_jw(req, 200, &w, "Link", link, (const char *)NULL);
-	free(link);
-	return res;
+	return api_reply_page(req, &w, lc.more, tok, link, "scans");
 }
 
 /* ---------------------------------------------------------------- one scan */
