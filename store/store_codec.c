@@ -39,7 +39,7 @@ int store_varint_get(const unsigned char **p, const unsigned char *end, uint64_t
 
 static uint64_t store_zigzag(int64_t v)
 {
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	return ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0); /* zigzag, without a signed shift */
 }
 
 static int64_t store_unzigzag(uint64_t v)
