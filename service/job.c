@@ -158,6 +158,17 @@ static void jobq_record(const struct jobq_job *job, struct store_scan *rec)
 		.totals = jobq_totals(&job->progress)};
 }
 
+/* Writes the store record of `job` as it stands (a snapshot taken under the lock). */
+static int jobq_write_record(struct jobq *jq, struct jobq_job *job, struct errbuf *err)
+{
+	errbuf_clear(err);
+	struct store_scan rec;
+	pthread_mutex_lock(&jq->lock);
+	jobq_record(job, &rec);
+	pthread_mutex_unlock(&jq->lock);
+	return store_scan_update(jq->store, &rec, err);
+}
+
 /*
  * Writes the final record of `job` (already in a finished state, owned by the caller while it
  * stays in the active list), then retires it. Called without the lock.
@@ -165,12 +176,7 @@ static void jobq_record(const struct jobq_job *job, struct store_scan *rec)
 static void jobq_finish(struct jobq *jq, struct jobq_job *job)
 {
 	struct errbuf err;
-	errbuf_clear(&err);
-	struct store_scan rec;
-	pthread_mutex_lock(&jq->lock);
-	jobq_record(job, &rec);
-	pthread_mutex_unlock(&jq->lock);
-	int rc = store_scan_update(jq->store, &rec, &err);
+	int rc = jobq_write_record(jq, job, &err);
 
 	uint64_t id = job->id;
 	pthread_mutex_lock(&jq->lock);
@@ -197,12 +203,7 @@ static void jobq_finish(struct jobq *jq, struct jobq_job *job)
 static void jobq_run(struct jobq *jq, struct jobq_job *job)
 {
 	struct errbuf err;
-	errbuf_clear(&err);
-	struct store_scan rec;
-	pthread_mutex_lock(&jq->lock);
-	jobq_record(job, &rec);
-	pthread_mutex_unlock(&jq->lock);
-	if (store_scan_update(jq->store, &rec, &err) < 0)
+	if (jobq_write_record(jq, job, &err) < 0)
 		LOG_EV(LOG_WARN, "recording the start of a scan failed", LOG_U64("scan_id", job->id),
 		       LOG_STR("error", err.msg));
 	LOG_EV(LOG_INFO, "scan started", LOG_U64("scan_id", job->id),
