@@ -15,6 +15,9 @@
 
 /** Submissions block while this many bytes wait for the writer (in-flight ones included). */
 #define STORE_PENDING_MAX (16u << 20)
+/* Below this much pending, the writer waits up to STORE_COALESCE_NS for more before a commit. */
+#define STORE_COALESCE_BYTES (1u << 20)
+#define STORE_COALESCE_NS 2000000L
 
 /** Keys of the meta table. */
 #define STORE_META_FORMAT "format"
@@ -96,6 +99,8 @@ struct store {
 	/* Everything below is under mu. */
 	struct store_item *head, **tail;
 	size_t pending_bytes;
+	/* Threads waiting for a commit (flushes, synchronous writes): the writer stops coalescing. */
+	unsigned waiters;
 	uint64_t submit_seq, done_seq;
 	uint64_t next_dir_id, next_scan_id;
 	struct store_scan_state *scans;
