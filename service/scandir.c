@@ -4,7 +4,8 @@
  * entry: (1) list every name, (2) sort the names bytewise (the store wants them in key order,
  * and the API's depth-first order is built from it), (3) read this directory's .gitignore and
  * drop ignored names, (4) statx each kept name once, relative to the directory's descriptor,
- * encoding it straight into the worker's store batch, (5) hand the batch to the store, which
+ * encoding it straight into the worker's store batch (a directory of SCAN_SPLIT_MIN names or
+ * more is shared out in slices instead: scansplit.c), (5) hand the batch to the store, which
  * gives the directory its id, and queue the subdirectories under that id.
  */
 #include "service/scan_internal.h"
