@@ -173,12 +173,19 @@ static int store_scan_blocked(struct store *s, uint64_t scan_id, struct errbuf *
 /* Appends an item to the queue; under s->mu, after waiting for room. */
 static void store_enqueue(struct store *s, struct store_item *it)
 {
+	bool was_empty = !s->head;
+	size_t before = s->pending_bytes;
 	it->seq = ++s->submit_seq;
 	it->next = NULL;
 	*s->tail = it;
 	s->tail = &it->next;
 	s->pending_bytes += it->cost;
-	pthread_cond_signal(&s->work_cond);
+	/*
+	 * Wake the writer for the first item, or when enough piled up to end its lingering; not for
+	 * every directory, which cost a context switch each (perf: 13% of a kernel-like scan).
+	 */
+	if (was_empty || (before < STORE_COALESCE_BYTES && s->pending_bytes >= STORE_COALESCE_BYTES))
+		pthread_cond_signal(&s->work_cond);
 }
 
 /* Waits while the queue is over its bound; under s->mu. */
