@@ -283,16 +283,10 @@ enum MHD_Result api_scan_errors(struct api_req *req)
 		return res;
 	struct api_token_bind bind = {.route = API_TOKEN_ERRORS, .scan_id = req->id};
 	uint64_t after = 0;
-	if (p[1].value) {
-		unsigned char pos[API_TOKEN_POS_MAX];
-		size_t plen = 0;
-		if (api_token_decode(&req->ctx->key, &bind, p[1].value, p[1].len, pos, sizeof(pos), &plen) < 0 ||
-		    plen != 8)
-			return api_problem(req, 400, "page_token is not valid for the errors of this scan: use "
-					   "the next_page_token of the previous page unchanged");
-		for (int i = 0; i < 8; i++)
-			after = after << 8 | pos[i];
-	}
+	if (p[1].value &&
+	    api_token_decode_u64(&req->ctx->key, &bind, p[1].value, p[1].len, &after) < 0)
+		return api_problem(req, 400, "page_token is not valid for the errors of this scan: use "
+				   "the next_page_token of the previous page unchanged");
 	struct jsonw w;
 	jsonw_init(&w);
 	jsonw_obj(&w);
@@ -314,10 +308,7 @@ enum MHD_Result api_scan_errors(struct api_req *req)
 	jsonw_arr_end(&w);
 	char *tok = NULL, *link = NULL;
 	if (more) {
-		unsigned char pos[8];
-		for (int i = 0; i < 8; i++)
-			pos[i] = (unsigned char)(next_after >> (56 - 8 * i));
-		tok = api_token_encode(&req->ctx->key, &bind, pos, sizeof(pos));
+		tok = api_token_encode_u64(&req->ctx->key, &bind, next_after);
 		link = tok ? api_next_link(req, "errors", p, 2, tok) : NULL;
 	}
 	return api_reply_page(req, &w, more, tok, link, "errors");

@@ -497,14 +497,9 @@ enum MHD_Result api_scans_list(struct api_req *req)
 				      .filter_len = sizeof(filter)};
 	uint64_t before = 0;
 	if (p[2].value) {
-		unsigned char pos[API_TOKEN_POS_MAX];
-		size_t plen = 0;
-		if (api_token_decode(&req->ctx->key, &bind, p[2].value, p[2].len, pos, sizeof(pos), &plen) < 0 ||
-		    plen != 8)
+		if (api_token_decode_u64(&req->ctx->key, &bind, p[2].value, p[2].len, &before) < 0)
 			return api_problem(req, 400, "page_token is not valid for this list and these filters: "
 					   "use the next_page_token of the previous page unchanged, with the same state");
-		for (int i = 0; i < 8; i++)
-			before = before << 8 | pos[i];
 		if (before == 0)
 			return api_problem(req, 400, "page_token is not valid for this list");
 	}
@@ -525,10 +520,7 @@ enum MHD_Result api_scans_list(struct api_req *req)
 	jsonw_arr_end(&w);
 	char *tok = NULL, *link = NULL;
 	if (lc.more) {
-		unsigned char pos[8];
-		for (int i = 0; i < 8; i++)
-			pos[i] = (unsigned char)(lc.last_id >> (56 - 8 * i));
-		tok = api_token_encode(&req->ctx->key, &bind, pos, sizeof(pos));
+		tok = api_token_encode_u64(&req->ctx->key, &bind, lc.last_id);
 		struct jsonw q;
 		jsonw_init(&q);
 		bool first = true;

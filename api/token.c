@@ -194,3 +194,25 @@ int api_token_decode(const struct api_token_key *key, const struct api_token_bin
 	*pos_len = plen - 1;
 	return 0;
 }
+
+char *api_token_encode_u64(const struct api_token_key *key, const struct api_token_bind *b,
+			   uint64_t pos)
+{
+	unsigned char be[8];
+	for (int i = 0; i < 8; i++)
+		be[i] = (unsigned char)(pos >> (56 - 8 * i));
+	return api_token_encode(key, b, be, sizeof(be));
+}
+
+int api_token_decode_u64(const struct api_token_key *key, const struct api_token_bind *b,
+			 const char *tok, size_t tok_len, uint64_t *pos)
+{
+	unsigned char be[API_TOKEN_POS_MAX];
+	size_t len = 0;
+	if (api_token_decode(key, b, tok, tok_len, be, sizeof(be), &len) < 0 || len != 8)
+		return -1;
+	*pos = 0;
+	for (int i = 0; i < 8; i++)
+		*pos = *pos << 8 | be[i];
+	return 0;
+}

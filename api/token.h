@@ -44,4 +44,12 @@ char *api_token_encode(const struct api_token_key *key, const struct api_token_b
 int api_token_decode(const struct api_token_key *key, const struct api_token_bind *b,
 		     const char *tok, size_t tok_len, void *pos, size_t pos_cap, size_t *pos_len);
 
+/** api_token_encode() of a position that is one 64-bit number (a scan id, an error seq). */
+char *api_token_encode_u64(const struct api_token_key *key, const struct api_token_bind *b,
+			   uint64_t pos);
+
+/** api_token_decode() of a token made by api_token_encode_u64(); 0 or -1 as it. */
+int api_token_decode_u64(const struct api_token_key *key, const struct api_token_bind *b,
+			 const char *tok, size_t tok_len, uint64_t *pos);
+
 #endif
