@@ -11,8 +11,8 @@
 
 #include "api/jsonw.h"
 #include "api/token.h"
-#include "service/config.h"
-#include "service/job.h"
+#include "api/server.h"
+#include "service/job/job.h"
 #include "store/store.h"
 
 /** Largest request body accepted (413 above). */
@@ -58,7 +58,7 @@ struct api_metrics {
  * fields.
  */
 struct api_ctx {
-	const struct config *cfg;
+	const struct api_server_opts *cfg;
 	struct store *store;
 	struct jobq *jobq;
 	struct api_waiters *waiters;

@@ -26,7 +26,7 @@
 /* The Origin of the request when --cors-origin allows it (*any: allowed through "*"), or NULL. */
 static const char *api_cors_allowed(struct api_req *req, bool *any)
 {
-	const struct config *cfg = req->ctx->cfg;
+	const struct api_server_opts *cfg = req->ctx->cfg;
 	*any = false;
 	if (!cfg->cors_origin_count)
 		return NULL;
@@ -45,7 +45,7 @@ static const char *api_cors_allowed(struct api_req *req, bool *any)
 }
 
 /* Whether --cors-origin names specific origins (so answers vary with Origin). */
-static bool api_cors_varies(const struct config *cfg)
+static bool api_cors_varies(const struct api_server_opts *cfg)
 {
 	for (size_t i = 0; i < cfg->cors_origin_count; i++)
 		if (strcmp(cfg->cors_origins[i], "*") != 0)
@@ -55,7 +55,7 @@ static bool api_cors_varies(const struct config *cfg)
 
 void api_cors_headers(struct api_req *req, struct MHD_Response *resp)
 {
-	const struct config *cfg = req->ctx->cfg;
+	const struct api_server_opts *cfg = req->ctx->cfg;
 	if (!cfg->cors_origin_count)
 		return;
 	if (api_cors_varies(cfg))

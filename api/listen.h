@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include "service/errbuf.h"
+#include "base/errbuf.h"
 
 /** Splits HOST:PORT (or [HOST]:PORT) into `host` and `port` (1..65535 or 0). */
 int api_listen_split(const char *listen, char *host, size_t host_cap, char *port, size_t port_cap,

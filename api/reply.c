@@ -8,7 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "service/log.h"
+#include "base/log.h"
 
 int64_t api_mono_ns(void)
 {

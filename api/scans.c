@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "service/scanjson.h"
-#include "service/scanner.h"
+#include "service/job/scanjson.h"
+#include "service/scan/scanner.h"
 
 #define API_SCANS_PAGE_DEFAULT 100
 #define API_SCANS_PAGE_MAX 1000

@@ -15,8 +15,8 @@
 
 #include "api/api.h"
 #include "api/listen.h"
-#include "service/log.h"
-#include "service/scanner.h"
+#include "base/log.h"
+#include "service/scan/scanner.h"
 
 /*
  * Design. libmicrohttpd runs a pool of polling threads on epoll, each serving many connections;
@@ -341,7 +341,7 @@ static void api_ctx_free_roots(struct api_ctx *ctx)
 	ctx->allow_root_count = 0;
 }
 
-static int api_ctx_roots(struct api_ctx *ctx, const struct config *cfg, struct errbuf *err)
+static int api_ctx_roots(struct api_ctx *ctx, const struct api_server_opts *cfg, struct errbuf *err)
 {
 	if (!cfg->allow_root_count)
 		return 0;
@@ -361,7 +361,7 @@ static int api_ctx_roots(struct api_ctx *ctx, const struct config *cfg, struct e
 	return 0;
 }
 
-int api_serve(const struct config *cfg)
+int api_serve(const struct api_server_opts *cfg)
 {
 	/*
 	 * A shell starts background commands with SIGINT ignored, and an ignored signal is dropped

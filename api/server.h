@@ -1,22 +1,33 @@
-/* server.h: the HTTP service (`leindexd` with no subcommand) and its health probe. */
+/* server.h: the HTTP service (`leindexd` with no subcommand). */
 #ifndef LEINDEX_API_SERVER_H
 #define LEINDEX_API_SERVER_H
 
-#include "service/config.h"
+#include <stddef.h>
+#include <stdint.h>
 
 /**
- * Serves the REST API on cfg->listen until SIGTERM or SIGINT: opens the store in cfg->data_dir,
+ * What the server is configured with: filled by the program's entry from its configuration.
+ * Borrowed by api_serve() for its whole run; strings and arrays must outlive it.
+ */
+struct api_server_opts {
+	const char *listen;        /**< HOST:PORT */
+	const char *data_dir;      /**< where the store lives */
+	uint64_t map_size;         /**< bytes; 0: the store's default */
+	unsigned max_running;      /**< scans running at once (>= 1) */
+	unsigned max_queued;       /**< scans waiting */
+	const char *const *allow_roots; /**< absolute dirs; none: any absolute path */
+	size_t allow_root_count;
+	const char *const *cors_origins; /**< origins allowed by CORS; none: CORS off */
+	size_t cors_origin_count;
+};
+
+/**
+ * Serves the REST API on opts->listen until SIGTERM or SIGINT: opens the store in opts->data_dir,
  * starts the job manager and the HTTP daemon, then on the signal stops accepting, interrupts
  * running and queued scans, closes the store. Blocks SIGTERM and SIGINT in the calling thread
  * (call it before starting any other thread). Returns 0 after a clean stop, 1 when it could not
  * start (the reason is logged).
  */
-int api_serve(const struct config *cfg);
-
-/**
- * `leindexd health`: GET /healthz on cfg->listen (a wildcard address probes loopback). Returns 0
- * when the answer is 200, 1 otherwise (the reason goes to stderr).
- */
-int api_health(const struct config *cfg);
+int api_serve(const struct api_server_opts *cfg);
 
 #endif

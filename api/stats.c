@@ -1,4 +1,4 @@
-/* stats.c: GET /stats, /healthz, /readyz and /openapi.yaml. */
+/* stats.c: GET /stats: the service's totals for dashboards, with an ETag for cheap polling. */
 #include "api/api.h"
 
 #include <errno.h>
@@ -187,48 +187,4 @@ enum MHD_Result api_stats(struct api_req *req)
 	jsonw_obj_end(&w);
 	jsonw_obj_end(&w);
 	return api_reply_jw(req, 200, &w, "ETag", etag, "Cache-Control", "no-cache", (const char *)NULL);
-}
-
-enum MHD_Result api_healthz(struct api_req *req)
-{
-	enum MHD_Result res;
-	if (api_query(req, NULL, 0, &res) < 0)
-		return res;
-	char *b = strdup("{\"status\":\"ok\"}");
-	if (!b)
-		return MHD_NO;
-	return api_reply(req, 200, "application/json", b, strlen(b), (const char *)NULL);
-}
-
-enum MHD_Result api_readyz(struct api_req *req)
-{
-	enum MHD_Result res;
-	if (api_query(req, NULL, 0, &res) < 0)
-		return res;
-	if (atomic_load(&req->ctx->shutting_down))
-		return api_problem(req, 503, "the server is shutting down and accepts no new scans");
-	struct store_info info = {0};
-	struct errbuf err;
-	errbuf_clear(&err);
-	if (store_info(req->ctx->store, &info, &err) < 0)
-		return api_problem(req, 503, "the store cannot be read: %s", err.msg);
-	if (!info.writable)
-		return api_problem(req, 503, "the store's last write failed (disk full or I/O error, or the "
-				   "map is full: see --map-size); it is ready again after a successful write");
-	char *b = strdup("{\"status\":\"ready\"}");
-	if (!b)
-		return MHD_NO;
-	return api_reply(req, 200, "application/json", b, strlen(b), (const char *)NULL);
-}
-
-enum MHD_Result api_openapi(struct api_req *req)
-{
-	enum MHD_Result res;
-	if (api_query(req, NULL, 0, &res) < 0)
-		return res;
-	char *b = malloc(api_openapi_len + 1);
-	if (!b)
-		return MHD_NO;
-	memcpy(b, api_openapi_text, api_openapi_len);
-	return api_reply(req, 200, "application/yaml", b, api_openapi_len, (const char *)NULL);
 }

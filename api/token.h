@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "service/errbuf.h"
+#include "base/errbuf.h"
 
 /** The secret key, kept in DATA_DIR/page-token.key (32 random bytes, mode 0600). */
 struct api_token_key {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "service/log.h"
+#include "base/log.h"
 
 /*
  * Design. A handler that must wait (GET /scans/{id}?wait=N, a cancel waiting for the scan to

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "service/scanjson.h"
-#include "service/scanner.h"
+#include "service/job/scanjson.h"
+#include "service/scan/scanner.h"
 #include "store/store.h"
 
 /* Waits for SIGINT/SIGTERM (blocked in every thread) and cancels the scan. */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "service/scanner.h"
+#include "service/scan/scanner.h"
 
 enum config_opt {
 	OPT_LISTEN = 1000, OPT_DATA_DIR, OPT_MAP_SIZE, OPT_MAX_RUNNING, OPT_MAX_QUEUED,

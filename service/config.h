@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdint.h>
 
-#include "service/errbuf.h"
-#include "service/log.h"
+#include "base/errbuf.h"
+#include "base/log.h"
 
 /** What the process was asked to do. */
 enum config_command {

@@ -4,9 +4,10 @@
 #include <sys/resource.h>
 
 #include "api/server.h"
+#include "base/log.h"
+#include "service/cli_health.h"
 #include "service/cli_scan.h"
 #include "service/config.h"
-#include "service/log.h"
 #include "store/store.h"
 
 /* Scans keep directory descriptors open (bounded per scan); allow what the hard limit allows. */
@@ -33,6 +34,23 @@ static void main_tune_malloc(void)
 	 * instead of staying in the heap between scans.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+}
+
+/* The server's options are a view of the process configuration. */
+static int main_serve(const struct config *cfg)
+{
+	struct api_server_opts so = {
+		.listen = cfg->listen,
+		.data_dir = cfg->data_dir,
+		.map_size = cfg->map_size,
+		.max_running = cfg->max_running,
+		.max_queued = cfg->max_queued,
+		.allow_roots = cfg->allow_roots,
+		.allow_root_count = cfg->allow_root_count,
+		.cors_origins = cfg->cors_origins,
+		.cors_origin_count = cfg->cors_origin_count,
+	};
+	return api_serve(&so) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -62,11 +80,11 @@ int main(int argc, char **argv)
 		status = cli_scan(&cfg);
 		break;
 	case CONFIG_HEALTH:
-		status = api_health(&cfg) == 0 ? 0 : 1;
+		status = cli_health(&cfg) == 0 ? 0 : 1;
 		break;
 	case CONFIG_SERVE:
 	default:
-		status = api_serve(&cfg) == 0 ? 0 : 1;
+		status = main_serve(&cfg);
 		break;
 	}
 	config_free(&cfg);

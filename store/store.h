@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "service/errbuf.h"
+#include "base/errbuf.h"
 #include "store/entry.h"
 
 /*

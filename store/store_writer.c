@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "service/log.h"
 #include "store/store_codec.h"
 
 /*
@@ -389,9 +388,6 @@ static void store_note_commit(struct store *s, uint64_t scan_id, const struct er
 		st->err_msg = strdup(e->msg); /* NULL is handled: "write failed" */
 	}
 	pthread_mutex_unlock(&s->mu);
-	if (scan_id)
-		LOG_EV(LOG_ERROR, "store write failed", LOG_U64("scan_id", scan_id),
-		       LOG_STR("error", e->msg));
 }
 
 static void store_note(struct store *s, uint64_t scan_id, const struct errbuf *e)

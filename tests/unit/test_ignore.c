@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "service/ignore.h"
+#include "service/scan/ignore.h"
 #include "tests/unit/unit.h"
 
 /*

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "service/ignore.h"
+#include "service/scan/ignore.h"
 #include "tests/unit/unit.h"
 
 /*

@@ -3,7 +3,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "service/scanq.h"
+#include "service/scan/scanq.h"
 #include "tests/unit/unit.h"
 
 struct node {

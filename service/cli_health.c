@@ -1,5 +1,5 @@
-/* health.c: `leindexd health`: GET /healthz over a plain socket (no HTTP client library needed). */
-#include "api/server.h"
+/* cli_health.c: `leindexd health`: GET /healthz over a plain socket (no HTTP client library needed). */
+#include "service/cli_health.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -11,7 +11,7 @@
 
 #include "api/listen.h"
 
-int api_health(const struct config *cfg)
+int cli_health(const struct config *cfg)
 {
 	char host[256], port[16];
 	struct errbuf err;

@@ -1,5 +1,5 @@
 /* errbuf.c: formatting of user-facing error messages. */
-#include "service/errbuf.h"
+#include "base/errbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -8,9 +8,9 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "service/ignore.h"
-#include "service/scanner.h"
-#include "service/scanq.h"
+#include "service/scan/ignore.h"
+#include "service/scan/scanner.h"
+#include "service/scan/scanq.h"
 
 /*
  * An open directory whose subdirectories wait in the queue: each child holds a reference, and

@@ -17,7 +17,7 @@
  * The thread that calls scanner_run() starts the pool, logs progress every 5 s until the
  * workers have exited, then joins them.
  */
-#include "service/scan_internal.h"
+#include "service/scan/scan_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "service/log.h"
+#include "base/log.h"
 
 #define SCAN_PROGRESS_EVERY_NS (5ull * 1000000000ull)
 

@@ -13,7 +13,7 @@
  * split is reference counted (owner plus invitations), so a late invitation never touches freed
  * memory; the names it points to belong to the owner and are read only while a slice is held.
  */
-#include "service/scan_internal.h"
+#include "service/scan/scan_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * more is shared out in slices instead: scansplit.c), (5) hand the batch to the store, which
  * gives the directory its id, and queue the subdirectories under that id.
  */
-#include "service/scan_internal.h"
+#include "service/scan/scan_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +22,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "service/log.h"
+#include "base/log.h"
 
 /* The getdents64 record; glibc 2.36 has no wrapper of its own in C11 mode. */
 struct scandir_dirent64 {

@@ -4,7 +4,7 @@
 
 #include <jansson.h>
 
-#include "service/scanner.h"
+#include "service/scan/scanner.h"
 
 /**
  * The counters of the engine: scandir_calls, slow_scandirs, scandir_seconds, stat_seconds,

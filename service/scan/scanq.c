@@ -1,5 +1,5 @@
 /* scanq.c: a mutex-protected LIFO with an outstanding-work count (see scanq.h). */
-#include "service/scanq.h"
+#include "service/scan/scanq.h"
 
 #include <errno.h>
 #include <pthread.h>

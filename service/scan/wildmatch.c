@@ -1,5 +1,5 @@
 /* wildmatch.c: git's wildmatch() semantics: '*', '**', '?', bracket expressions, escapes. */
-#include "service/ignore.h"
+#include "service/scan/ignore.h"
 
 #include <stdint.h>
 #include <string.h>

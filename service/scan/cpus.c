@@ -1,5 +1,5 @@
 /* cpus.c: how many CPUs this process may really use (affinity mask and cgroup CPU quota). */
-#include "service/scanner.h"
+#include "service/scan/scanner.h"
 
 #include <sched.h>
 #include <stdio.h>

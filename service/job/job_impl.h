@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "service/job.h"
+#include "service/job/job.h"
 
 /* Who asked a scan to stop; the first one wins. */
 enum jobq_stop { JOBQ_RUN = 0, JOBQ_CANCEL, JOBQ_INTERRUPT };

@@ -1,5 +1,5 @@
 /* ignore.c: gitignore rules, matched the way git matches them. */
-#include "service/ignore.h"
+#include "service/scan/ignore.h"
 
 #include <errno.h>
 #include <stdatomic.h>

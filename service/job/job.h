@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "service/errbuf.h"
-#include "service/scanner.h"
+#include "base/errbuf.h"
+#include "service/scan/scanner.h"
 #include "store/store.h"
 
 /*

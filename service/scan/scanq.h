@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "service/errbuf.h"
+#include "base/errbuf.h"
 
 /*
  * A LIFO of work items plus a count of outstanding items: pushed and not yet retired, whether

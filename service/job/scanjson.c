@@ -1,5 +1,5 @@
 /* scanjson.c: JSON documents describing a scan (see scanjson.h). */
-#include "service/scanjson.h"
+#include "service/job/scanjson.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>

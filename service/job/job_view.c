@@ -1,5 +1,5 @@
 /* job_view.c: what readers see of the job manager: live scans, counters, process totals. */
-#include "service/job.h"
+#include "service/job/job.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "service/job_impl.h"
-#include "service/scanjson.h"
+#include "service/job/job_impl.h"
+#include "service/job/scanjson.h"
 
 /*
  * Every function here takes the manager's lock for a short copy (see the design note of job.c):

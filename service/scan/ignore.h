@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "service/errbuf.h"
+#include "base/errbuf.h"
 
 /*
  * A scan keeps, for each directory it opens, an immutable stack of rule sets: the root's

@@ -1,5 +1,5 @@
 /* log.c: event lines on stderr. The level and format are set once at start (process config). */
-#include "service/log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <stdarg.h>

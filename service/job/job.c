@@ -1,5 +1,5 @@
 /* job.c: the job manager's life cycle: queue, runners, cancel, delete, shutdown (reads: job_view.c). */
-#include "service/job.h"
+#include "service/job/job.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "service/job_impl.h"
-#include "service/log.h"
+#include "service/job/job_impl.h"
+#include "base/log.h"
 
 /*
  * Design.
