@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/bytes.h"
+
 #define API_ENTRIES_PAGE_DEFAULT 1000
 #define API_ENTRIES_PAGE_MAX 10000
 
@@ -205,8 +207,7 @@ enum MHD_Result api_scan_entries(struct api_req *req)
 					   "the next_page_token of the previous page unchanged, with the same type and prefix");
 		}
 		memset(&resume, 0, sizeof(resume));
-		for (int i = 0; i < 8; i++)
-			resume.dir_id = resume.dir_id << 8 | pos[i];
+		resume.dir_id = bytes_be64_get(pos);
 		resume.name_len = plen - 8;
 		memcpy(resume.name, pos + 8, resume.name_len);
 		have_resume = true;
@@ -241,8 +242,7 @@ enum MHD_Result api_scan_entries(struct api_req *req)
 	char *tok = NULL, *link = NULL;
 	if (more) {
 		unsigned char pos[8 + 255];
-		for (int i = 0; i < 8; i++)
-			pos[i] = (unsigned char)(next.dir_id >> (56 - 8 * i));
+		bytes_be64_put(pos, next.dir_id);
 		memcpy(pos + 8, next.name, next.name_len);
 		tok = api_token_encode(&req->ctx->key, &bind, pos, 8 + next.name_len);
 		link = tok ? api_next_link(req, "entries", p, 4, tok) : NULL;

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/bytes.h"
+
 /*
  * A token carries only where to resume; what it is valid for (route, scan, filters) goes into
  * the MAC but not into the token, so a token replayed on another scan, route or filter set fails
@@ -88,20 +90,14 @@ int api_token_key_load(struct api_token_key *key, const char *dir, struct errbuf
 	return 0;
 }
 
-static void api_token_be64(unsigned char *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
 static int api_token_mac(const struct api_token_key *key, const struct api_token_bind *b,
 			 const unsigned char *payload, size_t len, unsigned char *mac)
 {
 	static const char label[] = "leindexd page token";
 	unsigned char head[1 + 8 + 8];
 	head[0] = (unsigned char)b->route;
-	api_token_be64(head + 1, b->scan_id);
-	api_token_be64(head + 9, b->filter_len);
+	bytes_be64_put(head + 1, b->scan_id);
+	bytes_be64_put(head + 9, b->filter_len);
 	int ok = 0;
 	EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	EVP_MAC_CTX *c = m ? EVP_MAC_CTX_new(m) : NULL;
@@ -199,8 +195,7 @@ char *api_token_encode_u64(const struct api_token_key *key, const struct api_tok
 			   uint64_t pos)
 {
 	unsigned char be[8];
-	for (int i = 0; i < 8; i++)
-		be[i] = (unsigned char)(pos >> (56 - 8 * i));
+	bytes_be64_put(be, pos);
 	return api_token_encode(key, b, be, sizeof(be));
 }
 
@@ -211,8 +206,6 @@ int api_token_decode_u64(const struct api_token_key *key, const struct api_token
 	size_t len = 0;
 	if (api_token_decode(key, b, tok, tok_len, be, sizeof(be), &len) < 0 || len != 8)
 		return -1;
-	*pos = 0;
-	for (int i = 0; i < 8; i++)
-		*pos = *pos << 8 | be[i];
+	*pos = bytes_be64_get(be);
 	return 0;
 }

@@ -202,7 +202,7 @@ static int store_meta_get_u64(struct store *s, MDB_txn *txn, const char *key, ui
 		return store_mdb_err(s, err, rc, "reading %s from %s", key, s->path);
 	if (v.mv_size != 8)
 		return errbuf_set(err, -EIO, "reading %s from %s: corrupt value", key, s->path);
-	*out = store_be64_get(v.mv_data);
+	*out = bytes_be64_get(v.mv_data);
 	*found = true;
 	return 0;
 }
@@ -216,7 +216,7 @@ int store_meta_raise(struct store *s, MDB_txn *txn, const char *key, uint64_t va
 	if (rc < 0 || (found && old >= value))
 		return rc;
 	unsigned char b[8];
-	store_be64_put(b, value);
+	bytes_be64_put(b, value);
 	MDB_val k = {strlen(key), (void *)key}, v = {8, b};
 	if ((rc = mdb_put(txn, s->db_meta, &k, &v, 0)))
 		return store_mdb_err(s, err, rc, "writing %s to %s", key, s->path);
@@ -274,8 +274,8 @@ static int store_recover(struct store *s, uint64_t **deleting, size_t *ndeleting
 		goto fail;
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	if (rc == 0 && k.mv_size == 8 && store_be64_get(k.mv_data) >= s->next_dir_id)
-		s->next_dir_id = store_be64_get(k.mv_data) + 1;
+	if (rc == 0 && k.mv_size == 8 && bytes_be64_get(k.mv_data) >= s->next_dir_id)
+		s->next_dir_id = bytes_be64_get(k.mv_data) + 1;
 	else if (rc && rc != MDB_NOTFOUND) {
 		rc = store_mdb_err(s, err, rc, "reading the last directory of %s", s->path);
 		goto fail;
@@ -295,7 +295,7 @@ static int store_recover(struct store *s, uint64_t **deleting, size_t *ndeleting
 		if (k.mv_size != 8 || store_scan_peek_state(v.mv_data, v.mv_size, &st) < 0 ||
 		    (st != SCAN_QUEUED && st != SCAN_RUNNING))
 			continue;
-		uint64_t id = store_be64_get(k.mv_data);
+		uint64_t id = bytes_be64_get(k.mv_data);
 		struct store_scan scan;
 		unsigned char *buf;
 		size_t len;
@@ -315,7 +315,7 @@ static int store_recover(struct store *s, uint64_t **deleting, size_t *ndeleting
 		/* Not MDB_CURRENT with k: a value of a new size moves the node, and k.mv_data
 		 * points into the page; a key of our own stays valid. */
 		unsigned char key[8];
-		store_be64_put(key, id);
+		bytes_be64_put(key, id);
 		MDB_val nk = {8, key}, nv = {len, buf};
 		rc = mdb_cursor_put(cur, &nk, &nv, 0);
 		free(buf);
@@ -348,7 +348,7 @@ static int store_recover(struct store *s, uint64_t **deleting, size_t *ndeleting
 			goto fail;
 		}
 		*deleting = d;
-		d[(*ndeleting)++] = store_be64_get((const unsigned char *)k.mv_data + plen);
+		d[(*ndeleting)++] = bytes_be64_get((const unsigned char *)k.mv_data + plen);
 	}
 	if (rc && rc != MDB_NOTFOUND) {
 		rc = store_mdb_err(s, err, rc, "reading unfinished deletions of %s", s->path);
@@ -379,7 +379,7 @@ static int store_deleting_mark(struct store *s, uint64_t scan_id, bool set, MDB_
 	size_t plen = strlen(STORE_META_DELETING);
 	unsigned char key[64];
 	memcpy(key, STORE_META_DELETING, plen);
-	store_be64_put(key + plen, scan_id);
+	bytes_be64_put(key + plen, scan_id);
 	MDB_val k = {plen + 8, key}, v = {0, ""};
 	int rc = set ? mdb_put(txn, s->db_meta, &k, &v, 0) : mdb_del(txn, s->db_meta, &k, NULL);
 	if (rc && !(rc == MDB_NOTFOUND && !set))
@@ -587,7 +587,7 @@ int store_scan_get(struct store *s, uint64_t id, struct store_scan *out, struct 
 	int rc = store_read_begin(s, &txn, err);
 	if (rc < 0)
 		return rc;
-	store_be64_put(key, id);
+	bytes_be64_put(key, id);
 	MDB_val k = {8, key}, v;
 	rc = mdb_get(txn, s->db_scans, &k, &v);
 	if (rc == MDB_NOTFOUND)
@@ -617,7 +617,7 @@ int store_scan_list(struct store *s, uint64_t before_id, unsigned state_mask, st
 	if (before_id == 0) {
 		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	} else {
-		store_be64_put(key, before_id);
+		bytes_be64_put(key, before_id);
 		k = (MDB_val){8, key};
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 		if (rc == 0)
@@ -633,7 +633,7 @@ int store_scan_list(struct store *s, uint64_t before_id, unsigned state_mask, st
 		}
 		if (state_mask && !(state_mask & (1u << st)))
 			continue;
-		uint64_t id = store_be64_get(k.mv_data);
+		uint64_t id = bytes_be64_get(k.mv_data);
 		struct store_scan scan;
 		if ((rc = store_scan_decode(id, v.mv_data, v.mv_size, &scan)) < 0) {
 			rc = errbuf_errno(err, -rc, "reading scan %" PRIu64 " from %s", id, s->path);
@@ -674,7 +674,7 @@ int store_scan_delete(struct store *s, uint64_t id, struct errbuf *err)
 	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 	if (rc)
 		return store_mdb_err(s, err, rc, "starting a write transaction on %s", s->path);
-	store_be64_put(key, id);
+	bytes_be64_put(key, id);
 	MDB_val k = {8, key};
 	rc = mdb_del(txn, s->db_scans, &k, NULL);
 	if (rc == MDB_NOTFOUND) {

@@ -8,50 +8,10 @@
 /* Layout version of scan records, first byte of each, so a later format can add fields. */
 #define STORE_SCAN_REC_V1 1
 
-size_t store_varint_put(unsigned char *p, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (unsigned char)v;
-	return n;
-}
-
-int store_varint_get(const unsigned char **p, const unsigned char *end, uint64_t *v)
-{
-	const unsigned char *q = *p;
-	uint64_t r = 0;
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		if (q == end)
-			return -EIO;
-		unsigned char c = *q++;
-		r |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			*p = q;
-			*v = r;
-			return 0;
-		}
-	}
-	return -EIO;
-}
-
-static uint64_t store_zigzag(int64_t v)
-{
-	return ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0); /* zigzag, without a signed shift */
-}
-
-static int64_t store_unzigzag(uint64_t v)
-{
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-/* Reads a varint that must fit in 32 bits. */
 static int store_varint_get32(const unsigned char **p, const unsigned char *end, uint32_t *v)
 {
 	uint64_t x;
-	if (store_varint_get(p, end, &x) < 0 || x > UINT32_MAX)
+	if (bytes_varint_get(p, end, &x) < 0 || x > UINT32_MAX)
 		return -EIO;
 	*v = (uint32_t)x;
 	return 0;
@@ -63,22 +23,22 @@ size_t store_entry_encode(const struct entry *e, unsigned char *out)
 	unsigned flags = (unsigned)e->type & 3u;
 	if (e->flags & ENTRY_HAS_STAT) {
 		flags |= STORE_CODEC_HAS_STAT;
-		p += store_varint_put(p, e->mode);
-		p += store_varint_put(p, e->uid);
-		p += store_varint_put(p, e->gid);
-		p += store_varint_put(p, e->size);
-		p += store_varint_put(p, e->ino);
-		p += store_varint_put(p, e->nlink);
-		p += store_varint_put(p, store_zigzag(e->mtime_sec));
-		p += store_varint_put(p, e->mtime_nsec);
+		p += bytes_varint_put(p, e->mode);
+		p += bytes_varint_put(p, e->uid);
+		p += bytes_varint_put(p, e->gid);
+		p += bytes_varint_put(p, e->size);
+		p += bytes_varint_put(p, e->ino);
+		p += bytes_varint_put(p, e->nlink);
+		p += bytes_varint_put(p, bytes_zigzag(e->mtime_sec));
+		p += bytes_varint_put(p, e->mtime_nsec);
 		/* ctime is mostly equal to or just after mtime: the difference takes one byte. */
-		p += store_varint_put(p, store_zigzag((int64_t)((uint64_t)e->ctime_sec -
+		p += bytes_varint_put(p, bytes_zigzag((int64_t)((uint64_t)e->ctime_sec -
 								 (uint64_t)e->mtime_sec)));
-		p += store_varint_put(p, e->ctime_nsec);
+		p += bytes_varint_put(p, e->ctime_nsec);
 	}
 	if (e->target && e->target_len > 0) {
 		flags |= STORE_CODEC_HAS_TARGET;
-		p += store_varint_put(p, e->target_len);
+		p += bytes_varint_put(p, e->target_len);
 		memcpy(p, e->target, e->target_len);
 		p += e->target_len;
 	}
@@ -111,20 +71,20 @@ int store_entry_decode(const void *val, size_t len, struct entry *e)
 		if (store_varint_get32(&p, end, &e->mode) < 0 ||
 		    store_varint_get32(&p, end, &e->uid) < 0 ||
 		    store_varint_get32(&p, end, &e->gid) < 0 ||
-		    store_varint_get(&p, end, &e->size) < 0 ||
-		    store_varint_get(&p, end, &e->ino) < 0 ||
-		    store_varint_get(&p, end, &e->nlink) < 0 || store_varint_get(&p, end, &mt) < 0 ||
+		    bytes_varint_get(&p, end, &e->size) < 0 ||
+		    bytes_varint_get(&p, end, &e->ino) < 0 ||
+		    bytes_varint_get(&p, end, &e->nlink) < 0 || bytes_varint_get(&p, end, &mt) < 0 ||
 		    store_varint_get32(&p, end, &e->mtime_nsec) < 0 ||
-		    store_varint_get(&p, end, &ct) < 0 ||
+		    bytes_varint_get(&p, end, &ct) < 0 ||
 		    store_varint_get32(&p, end, &e->ctime_nsec) < 0)
 			return -EIO;
-		e->mtime_sec = store_unzigzag(mt);
-		e->ctime_sec = (int64_t)((uint64_t)e->mtime_sec + (uint64_t)store_unzigzag(ct));
+		e->mtime_sec = bytes_unzigzag(mt);
+		e->ctime_sec = (int64_t)((uint64_t)e->mtime_sec + (uint64_t)bytes_unzigzag(ct));
 		e->flags |= ENTRY_HAS_STAT;
 	}
 	if (flags & STORE_CODEC_HAS_TARGET) {
 		uint64_t n;
-		if (store_varint_get(&p, end, &n) < 0 || n > (uint64_t)(end - p))
+		if (bytes_varint_get(&p, end, &n) < 0 || n > (uint64_t)(end - p))
 			return -EIO;
 		e->target = (const char *)p;
 		e->target_len = (size_t)n;
@@ -149,8 +109,8 @@ static size_t store_str_size(const char *s, size_t len)
 static unsigned char *store_str_put(unsigned char *p, const char *s, size_t len)
 {
 	if (!s)
-		return p + store_varint_put(p, 0);
-	p += store_varint_put(p, (uint64_t)len + 1);
+		return p + bytes_varint_put(p, 0);
+	p += bytes_varint_put(p, (uint64_t)len + 1);
 	memcpy(p, s, len);
 	return p + len;
 }
@@ -159,7 +119,7 @@ static int store_str_get(const unsigned char **p, const unsigned char *end, char
 			 size_t *out_len)
 {
 	uint64_t n;
-	if (store_varint_get(p, end, &n) < 0)
+	if (bytes_varint_get(p, end, &n) < 0)
 		return -EIO;
 	if (n == 0) {
 		*out = NULL;
@@ -196,16 +156,16 @@ int store_scan_encode(const struct store_scan *scan, unsigned char **out, size_t
 		return -ENOMEM;
 	*p++ = STORE_SCAN_REC_V1;
 	*p++ = (unsigned char)scan->state;
-	p += store_varint_put(p, store_zigzag(scan->created_ns));
-	p += store_varint_put(p, store_zigzag(scan->started_ns));
-	p += store_varint_put(p, store_zigzag(scan->finished_ns));
+	p += bytes_varint_put(p, bytes_zigzag(scan->created_ns));
+	p += bytes_varint_put(p, bytes_zigzag(scan->started_ns));
+	p += bytes_varint_put(p, bytes_zigzag(scan->finished_ns));
 	const struct store_scan_totals *t = &scan->totals;
-	p += store_varint_put(p, t->dirs);
-	p += store_varint_put(p, t->files);
-	p += store_varint_put(p, t->symlinks);
-	p += store_varint_put(p, t->other);
-	p += store_varint_put(p, t->bytes);
-	p += store_varint_put(p, t->errors);
+	p += bytes_varint_put(p, t->dirs);
+	p += bytes_varint_put(p, t->files);
+	p += bytes_varint_put(p, t->symlinks);
+	p += bytes_varint_put(p, t->other);
+	p += bytes_varint_put(p, t->bytes);
+	p += bytes_varint_put(p, t->errors);
 	p = store_str_put(p, scan->root, scan->root_len);
 	p = store_str_put(p, scan->options_json, opt_len);
 	p = store_str_put(p, scan->counters_json, cnt_len);
@@ -234,12 +194,12 @@ int store_scan_decode(uint64_t id, const void *val, size_t len, struct store_sca
 		return -EIO;
 	p += 2;
 	for (int i = 0; i < 9; i++)
-		if (store_varint_get(&p, end, &v[i]) < 0)
+		if (bytes_varint_get(&p, end, &v[i]) < 0)
 			return -EIO;
 	out->id = id;
-	out->created_ns = store_unzigzag(v[0]);
-	out->started_ns = store_unzigzag(v[1]);
-	out->finished_ns = store_unzigzag(v[2]);
+	out->created_ns = bytes_unzigzag(v[0]);
+	out->started_ns = bytes_unzigzag(v[1]);
+	out->finished_ns = bytes_unzigzag(v[2]);
 	out->totals = (struct store_scan_totals){v[3], v[4], v[5], v[6], v[7], v[8]};
 	if ((rc = store_str_get(&p, end, &out->root, &out->root_len)) < 0 ||
 	    (rc = store_str_get(&p, end, &out->options_json, NULL)) < 0 ||
@@ -260,8 +220,8 @@ size_t store_dir_encode(uint64_t scan_id, uint64_t parent, const char *name, siz
 			unsigned char *out)
 {
 	unsigned char *p = out;
-	p += store_varint_put(p, scan_id);
-	p += store_varint_put(p, parent);
+	p += bytes_varint_put(p, scan_id);
+	p += bytes_varint_put(p, parent);
 	memcpy(p, name, name_len);
 	return (size_t)(p - out) + name_len;
 }
@@ -269,8 +229,8 @@ size_t store_dir_encode(uint64_t scan_id, uint64_t parent, const char *name, siz
 int store_dir_decode(const void *val, size_t len, struct store_dir_rec *out)
 {
 	const unsigned char *p = val, *end = p + len;
-	if (store_varint_get(&p, end, &out->scan_id) < 0 ||
-	    store_varint_get(&p, end, &out->parent) < 0)
+	if (bytes_varint_get(&p, end, &out->scan_id) < 0 ||
+	    bytes_varint_get(&p, end, &out->parent) < 0)
 		return -EIO;
 	out->name = (const char *)p;
 	out->name_len = (size_t)(end - p);
@@ -281,8 +241,8 @@ size_t store_error_encode(int errnum, const char *op, size_t op_len, const char 
 			  size_t path_len, unsigned char *out)
 {
 	unsigned char *p = out;
-	p += store_varint_put(p, store_zigzag(errnum));
-	p += store_varint_put(p, op_len);
+	p += bytes_varint_put(p, bytes_zigzag(errnum));
+	p += bytes_varint_put(p, op_len);
 	memcpy(p, op, op_len);
 	p += op_len;
 	memcpy(p, path, path_len);
@@ -294,10 +254,10 @@ int store_error_decode(const void *val, size_t len, int *errnum, const char **op
 {
 	const unsigned char *p = val, *end = p + len;
 	uint64_t e, n;
-	if (store_varint_get(&p, end, &e) < 0 || store_varint_get(&p, end, &n) < 0 ||
+	if (bytes_varint_get(&p, end, &e) < 0 || bytes_varint_get(&p, end, &n) < 0 ||
 	    n > (uint64_t)(end - p))
 		return -EIO;
-	*errnum = (int)store_unzigzag(e);
+	*errnum = (int)bytes_unzigzag(e);
 	*op = (const char *)p;
 	*op_len = (size_t)n;
 	p += n;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/bytes.h"
 #include "store/entry.h"
 #include "store/store.h"
 
@@ -31,28 +32,6 @@ enum store_codec_entry_bits {
 	STORE_CODEC_HAS_HASH = 1u << 3,
 	STORE_CODEC_HAS_TARGET = 1u << 4,
 };
-
-static inline void store_be64_put(unsigned char *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)v;
-		v >>= 8;
-	}
-}
-
-static inline uint64_t store_be64_get(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-/** Writes `v` as a varint at `p` (room for 10 bytes); returns the bytes written. */
-size_t store_varint_put(unsigned char *p, uint64_t v);
-
-/** Reads a varint from [*p, end); advances *p. Returns 0 or -EIO when malformed. */
-int store_varint_get(const unsigned char **p, const unsigned char *end, uint64_t *v);
 
 /** Encodes the value of `e` (not its name) into `out` (store_entry_bound() bytes); returns its length. */
 size_t store_entry_encode(const struct entry *e, unsigned char *out);

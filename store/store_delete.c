@@ -55,7 +55,7 @@ static int store_delete_dirs_chunk(struct store *s, MDB_txn *txn, uint64_t scan_
 	}
 	while (budget > 0) {
 		unsigned char key[8];
-		store_be64_put(key, *pos);
+		bytes_be64_put(key, *pos);
 		MDB_val k = {8, key}, v;
 		struct store_dir_rec rec;
 		rc = mdb_cursor_get(cd, &k, &v, MDB_SET_RANGE);
@@ -73,14 +73,14 @@ static int store_delete_dirs_chunk(struct store *s, MDB_txn *txn, uint64_t scan_
 					scan_id, s->path);
 			goto out;
 		}
-		uint64_t d = store_be64_get(k.mv_data);
+		uint64_t d = bytes_be64_get(k.mv_data);
 		budget--;
 		if (rec.scan_id != scan_id) {
 			*pos = d + 1;
 			continue;
 		}
 		bool all;
-		store_be64_put(key, d);
+		bytes_be64_put(key, d);
 		if ((rc = store_delete_prefix(ce, key, &budget, &all)) == 0 && all)
 			rc = store_delete_prefix(cl, key, &budget, &all);
 		if (rc) {
@@ -114,8 +114,8 @@ int store_delete_data(struct store *s, uint64_t scan_id, struct errbuf *err)
 {
 	enum store_delete_stage stage = STORE_DEL_DIRS;
 	unsigned char root_key[16];
-	store_be64_put(root_key, 0);
-	store_be64_put(root_key + 8, scan_id);
+	bytes_be64_put(root_key, 0);
+	bytes_be64_put(root_key + 8, scan_id);
 	uint64_t pos = 0;
 	bool have_pos = false;
 	while (stage != STORE_DEL_DONE) {
@@ -142,7 +142,7 @@ int store_delete_data(struct store *s, uint64_t scan_id, struct errbuf *err)
 							     s->path);
 					break;
 				}
-				pos = store_be64_get(v.mv_data);
+				pos = bytes_be64_get(v.mv_data);
 				have_pos = true;
 			}
 			rc = store_delete_dirs_chunk(s, txn, scan_id, &pos, &done, err);

@@ -81,7 +81,7 @@ static int store_walk_link(struct store_walker *w, uint64_t dir_id, const char *
 			   size_t len, uint64_t *child, struct errbuf *err)
 {
 	unsigned char key[8 + 255];
-	store_be64_put(key, dir_id);
+	bytes_be64_put(key, dir_id);
 	memcpy(key + 8, name, len);
 	MDB_val k = {8 + len, key}, v;
 	int rc = mdb_get(w->txn, w->s->db_links, &k, &v);
@@ -94,7 +94,7 @@ static int store_walk_link(struct store_walker *w, uint64_t dir_id, const char *
 	if (v.mv_size != 8)
 		return errbuf_set(err, -EIO, "walking scan %" PRIu64 ": corrupt link in %s",
 				  w->scan_id, w->s->path);
-	*child = store_be64_get(v.mv_data);
+	*child = bytes_be64_get(v.mv_data);
 	return 0;
 }
 
@@ -137,7 +137,7 @@ static int store_walk_resume_stack(struct store_walker *w, uint64_t dir_id, stru
 	int rc = 0;
 	for (uint64_t d = dir_id; d != base;) {
 		unsigned char key[8];
-		store_be64_put(key, d);
+		bytes_be64_put(key, d);
 		MDB_val k = {8, key}, v;
 		struct store_dir_rec rec;
 		rc = mdb_get(w->txn, w->s->db_dirs, &k, &v);
@@ -184,7 +184,7 @@ out:
 /* Whether the cursor's key (valid when rc is 0) is in directory `dir`. */
 static bool store_walk_in_dir(int rc, const MDB_val *k, uint64_t dir)
 {
-	return rc == 0 && k->mv_size > 8 && store_be64_get(k->mv_data) == dir;
+	return rc == 0 && k->mv_size > 8 && bytes_be64_get(k->mv_data) == dir;
 }
 
 /* The walk proper, once the txn is open and the scan known to exist. */
@@ -216,7 +216,7 @@ static int store_walk_run(struct store_walker *w, uint64_t root,
 		}
 		if ((rc = store_walk_resume_stack(w, resume->dir_id, err)) < 0)
 			goto out;
-		store_be64_put(key, resume->dir_id);
+		bytes_be64_put(key, resume->dir_id);
 		memcpy(key + 8, resume->name, resume->name_len);
 		k = (MDB_val){8 + resume->name_len, key};
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
@@ -243,7 +243,7 @@ static int store_walk_run(struct store_walker *w, uint64_t root,
 			if ((rc = store_walk_path_add(w, resume->name, resume->name_len, err)) < 0 ||
 			    (rc = store_walk_push(w, child, err)) < 0)
 				goto out;
-			store_be64_put(key, child);
+			bytes_be64_put(key, child);
 			k = (MDB_val){8, key};
 			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 		} else {
@@ -251,7 +251,7 @@ static int store_walk_run(struct store_walker *w, uint64_t root,
 		}
 		*next = *resume;
 	} else {
-		store_be64_put(key, w->frames[0].dir_id);
+		bytes_be64_put(key, w->frames[0].dir_id);
 		k = (MDB_val){8, key};
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	}
@@ -273,7 +273,7 @@ static int store_walk_run(struct store_walker *w, uint64_t root,
 				break;
 			struct store_walk_frame *up = top - 1;
 			size_t off = up->path_len ? up->path_len + 1 : 0;
-			store_be64_put(key, up->dir_id);
+			bytes_be64_put(key, up->dir_id);
 			memcpy(key + 8, w->path + off, top->path_len - off);
 			k = (MDB_val){8 + top->path_len - off, key};
 			w->depth--;
@@ -317,7 +317,7 @@ static int store_walk_run(struct store_walker *w, uint64_t root,
 			continue;
 		if ((rc = store_walk_push(w, child, err)) < 0)
 			goto out;
-		store_be64_put(key, child);
+		bytes_be64_put(key, child);
 		k = (MDB_val){8, key};
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 		have = true;
@@ -349,7 +349,7 @@ int store_walk(struct store *s, uint64_t scan_id, const struct store_walk_filter
 	int rc = store_read_begin(s, &w.txn, err);
 	if (rc < 0)
 		return rc;
-	store_be64_put(key, scan_id);
+	bytes_be64_put(key, scan_id);
 	k = (MDB_val){8, key};
 	rc = mdb_get(w.txn, s->db_scans, &k, &v);
 	if (rc == MDB_NOTFOUND) {
@@ -361,8 +361,8 @@ int store_walk(struct store *s, uint64_t scan_id, const struct store_walk_filter
 		goto out;
 	}
 	/* The root link: (0, scan id). A scan with no directory stored yet has no entries. */
-	store_be64_put(key, 0);
-	store_be64_put(key + 8, scan_id);
+	bytes_be64_put(key, 0);
+	bytes_be64_put(key + 8, scan_id);
 	k = (MDB_val){16, key};
 	rc = mdb_get(w.txn, s->db_links, &k, &v);
 	if (rc == MDB_NOTFOUND) {
@@ -383,7 +383,7 @@ int store_walk(struct store *s, uint64_t scan_id, const struct store_walk_filter
 				     scan_id, s->path);
 		goto out;
 	}
-	rc = store_walk_run(&w, store_be64_get(v.mv_data), filter, resume, limit, cb, ctx, next,
+	rc = store_walk_run(&w, bytes_be64_get(v.mv_data), filter, resume, limit, cb, ctx, next,
 			    more, err);
 out:
 	mdb_txn_abort(w.txn);
@@ -405,7 +405,7 @@ int store_errors(struct store *s, uint64_t scan_id, uint64_t after, size_t limit
 	int rc = store_read_begin(s, &txn, err);
 	if (rc < 0)
 		return rc;
-	store_be64_put(key, scan_id);
+	bytes_be64_put(key, scan_id);
 	k = (MDB_val){8, key};
 	rc = mdb_get(txn, s->db_scans, &k, &v);
 	if (rc == MDB_NOTFOUND) {
@@ -419,17 +419,17 @@ int store_errors(struct store *s, uint64_t scan_id, uint64_t after, size_t limit
 	}
 	if (after == UINT64_MAX)
 		goto out;
-	store_be64_put(key + 8, after + 1);
+	bytes_be64_put(key + 8, after + 1);
 	k = (MDB_val){16, key};
 	size_t count = 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	     rc == 0 && k.mv_size == 16 && store_be64_get(k.mv_data) == scan_id;
+	     rc == 0 && k.mv_size == 16 && bytes_be64_get(k.mv_data) == scan_id;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (count == limit) {
 			*more = true;
 			break;
 		}
-		struct store_error e = {.seq = store_be64_get((const unsigned char *)k.mv_data + 8)};
+		struct store_error e = {.seq = bytes_be64_get((const unsigned char *)k.mv_data + 8)};
 		size_t op_len;
 		const char *op;
 		if (store_error_decode(v.mv_data, v.mv_size, &e.errnum, &op, &op_len, &e.path,

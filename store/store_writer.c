@@ -90,14 +90,14 @@ int store_batch_add(struct store_batch *b, const struct entry *e, struct errbuf 
 		b->cap = cap;
 	}
 	unsigned char *p = b->buf + b->len;
-	p += store_varint_put(p, e->name_len);
+	p += bytes_varint_put(p, e->name_len);
 	b->last_off = (size_t)(p - b->buf);
 	b->last_len = e->name_len;
 	memcpy(p, e->name, e->name_len);
 	p += e->name_len;
 	/* Encode past room for the longest length prefix, then close the gap. */
 	size_t vlen = store_entry_encode(e, p + 3);
-	size_t n = store_varint_put(p, vlen);
+	size_t n = bytes_varint_put(p, vlen);
 	if (n < 3)
 		memmove(p + n, p + 3, vlen);
 	b->len = (size_t)(p + n + vlen - b->buf);
@@ -129,7 +129,7 @@ int store_batch_append(struct store_batch *dst, struct store_batch *src, struct 
 	/* The first name of src sits after its 2-byte-at-most length varint. */
 	uint64_t first_len = 0;
 	const unsigned char *name = src->buf;
-	int bad = store_varint_get(&name, src->buf + src->len, &first_len);
+	int bad = bytes_varint_get(&name, src->buf + src->len, &first_len);
 	if (dst->count > 0 && (bad < 0 ||
 	    store_name_cmp((const char *)dst->buf + dst->last_off, dst->last_len,
 			   (const char *)name, (size_t)first_len) >= 0))
@@ -253,12 +253,12 @@ static int store_last_error_seq(struct store *s, uint64_t scan_id, uint64_t *out
 		mdb_txn_abort(txn);
 		return store_mdb_err(s, err, rc, "opening a cursor on %s", s->path);
 	}
-	store_be64_put(key, scan_id + 1);
+	bytes_be64_put(key, scan_id + 1);
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	rc = mdb_cursor_get(cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
 	*out = 0;
-	if (rc == 0 && k.mv_size == 16 && store_be64_get(k.mv_data) == scan_id)
-		*out = store_be64_get((const unsigned char *)k.mv_data + 8);
+	if (rc == 0 && k.mv_size == 16 && bytes_be64_get(k.mv_data) == scan_id)
+		*out = bytes_be64_get((const unsigned char *)k.mv_data + 8);
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	if (rc && rc != MDB_NOTFOUND)
@@ -437,8 +437,8 @@ static int store_write_txn(struct store *s, struct store_item *first, struct sto
 			continue;
 		if (it->kind == STORE_ITEM_ERROR) {
 			unsigned char ekey[16];
-			store_be64_put(ekey, it->scan_id);
-			store_be64_put(ekey + 8, it->dir_id);
+			bytes_be64_put(ekey, it->scan_id);
+			bytes_be64_put(ekey + 8, it->dir_id);
 			MDB_val k = {16, ekey}, v = {it->data_len, it->data};
 			if ((rc = mdb_put(txn, s->db_errors, &k, &v, 0))) {
 				rc = store_mdb_err(s, err, rc, "writing errors of %s to %s", who,
@@ -447,7 +447,7 @@ static int store_write_txn(struct store *s, struct store_item *first, struct sto
 			}
 			continue;
 		}
-		store_be64_put(key, it->dir_id);
+		bytes_be64_put(key, it->dir_id);
 		MDB_val k = {8, key}, v = {0, val};
 		v.mv_size = store_dir_encode(it->scan_id, it->parent, (const char *)it->data,
 					     it->data_len, val);
@@ -457,12 +457,12 @@ static int store_write_txn(struct store *s, struct store_item *first, struct sto
 			goto fail;
 		}
 		/* The link: (parent, name), or (0, scan id) for the root. */
-		store_be64_put(lkey, it->parent);
+		bytes_be64_put(lkey, it->parent);
 		if (it->parent) {
 			memcpy(lkey + 8, it->data, it->data_len);
 			k = (MDB_val){8 + it->data_len, lkey};
 		} else {
-			store_be64_put(lkey + 8, it->scan_id);
+			bytes_be64_put(lkey + 8, it->scan_id);
 			k = (MDB_val){16, lkey};
 		}
 		v = (MDB_val){8, key};
@@ -476,14 +476,14 @@ static int store_write_txn(struct store *s, struct store_item *first, struct sto
 		const unsigned char *p = it->buf, *bend = p + it->buf_len;
 		while (p < bend) {
 			uint64_t nlen, vlen;
-			if (store_varint_get(&p, bend, &nlen) < 0 || nlen > 255 ||
+			if (bytes_varint_get(&p, bend, &nlen) < 0 || nlen > 255 ||
 			    nlen > (uint64_t)(bend - p)) {
 				rc = errbuf_set(err, -EIO, "writing %s: corrupt batch", who);
 				goto fail;
 			}
 			memcpy(key + 8, p, nlen);
 			p += nlen;
-			if (store_varint_get(&p, bend, &vlen) < 0 || vlen > (uint64_t)(bend - p)) {
+			if (bytes_varint_get(&p, bend, &vlen) < 0 || vlen > (uint64_t)(bend - p)) {
 				rc = errbuf_set(err, -EIO, "writing %s: corrupt batch", who);
 				goto fail;
 			}
@@ -568,7 +568,7 @@ static void store_write_scan(struct store *s, struct store_item *it)
 	struct errbuf e;
 	errbuf_clear(&e);
 	unsigned char key[8];
-	store_be64_put(key, it->scan_id);
+	bytes_be64_put(key, it->scan_id);
 	MDB_val k = {8, key}, v = {it->data_len, it->data}, old;
 	MDB_txn *txn = NULL;
 	int rc = 0;
