@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "api/jsonw.h"
+#include "api/router.h"
 #include "api/token.h"
 #include "api/server.h"
 #include "service/job/job.h"
@@ -30,7 +31,6 @@
 #define API_ROUTE_LABELS 16
 
 struct api_waiters;
-struct api_route;
 
 /** The counters of one route label, updated by every HTTP thread (atomics only). */
 struct api_route_counters {
@@ -102,18 +102,6 @@ struct api_req {
 	char request_id[API_REQUEST_ID_MAX + 1];
 };
 
-typedef enum MHD_Result (*api_handler)(struct api_req *req);
-
-/** One row of the routing table. */
-struct api_route {
-	/** Path pattern; "{id}" matches one segment. */
-	const char *pattern;
-	/** "GET", "POST", "DELETE". */
-	const char *method;
-	api_handler handler;
-	/** Whether the request carries a JSON body (Content-Type and size checked). */
-	bool json_body;
-};
 
 /* ---------------------------------------------------------------- replies (reply.c) */
 
@@ -152,8 +140,6 @@ bool api_etag_matches(struct api_req *req, const char *etag);
  */
 void api_cors_headers(struct api_req *req, struct MHD_Response *resp);
 
-/** The methods of the routes of `pattern`, comma-separated (server.c, from its table). */
-void api_route_allow(const char *pattern, char *buf, size_t cap);
 
 /* ---------------------------------------------------------------- metrics (metrics.c) */
 

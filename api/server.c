@@ -1,4 +1,4 @@
-/* server.c: the HTTP daemon: routing table, request life cycle, start and clean shutdown. */
+/* server.c: the HTTP daemon: request life cycle, start and clean shutdown (routes: router.c). */
 #include "api/server.h"
 
 #include <errno.h>
@@ -37,107 +37,6 @@
 
 #define API_CONN_TIMEOUT 10
 #define API_CONN_LIMIT 512
-
-static const struct api_route api_routes[] = {
-	{"/scans", "POST", api_scans_post, true},
-	{"/scans", "GET", api_scans_list, false},
-	{"/scans/{id}", "GET", api_scan_get, false},
-	{"/scans/{id}", "DELETE", api_scan_delete, false},
-	{"/scans/{id}/cancel", "POST", api_scan_cancel, false},
-	{"/scans/{id}/entries", "GET", api_scan_entries, false},
-	{"/scans/{id}/errors", "GET", api_scan_errors, false},
-	{"/scans/{id}/stats", "GET", api_scan_stats, false},
-	{"/stats", "GET", api_stats, false},
-	{"/healthz", "GET", api_healthz, false},
-	{"/readyz", "GET", api_readyz, false},
-	{"/openapi.yaml", "GET", api_openapi, false},
-	{"/metrics", "GET", api_metrics_get, false},
-	/* OPTIONS on every path: Allow, and CORS preflights (cors.c). */
-	{"/scans", "OPTIONS", api_options, false},
-	{"/scans/{id}", "OPTIONS", api_options, false},
-	{"/scans/{id}/cancel", "OPTIONS", api_options, false},
-	{"/scans/{id}/entries", "OPTIONS", api_options, false},
-	{"/scans/{id}/errors", "OPTIONS", api_options, false},
-	{"/scans/{id}/stats", "OPTIONS", api_options, false},
-	{"/stats", "OPTIONS", api_options, false},
-	{"/healthz", "OPTIONS", api_options, false},
-	{"/readyz", "OPTIONS", api_options, false},
-	{"/openapi.yaml", "OPTIONS", api_options, false},
-	{"/metrics", "OPTIONS", api_options, false},
-};
-#define API_ROUTE_COUNT (sizeof(api_routes) / sizeof(api_routes[0]))
-
-/* Whether `url` fits `pattern`; the {id} segment goes to *id / *id_ok. */
-static bool api_route_fits(const char *pattern, const char *url, uint64_t *id, bool *id_ok)
-{
-	const char *p = pattern, *u = url;
-	while (*p && *u) {
-		if (strncmp(p, "{id}", 4) == 0) {
-			const char *e = strchrnul(u, '/');
-			size_t n = (size_t)(e - u);
-			if (n == 0)
-				return false;
-			uint64_t v = 0;
-			bool ok = n <= 20 && u[0] != '0';
-			for (size_t i = 0; ok && i < n; i++) {
-				unsigned d = (unsigned)(u[i] - '0');
-				if (d > 9 || v > (UINT64_MAX - d) / 10)
-					ok = false;
-				else
-					v = v * 10 + d;
-			}
-			*id = v;
-			*id_ok = ok && v > 0;
-			p += 4;
-			u = e;
-			continue;
-		}
-		if (*p != *u)
-			return false;
-		p++, u++;
-	}
-	return *p == '\0' && *u == '\0';
-}
-
-void api_route_allow(const char *pattern, char *buf, size_t cap)
-{
-	buf[0] = '\0';
-	for (size_t i = 0; i < API_ROUTE_COUNT; i++) {
-		if (strcmp(api_routes[i].pattern, pattern) != 0)
-			continue;
-		size_t l = strlen(buf);
-		snprintf(buf + l, cap - l, "%s%s", l ? ", " : "", api_routes[i].method);
-	}
-}
-
-/*
- * Finds the route; 0, or the status to answer (404, 405 with `allow` filled). The metrics label
- * is the path's pattern whatever the method, "other" when no path fits.
- */
-static unsigned api_route_find(struct api_req *req, char *allow, size_t cap)
-{
-	allow[0] = '\0';
-	bool path_found = false;
-	req->label = api_metrics_label(&req->ctx->metrics, NULL);
-	for (size_t i = 0; i < API_ROUTE_COUNT; i++) {
-		uint64_t id = 0;
-		bool id_ok = false;
-		if (!api_route_fits(api_routes[i].pattern, req->url, &id, &id_ok))
-			continue;
-		if (!path_found)
-			req->label = api_metrics_label(&req->ctx->metrics, api_routes[i].pattern);
-		path_found = true;
-		if (strcmp(api_routes[i].method, req->method) == 0) {
-			req->route = &api_routes[i];
-			req->id = id;
-			req->id_ok = id_ok;
-			return 0;
-		}
-		size_t l = strlen(allow);
-		snprintf(allow + l, cap - l, "%s%s", l ? ", " : "", api_routes[i].method);
-	}
-	return path_found ? 405 : 404;
-}
 
 /* application/json, any parameters (charset) allowed. */
 static bool api_ctype_json(const char *ct)
@@ -209,15 +108,19 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
 		req->start_ns = api_mono_ns();
 		*con_cls = req;
 		api_request_id(req);
-		char allow[64];
-		unsigned st = api_route_find(req, allow, sizeof(allow));
+		struct api_route_match m;
+		unsigned st = api_router_find(url, method, &m);
+		req->label = api_metrics_label(&ctx->metrics, m.pattern);
+		req->route = m.route;
+		req->id = m.id;
+		req->id_ok = m.id_ok;
 		if (st == 404)
 			return api_problem(req, 404, "there is no route %s; the routes are listed in /openapi.yaml",
 					   jsonw_utf8_valid(url, strlen(url)) ? url : "(not UTF-8)");
 		if (st == 405) {
-			const char *h[] = {"Allow", allow, NULL};
+			const char *h[] = {"Allow", m.allow, NULL};
 			return api_problem_h(req, 405, h, "%s does not take %s; it takes %s",
-					     jsonw_utf8_valid(url, strlen(url)) ? url : "this route", method, allow);
+					     jsonw_utf8_valid(url, strlen(url)) ? url : "this route", method, m.allow);
 		}
 		if (req->route->json_body) {
 			const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -393,7 +296,7 @@ int api_serve(const struct api_server_opts *cfg)
 	}
 	ctx->cfg = cfg;
 	ctx->started_ns = api_real_ns();
-	api_metrics_init(&ctx->metrics, api_routes, API_ROUTE_COUNT);
+	api_metrics_init(&ctx->metrics, api_routes, api_route_count);
 	struct store_opts so = {.dir = cfg->data_dir, .map_size = cfg->map_size};
 	if (store_open(&ctx->store, &so, &err) < 0)
 		goto out;

@@ -27,13 +27,13 @@ req GET /nope; expect 404 "unknown route"
 req GET /scans/; expect 404 "trailing slash"
 req GET /scans/1/bogus; expect 404 "unknown subroute"
 req PUT /scans; expect 405 "PUT /scans"
-[[ $(header Allow) == "POST, GET, OPTIONS" ]] || fail "Allow of /scans: '$(header Allow)'"
+[[ $(header Allow) == "POST, GET, HEAD, OPTIONS" ]] || fail "Allow of /scans: '$(header Allow)'"
 req DELETE /healthz; expect 405 "DELETE /healthz"
-[[ $(header Allow) == "GET, OPTIONS" ]] || fail "Allow of /healthz"
+[[ $(header Allow) == "GET, HEAD, OPTIONS" ]] || fail "Allow of /healthz"
 req GET /scans/1/cancel; expect 405 "GET cancel"
 [[ $(header Allow) == "POST, OPTIONS" ]] || fail "Allow of cancel"
 req PATCH /scans/1; expect 405 "PATCH scan"
-[[ $(header Allow) == "GET, DELETE, OPTIONS" ]] || fail "Allow of /scans/{id}: '$(header Allow)'"
+[[ $(header Allow) == "GET, HEAD, DELETE, OPTIONS" ]] || fail "Allow of /scans/{id}: '$(header Allow)'"
 
 # ---- POST /scans: bad input creates nothing
 post_json /scans '{"root": '; expect 400 "malformed JSON"
@@ -194,6 +194,18 @@ a, b = (json.load(open(p)) for p in sys.argv[1:])
 a.pop('requests'); b.pop('requests')
 assert a == b, (a, b)
 PY
+
+# ---- HEAD where GET is: the same status and headers, no body (RFC 9110 9.3.2)
+for path in /healthz /stats "/scans/$id" "/scans/$id/entries?page_size=1" /scans/999999 /openapi.yaml; do
+	req GET "$path"
+	get_status=$STATUS get_type=$(header Content-Type) get_len=$(header Content-Length)
+	req HEAD "$path"
+	[[ $STATUS == "$get_status" ]] || fail "HEAD $path: $STATUS, GET gave $get_status"
+	[[ $(header Content-Type) == "$get_type" ]] || fail "HEAD $path: Content-Type '$(header Content-Type)' vs '$get_type'"
+	[[ $(header Content-Length) == "$get_len" ]] || fail "HEAD $path: Content-Length '$(header Content-Length)' vs '$get_len'"
+	[[ -n $(header X-Request-Id) ]] || fail "HEAD $path: no X-Request-Id"
+done
+req HEAD "/scans/$id/cancel"; [[ $STATUS == 405 ]] || fail "HEAD of a POST-only route: $STATUS"
 
 # ---- a key file with mode 0600 in the data directory
 [[ $(stat -c %a "$DATA/page-token.key") == 600 ]] || fail "page-token.key mode"
