@@ -82,6 +82,8 @@ struct api_req {
 	/** The {id} of the route, when it has one. */
 	uint64_t id;
 	bool id_ok;
+	/** The raw path held %00 or %2F (400: decoding them would change the route). */
+	bool encoded_separator;
 	/** The body read so far (POST). */
 	char *body;
 	size_t body_len, body_cap;

@@ -90,6 +90,38 @@ static void api_request_id(struct api_req *req)
 	req->request_id[2 * sizeof(r)] = '\0';
 }
 
+static struct api_req *api_req_new(struct api_ctx *ctx)
+{
+	struct api_req *req = calloc(1, sizeof(*req));
+	if (req) {
+		req->ctx = ctx;
+		req->start_ns = api_mono_ns();
+	}
+	return req;
+}
+
+/*
+ * Called with the request line's URI before libmicrohttpd decodes it: the only place that sees
+ * %00 and %2F in the path (decoded, "/scans/1%00/x" would route as "/scans/1" and "/scans%2F1"
+ * as "/scans/1"). The request is made here and answered 400 at its first access call.
+ */
+static void *api_uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)conn;
+	struct api_req *req = api_req_new(cls);
+	if (!req)
+		return NULL;
+	size_t n = strcspn(uri, "?");
+	for (size_t i = 0; i + 2 < n; i++) {
+		if (uri[i] != '%')
+			continue;
+		char hi = uri[i + 1], lo = uri[i + 2];
+		if ((hi == '0' && lo == '0') || (hi == '2' && (lo == 'f' || lo == 'F')))
+			req->encoded_separator = true;
+	}
+	return req;
+}
+
 static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -97,15 +129,12 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
 	(void)version;
 	struct api_ctx *ctx = cls;
 	struct api_req *req = *con_cls;
-	if (!req) {
-		req = calloc(1, sizeof(*req));
-		if (!req)
+	if (!req || !req->method) {
+		if (!req && !(req = api_req_new(ctx)))
 			return MHD_NO;
-		req->ctx = ctx;
 		req->conn = conn;
 		req->method = method;
 		req->url = url;
-		req->start_ns = api_mono_ns();
 		*con_cls = req;
 		api_request_id(req);
 		struct api_route_match m;
@@ -114,6 +143,9 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
 		req->route = m.route;
 		req->id = m.id;
 		req->id_ok = m.id_ok;
+		if (req->encoded_separator)
+			return api_problem(req, 400, "the path holds an encoded NUL (%%00) or slash (%%2F), "
+					   "which would change the route it names; query values may hold them");
 		if (st == 404)
 			return api_problem(req, 404, "there is no route %s; the routes are listed in /openapi.yaml",
 					   jsonw_utf8_valid(url, strlen(url)) ? url : "(not UTF-8)");
@@ -216,6 +248,12 @@ static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 	struct api_req *req = *con_cls;
 	if (!req)
 		return;
+	if (!req->method) {
+		/* libmicrohttpd answered the request itself (a malformed header): nothing to count. */
+		free(req);
+		*con_cls = NULL;
+		return;
+	}
 	int64_t ns = api_mono_ns() - req->start_ns;
 	api_metrics_count(&ctx->metrics, req->label, req->status, ns);
 	api_log_request(req, ns, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
@@ -331,6 +369,7 @@ int api_serve(const struct api_server_opts *cfg)
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONN_LIMIT,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONN_TIMEOUT,
 			     MHD_OPTION_NOTIFY_COMPLETED, api_completed, ctx,
+			     MHD_OPTION_URI_LOG_CALLBACK, api_uri_seen, ctx,
 			     MHD_OPTION_END);
 	if (!d) {
 		errbuf_set(&err, -EADDRINUSE, "listening on %s failed (address in use or not available; "

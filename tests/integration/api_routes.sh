@@ -195,6 +195,16 @@ a.pop('requests'); b.pop('requests')
 assert a == b, (a, b)
 PY
 
+# ---- an encoded NUL or slash in the path is refused, not decoded into another route
+for path in "/scans/$id%00/entries" "/scans%2F$id" "/scans%2f$id" "/scans/$id/entries%00"; do
+	req GET "$path"; expect 400 "GET $path"
+	py "assert 'encoded NUL' in J()['detail'], J()"
+done
+req DELETE "/scans/$id%00/x"; expect 400 "DELETE with %00"
+req GET "/scans/$id"; expect 200 "the scan a %00 path named is still there"
+req GET "/scans/$id/entries?prefix=a%2Fb"; expect 200 "an encoded slash in a query value"
+py "assert [e['path'] for e in J()['entries']] == ['a/b/f.txt'], J()"
+
 # ---- HEAD where GET is: the same status and headers, no body (RFC 9110 9.3.2)
 for path in /healthz /stats "/scans/$id" "/scans/$id/entries?page_size=1" /scans/999999 /openapi.yaml; do
 	req GET "$path"
