@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api/guard.h"
 #include "api/jsonw.h"
 #include "api/router.h"
 #include "api/token.h"
@@ -70,6 +71,8 @@ struct api_ctx {
 	atomic_bool shutting_down;
 	/** Requests by route and status class, and their durations. */
 	struct api_metrics metrics;
+	/** What the checks against forged browser requests need to know (guard.h). */
+	struct api_guard_server guard;
 };
 
 /** One request, from its headers to its completion (MHD's con_cls). */

@@ -2,6 +2,7 @@
 #include "api/guard.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -67,18 +68,17 @@ bool api_guard_host_is_loopback(const char *host)
 	       api_guard_name_is_loopback(name);
 }
 
-bool api_guard_listen_is_loopback(const char *listen_host)
+bool api_guard_addr_is_loopback(const struct sockaddr_storage *ss)
 {
-	char name[256];
-	const char *port;
-	if (!listen_host || !api_guard_split_host(listen_host, name, sizeof(name), &port))
-		return false;
-	struct in_addr a4;
-	struct in6_addr a6;
-	/* Only literal loopback addresses: a name may resolve elsewhere later. */
-	if (inet_pton(AF_INET, name, &a4) == 1 || inet_pton(AF_INET6, name, &a6) == 1)
-		return api_guard_name_is_loopback(name);
-	return strcasecmp(name, "localhost") == 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+	}
+	return false;
 }
 
 /* Whether `ct` is application/json, parameters allowed. */

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 /*
  * A browser lets any web page send a "simple" cross-site request (a form POST, text/plain or
@@ -35,9 +36,6 @@ struct api_guard_req {
 struct api_guard_server {
 	/** The service listens on a loopback address only (Host is checked then). */
 	bool loopback;
-	/** The host part of the listen address (e.g. "127.0.0.1" or "::1"), and the bound port. */
-	const char *listen_host;
-	unsigned port;
 	/** Allowed CORS origins ("*": any), as given by --cors-origin. */
 	const char *const *cors_origins;
 	size_t cors_origin_count;
@@ -50,7 +48,7 @@ bool api_guard_host_is_loopback(const char *host);
 void api_guard_check(const struct api_guard_server *srv, const struct api_guard_req *req,
 		     struct api_guard_verdict *out);
 
-/** Whether the listen host (no port, brackets allowed) is a loopback address. */
-bool api_guard_listen_is_loopback(const char *listen_host);
+/** Whether a listening address is a loopback one (127.0.0.0/8, ::1, v4-mapped 127/8). */
+bool api_guard_addr_is_loopback(const struct sockaddr_storage *ss);
 
 #endif

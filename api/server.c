@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/guard.h"
 #include "api/listen.h"
 #include "base/log.h"
 #include "service/scan/scanner.h"
@@ -122,6 +123,26 @@ static void *api_uri_seen(void *cls, const char *uri, struct MHD_Connection *con
 	return req;
 }
 
+/* The checks against forged browser requests (guard.h); 0, or -1 with the answer queued. */
+static int api_guard(struct api_req *req, enum MHD_Result *res)
+{
+	struct MHD_Connection *c = req->conn;
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	struct api_guard_req gr = {
+		.method = req->method,
+		.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+		.origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin"),
+		/* A JSON route checks its own body's type (415 with its own words). */
+		.content_type = req->route && !req->route->json_body ? ct : NULL,
+	};
+	struct api_guard_verdict v;
+	api_guard_check(&req->ctx->guard, &gr, &v);
+	if (v.status == 0)
+		return 0;
+	*res = api_problem(req, v.status, "%s", v.detail);
+	return -1;
+}
+
 static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -146,6 +167,9 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
 		if (req->encoded_separator)
 			return api_problem(req, 400, "the path holds an encoded NUL (%%00) or slash (%%2F), "
 					   "which would change the route it names; query values may hold them");
+		enum MHD_Result res;
+		if (api_guard(req, &res) < 0)
+			return res;
 		if (st == 404)
 			return api_problem(req, 404, "there is no route %s; the routes are listed in /openapi.yaml",
 					   jsonw_utf8_valid(url, strlen(url)) ? url : "(not UTF-8)");
@@ -354,6 +378,9 @@ int api_serve(const struct api_server_opts *cfg)
 	socklen_t sslen = 0;
 	if (api_listen_addr(cfg->listen, &ss, &sslen, &err) < 0)
 		goto out;
+	ctx->guard = (struct api_guard_server){.loopback = api_guard_addr_is_loopback(&ss),
+					       .cors_origins = cfg->cors_origins,
+					       .cors_origin_count = cfg->cors_origin_count};
 	unsigned pool = 2 * scanner_default_workers();
 	pool = pool < 4 ? 4 : pool > 32 ? 32 : pool;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |

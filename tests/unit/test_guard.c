@@ -1,4 +1,6 @@
 /* test_guard.c: forged browser requests (DNS rebinding, cross-site forms) are refused. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "api/guard.h"
@@ -10,8 +12,7 @@ static const char *const some_cors[] = {"https://dash.example"};
 static unsigned verdict(bool loopback, const char *method, const char *host, const char *origin,
 			const char *ctype, bool cors)
 {
-	struct api_guard_server srv = {.loopback = loopback, .listen_host = "127.0.0.1", .port = 8080,
-				       .cors_origins = cors ? some_cors : no_cors,
+	struct api_guard_server srv = {.loopback = loopback, .cors_origins = cors ? some_cors : no_cors,
 				       .cors_origin_count = cors ? 1 : 0};
 	struct api_guard_req req = {.method = method, .host = host, .origin = origin,
 				    .content_type = ctype};
@@ -42,15 +43,25 @@ static void test_loopback_hosts(void)
 	CU_ASSERT_EQUAL(verdict(true, "GET", NULL, NULL, NULL, false), 0);
 }
 
+static bool addr_loopback(int family, const char *text)
+{
+	struct sockaddr_storage ss = {.ss_family = (sa_family_t)family};
+	void *dst = family == AF_INET ? (void *)&((struct sockaddr_in *)&ss)->sin_addr
+				      : (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+	CU_ASSERT_FATAL(inet_pton(family, text, dst) == 1);
+	return api_guard_addr_is_loopback(&ss);
+}
+
 static void test_listen_loopback(void)
 {
-	CU_ASSERT_TRUE(api_guard_listen_is_loopback("127.0.0.1"));
-	CU_ASSERT_TRUE(api_guard_listen_is_loopback("[::1]"));
-	CU_ASSERT_TRUE(api_guard_listen_is_loopback("localhost"));
-	CU_ASSERT_FALSE(api_guard_listen_is_loopback("0.0.0.0"));
-	CU_ASSERT_FALSE(api_guard_listen_is_loopback("[::]"));
-	CU_ASSERT_FALSE(api_guard_listen_is_loopback("10.1.2.3"));
-	CU_ASSERT_FALSE(api_guard_listen_is_loopback(""));
+	CU_ASSERT_TRUE(addr_loopback(AF_INET, "127.0.0.1"));
+	CU_ASSERT_TRUE(addr_loopback(AF_INET, "127.1.2.3"));
+	CU_ASSERT_TRUE(addr_loopback(AF_INET6, "::1"));
+	CU_ASSERT_TRUE(addr_loopback(AF_INET6, "::ffff:127.0.0.1"));
+	CU_ASSERT_FALSE(addr_loopback(AF_INET, "0.0.0.0"));
+	CU_ASSERT_FALSE(addr_loopback(AF_INET, "10.1.2.3"));
+	CU_ASSERT_FALSE(addr_loopback(AF_INET6, "::"));
+	CU_ASSERT_FALSE(addr_loopback(AF_INET6, "fe80::1"));
 }
 
 static void test_cross_site_writes(void)
