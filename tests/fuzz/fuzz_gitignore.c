@@ -80,7 +80,8 @@ static size_t fuzz_ign_path(const char *raw, size_t n, char *out)
 			if (raw[k] != '\0')
 				comp[c++] = raw[k];
 		i++;
-		if (c == 0 || (c == 1 && comp[0] == '.') || (c == 2 && comp[0] == '.' && comp[1] == '.'))
+		bool dots = (c == 1 || c == 2) && comp[0] == '.' && comp[c - 1] == '.';
+		if (c == 0 || dots)
 			continue;
 		if (len + (len > 0) + c >= FUZZ_IGN_PATH_MAX)
 			break;
@@ -131,57 +132,71 @@ static struct ignore_stack *fuzz_ign_parse(const char *text, size_t len, const c
 	return s;
 }
 
-/*
- * git's verdict of one pattern line `line` (NUL-terminated) on `path`: 1 or 0 for "matches",
- * -1 when the line is no pattern or its trailing spaces need git's trimming rules.
- */
-static int fuzz_ign_reference(const char *line, const char *path, size_t path_len, bool is_dir)
-{
-	size_t n = strlen(line);
-	if (n == 0 || line[0] == '#' || line[n - 1] == ' ')
-		return -1;
-	const char *s = line;
-	if (s[0] == '!') {
-		s++;
-		n--;
-	}
-	bool dir_only = n > 0 && s[n - 1] == '/';
-	if (dir_only)
-		n--;
-	if (n == 0 || (dir_only && !is_dir))
-		return 0;
-	char *pat = fuzz_ign_cstr(s, n);
-	int m;
-	if (!strchr(pat, '/')) {
-		const char *base = strrchr(path, '/');
-		m = ignore_wildmatch(pat, base ? base + 1 : path, 0);
-	} else {
-		const char *p = pat[0] == '/' ? pat + 1 : pat;
-		size_t prefix = strcspn(p, "*?[\\");
-		m = prefix <= path_len && memcmp(p, path, prefix) == 0 &&
-		    ignore_wildmatch(p + prefix, path + prefix, IGNORE_WM_PATHNAME);
-	}
-	free(pat);
-	return m;
-}
-
-/* The per-line stacks of the oracles: one per line, NULL for lines that are no pattern. */
+/* One pattern line, its stack alone, and what git's definition needs to match it. */
 struct fuzz_ign_single {
 	char *line;
 	bool negative;
 	struct ignore_stack *stack; /* the line alone; negative: "*" then the line */
+	bool has_ref;   /* false: no pattern, or trailing spaces that need git's trimming rules */
+	bool dir_only;  /* "pattern/" */
+	bool anchored;  /* a '/' before the end: matched against the path, else the basename */
+	char *pat;      /* without '!', the trailing '/', and (anchored) the leading '/' */
+	size_t prefix;  /* anchored: bytes before the first of * ? [ \ */
 };
+
+/* Reads line `l` (NUL-terminated) as git's add_pattern() does, for fuzz_ign_reference(). */
+static void fuzz_ign_study(struct fuzz_ign_single *one)
+{
+	const char *s = one->line;
+	size_t n = strlen(s);
+	one->has_ref = !(n == 0 || s[0] == '#' || s[n - 1] == ' ');
+	if (!one->has_ref)
+		return;
+	if (s[0] == '!') {
+		s++;
+		n--;
+	}
+	one->dir_only = n > 0 && s[n - 1] == '/';
+	if (one->dir_only)
+		n--;
+	one->anchored = memchr(s, '/', n) != NULL;
+	if (one->anchored && s[0] == '/') {
+		s++;
+		n--;
+	}
+	one->pat = fuzz_ign_cstr(s, n);
+	one->prefix = strcspn(one->pat, "*?[\\");
+}
+
+/*
+ * git's verdict (dir.c: match_basename(), match_pathname()) of one studied pattern line on
+ * `path`: 1 or 0 for "matches", -1 when the line has no reference.
+ */
+static int fuzz_ign_reference(const struct fuzz_ign_single *one, const char *path,
+			      size_t path_len, bool is_dir)
+{
+	if (!one->has_ref)
+		return -1;
+	if (one->pat[0] == '\0' || (one->dir_only && !is_dir))
+		return 0;
+	if (!one->anchored) {
+		const char *base = strrchr(path, '/');
+		return ignore_wildmatch(one->pat, base ? base + 1 : path, 0);
+	}
+	return one->prefix <= path_len && memcmp(one->pat, path, one->prefix) == 0 &&
+	       ignore_wildmatch(one->pat + one->prefix, path + one->prefix, IGNORE_WM_PATHNAME);
+}
 
 static void fuzz_ign_singles(const struct fuzz_ign_line *lines, size_t count,
 			     struct fuzz_ign_single *out)
 {
 	for (size_t i = 0; i < count; i++) {
 		char *l = fuzz_ign_cstr(lines[i].s, lines[i].n);
-		out[i].line = l;
-		out[i].negative = l[0] == '!';
+		out[i] = (struct fuzz_ign_single){.line = l, .negative = l[0] == '!'};
 		const char *pats[2] = {"*", l};
 		out[i].stack = out[i].negative ? fuzz_ign_patterns(pats, 2)
 					       : fuzz_ign_patterns(pats + 1, 1);
+		fuzz_ign_study(&out[i]);
 	}
 }
 
@@ -211,15 +226,16 @@ static void fuzz_ign_check_path(struct ignore_stack *all, struct ignore_stack *b
 	int want = -1;
 	for (size_t i = count; i-- > 0;) {
 		bool m = fuzz_ign_single_matches(&singles[i], path, len, is_dir);
-		int ref = fuzz_ign_reference(singles[i].line, path, len, is_dir);
+		int ref = fuzz_ign_reference(&singles[i], path, len, is_dir);
 		FUZZ_CHECK(ref < 0 || m == (ref == 1),
 			   "pattern \"%s\" %s \"%s\" (dir %d), git's rule says otherwise",
 			   singles[i].line, m ? "matches" : "does not match", path, is_dir);
 		if (m && want < 0)
 			want = !singles[i].negative;
 	}
-	FUZZ_CHECK(got == (want == 1), "\"%s\" (dir %d): the set says %d, its last matching line %d",
-		   path, is_dir, got, want);
+	FUZZ_CHECK(got == (want == 1),
+		   "\"%s\" (dir %d): the set says %d, its last matching line %d", path, is_dir, got,
+		   want);
 }
 
 static void fuzz_ign_rules(const char *a, size_t alen, const char *b, size_t blen)
@@ -256,6 +272,7 @@ static void fuzz_ign_rules(const char *a, size_t alen, const char *b, size_t ble
 	if (oracle)
 		for (size_t i = 0; i < count; i++) {
 			ignore_stack_unref(singles[i].stack);
+			free(singles[i].pat);
 			free(singles[i].line);
 		}
 	ignore_stack_unref(based);

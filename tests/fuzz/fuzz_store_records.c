@@ -43,7 +43,8 @@ static void fuzz_entry(const uint8_t *data, size_t size)
 	if (rc < 0)
 		return;
 	FUZZ_CHECK(e.type <= ENTRY_OTHER, "entry type %d", (int)e.type);
-	FUZZ_CHECK(e.target_len <= size, "a target of %zu bytes in a %zu-byte value", e.target_len, size);
+	FUZZ_CHECK(e.target_len <= size, "a target of %zu bytes in a %zu-byte value", e.target_len,
+		   size);
 	size_t bound = store_entry_bound(&e);
 	unsigned char *buf = fuzz_alloc(bound);
 	size_t len = store_entry_encode(&e, buf);
@@ -94,7 +95,8 @@ static void fuzz_scan(const uint8_t *data, size_t size)
 	size_t len = 0;
 	FUZZ_CHECK(store_scan_encode(&s, &buf, &len) == 0, "re-encoding a scan failed");
 	struct store_scan again;
-	FUZZ_CHECK(store_scan_decode(42, buf, len, &again) == 0, "a re-encoded scan does not decode");
+	FUZZ_CHECK(store_scan_decode(42, buf, len, &again) == 0,
+		   "a re-encoded scan does not decode");
 	FUZZ_CHECK(fuzz_scan_eq(&s, &again), "a re-encoded scan decodes to another scan");
 	store_scan_clear(&again);
 	free(buf);

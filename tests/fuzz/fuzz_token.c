@@ -22,8 +22,9 @@
 
 /* The key and binding the seed tokens were issued with (tests/fuzz/corpus/token/). */
 static const struct api_token_key fuzz_token_key = {
-	{0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
-	 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f}};
+	{0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e,
+	 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d,
+	 0x1e, 0x1f}};
 static const char fuzz_token_filter[] = "prefix=src";
 
 static const char fuzz_token_b64u[] =
@@ -108,13 +109,15 @@ static void fuzz_token_check_issued(const struct api_token_bind *b, const char *
 	size_t olen = 0;
 	int rc = api_token_decode(&fuzz_token_key, b, tok, tlen, out, sizeof(out), &olen);
 	FUZZ_CHECK(rc == 0, "an issued token does not decode");
-	FUZZ_CHECK(olen == plen && memcmp(out, pos, plen) == 0, "an issued token decodes to another position");
+	FUZZ_CHECK(olen == plen && memcmp(out, pos, plen) == 0,
+		   "an issued token decodes to another position");
 
 	struct api_token_bind others[4];
 	unsigned char scratch[16];
 	size_t n = fuzz_token_others(b, scratch, others);
 	for (size_t i = 0; i < n; i++)
-		FUZZ_CHECK(!fuzz_token_passes(&others[i], tok, tlen), "an issued token passes under binding %zu", i);
+		FUZZ_CHECK(!fuzz_token_passes(&others[i], tok, tlen),
+			   "an issued token passes under binding %zu", i);
 
 	char *m = fuzz_alloc(tlen + 2);
 	memcpy(m, tok, tlen + 1);
