@@ -11,8 +11,10 @@ cd "$(dirname "$0")/.."
 
 BUILD_PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev liblmdb-dev libjansson-dev
 	libssl-dev libcunit1-dev)
+# clang builds the libFuzzer harnesses (tests/fuzz); its fuzzer runtime is only recommended by
+# clang, and installs below run without recommends.
 TEST_PACKAGES=(git python3 python3-yaml findutils util-linux iproute2 bfs fd-find hyperfine curl
-	time lmdb-utils prometheus docker-compose systemd debootstrap)
+	time lmdb-utils prometheus docker-compose systemd debootstrap clang libclang-rt-14-dev)
 # Node.js: a NodeSource nodejs package provides npm itself and conflicts with Debian's npm.
 command -v node >/dev/null 2>&1 || TEST_PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || TEST_PACKAGES+=(npm)
