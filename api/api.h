@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api/auth.h"
+#include "api/conns.h"
 #include "api/guard.h"
 #include "api/jsonw.h"
 #include "api/router.h"
@@ -73,6 +75,10 @@ struct api_ctx {
 	struct api_metrics metrics;
 	/** What the checks against forged browser requests need to know (guard.h). */
 	struct api_guard_server guard;
+	/** The request deadline of every open connection (conns.c). */
+	struct api_conns *conns;
+	/** The tokens in force (auth.c); access control is off without --token-file. */
+	struct api_auth *auth;
 };
 
 /** One request, from its headers to its completion (MHD's con_cls). */
@@ -103,6 +109,8 @@ struct api_req {
 	unsigned label;
 	/** When its headers arrived (CLOCK_MONOTONIC ns). */
 	int64_t start_ns;
+	/** The ID of the request's token (never the token), empty without one. */
+	char token_id[API_AUTH_ID_MAX + 1];
 	/** X-Request-Id: the client's when it was acceptable, else generated. */
 	char request_id[API_REQUEST_ID_MAX + 1];
 };

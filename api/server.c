@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/auth.h"
+#include "api/conns.h"
 #include "api/guard.h"
 #include "api/listen.h"
 #include "base/log.h"
@@ -24,7 +26,9 @@
  * a handler must therefore never block for long: scans run on the job manager's threads,
  * deletions on its deleter thread, and requests that wait for a scan are suspended (wait.c).
  * Idle connections are closed after API_CONN_TIMEOUT seconds (without the option MHD 0.9.75
- * keeps them forever), and at most API_CONN_LIMIT are open at once.
+ * keeps them forever); a request must arrive whole within --request-timeout, however busy its
+ * client keeps the line (conns.c); at most --max-connections are open at once, and at most
+ * --max-connections-per-client from one address, so one client cannot starve the others.
  *
  * A request goes: first call (headers) → route lookup, 404/405, and for JSON bodies the
  * Content-Type (415) and Content-Length (413) checks; then body chunks, kept up to 1 MiB;
@@ -37,7 +41,6 @@
  */
 
 #define API_CONN_TIMEOUT 10
-#define API_CONN_LIMIT 512
 
 /* application/json, any parameters (charset) allowed. */
 static bool api_ctype_json(const char *ct)
@@ -143,6 +146,169 @@ static int api_guard(struct api_req *req, enum MHD_Result *res)
 	return -1;
 }
 
+/* Connections open and close: the request deadline keeps its records (conns.c). */
+static void api_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+			    enum MHD_ConnectionNotificationCode code)
+{
+	struct api_ctx *ctx = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci)
+			api_conns_opened(ctx->conns, ci->connect_fd, socket_context);
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		api_conns_closed(ctx->conns, socket_context);
+	}
+}
+
+/* The record of the request deadline of the connection of `req`, or NULL. */
+static void *api_conn_rec(struct api_req *req)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/*
+ * Access control (auth.h): who may call the route. A path without a route is refused like a
+ * route that needs a token (401), so that nobody without one learns which paths exist.
+ * Returns 0 to go on, or -1 with 401 or 403 queued in *res.
+ */
+static int api_authorize(struct api_req *req, enum MHD_Result *res)
+{
+	struct api_ctx *ctx = req->ctx;
+	if (!api_auth_enabled(ctx->auth))
+		return 0;
+	enum api_access need = req->route ? req->route->access : API_ACCESS_READ;
+	if (need == API_ACCESS_METRICS)
+		need = ctx->cfg->metrics_auth ? API_ACCESS_READ : API_ACCESS_OPEN;
+	if (need == API_ACCESS_OPEN || strcmp(req->method, "OPTIONS") == 0)
+		return 0;
+	const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	enum api_auth_scope scope;
+	enum api_auth_result r = api_auth_check(ctx->auth, h, &scope, req->token_id);
+	if (r != API_AUTH_OK) {
+		const char *hdr[] = {"WWW-Authenticate",
+				     r == API_AUTH_MISSING ? "Bearer realm=\"leindexd\""
+							   : "Bearer realm=\"leindexd\", error=\"invalid_token\"",
+				     NULL};
+		*res = api_problem_h(req, 401, hdr, "%s",
+				     r == API_AUTH_MISSING
+					     ? "this server requires a token: send Authorization: Bearer TOKEN"
+					     : "the token is not one of this server's (see --token-file)");
+		return -1;
+	}
+	if (need == API_ACCESS_WRITE && scope != API_AUTH_WRITE) {
+		*res = api_problem(req, 403, "token '%s' may read only; %s needs a token of scope write",
+				   req->token_id, req->method);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The first call of a request: its headers are in. Finds the route and checks what can be
+ * checked before the body. Returns 0 to go on, or -1 with the answer queued in *res.
+ */
+static int api_request_start(struct api_req *req, struct MHD_Connection *conn, const char *url,
+			     const char *method, enum MHD_Result *res)
+{
+	req->conn = conn;
+	req->method = method;
+	req->url = url;
+	api_request_id(req);
+	struct api_route_match m;
+	unsigned st = api_router_find(url, method, &m);
+	req->label = api_metrics_label(&req->ctx->metrics, m.pattern);
+	req->route = m.route;
+	req->id = m.id;
+	req->id_ok = m.id_ok;
+	if (req->encoded_separator) {
+		*res = api_problem(req, 400, "the path holds an encoded NUL (%%00) or slash (%%2F), "
+				   "which would change the route it names; query values may hold them");
+		return -1;
+	}
+	if (api_guard(req, res) < 0 || api_authorize(req, res) < 0)
+		return -1;
+	const char *shown = jsonw_utf8_valid(url, strlen(url)) ? url : NULL;
+	if (st == 404) {
+		*res = api_problem(req, 404, "there is no route %s; the routes are listed in /openapi.yaml",
+				   shown ? shown : "(not UTF-8)");
+		return -1;
+	}
+	if (st == 405) {
+		const char *h[] = {"Allow", m.allow, NULL};
+		*res = api_problem_h(req, 405, h, "%s does not take %s; it takes %s",
+				     shown ? shown : "this route", method, m.allow);
+		return -1;
+	}
+	if (!req->route->json_body)
+		return 0;
+	const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (ct && !api_ctype_json(ct)) {
+		*res = api_problem(req, 415, "the body must be JSON sent as Content-Type "
+				   "application/json (curl --json does that), not '%.100s'", ct);
+		return -1;
+	}
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX) {
+		*res = api_problem(req, 413, "the body is %s bytes; at most %d bytes are accepted", cl,
+				   API_BODY_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* A chunk of the body: kept for JSON routes up to API_BODY_MAX, ignored for the others. */
+static enum MHD_Result api_request_body(struct api_req *req, const char *data, size_t *size)
+{
+	size_t n = *size;
+	*size = 0;
+	if (!req->route || !req->route->json_body || req->body_too_large)
+		return MHD_YES;
+	if (req->body_len + n > API_BODY_MAX) {
+		req->body_too_large = true;
+		free(req->body);
+		req->body = NULL;
+		req->body_len = req->body_cap = 0;
+		return MHD_YES;
+	}
+	if (req->body_len + n > req->body_cap) {
+		size_t cap = req->body_cap ? req->body_cap : 4096;
+		while (cap < req->body_len + n)
+			cap *= 2;
+		char *b = realloc(req->body, cap);
+		if (!b)
+			return MHD_NO;
+		req->body = b;
+		req->body_cap = cap;
+	}
+	memcpy(req->body + req->body_len, data, n);
+	req->body_len += n;
+	return MHD_YES;
+}
+
+/* The request is whole: the last checks of its body, then its handler. */
+static enum MHD_Result api_request_run(struct api_req *req)
+{
+	if (req->route->json_body) {
+		if (req->body_too_large)
+			return api_problem(req, 413, "the body is over %d bytes; send a smaller JSON object",
+					   API_BODY_MAX);
+		const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_TYPE);
+		if (!ct && req->body_len > 0)
+			return api_problem(req, 415, "the body must be JSON sent as Content-Type "
+					   "application/json (curl --json does that); no Content-Type was given");
+	}
+	const char *url = req->url;
+	if (strstr(req->route->pattern, "{id}") && !req->id_ok)
+		return api_problem(req, 404, "scan '%.40s' does not exist: ids are positive integers",
+				   jsonw_utf8_valid(url, strlen(url)) ? strrchr(url, '/') ? url + 7 : url : "?");
+	return req->route->handler(req);
+}
+
 static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -151,89 +317,22 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
 	struct api_ctx *ctx = cls;
 	struct api_req *req = *con_cls;
 	if (!req || !req->method) {
+		/* Made by api_uri_seen() unless it ran out of memory. */
 		if (!req && !(req = api_req_new(ctx)))
 			return MHD_NO;
-		req->conn = conn;
-		req->method = method;
-		req->url = url;
 		*con_cls = req;
-		api_request_id(req);
-		struct api_route_match m;
-		unsigned st = api_router_find(url, method, &m);
-		req->label = api_metrics_label(&ctx->metrics, m.pattern);
-		req->route = m.route;
-		req->id = m.id;
-		req->id_ok = m.id_ok;
-		if (req->encoded_separator)
-			return api_problem(req, 400, "the path holds an encoded NUL (%%00) or slash (%%2F), "
-					   "which would change the route it names; query values may hold them");
 		enum MHD_Result res;
-		if (api_guard(req, &res) < 0)
-			return res;
-		if (st == 404)
-			return api_problem(req, 404, "there is no route %s; the routes are listed in /openapi.yaml",
-					   jsonw_utf8_valid(url, strlen(url)) ? url : "(not UTF-8)");
-		if (st == 405) {
-			const char *h[] = {"Allow", m.allow, NULL};
-			return api_problem_h(req, 405, h, "%s does not take %s; it takes %s",
-					     jsonw_utf8_valid(url, strlen(url)) ? url : "this route", method, m.allow);
-		}
-		if (req->route->json_body) {
-			const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-								     MHD_HTTP_HEADER_CONTENT_TYPE);
-			if (ct && !api_ctype_json(ct))
-				return api_problem(req, 415, "the body must be JSON sent as Content-Type "
-						   "application/json (curl --json does that), not '%.100s'", ct);
-			const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-								     MHD_HTTP_HEADER_CONTENT_LENGTH);
-			if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX)
-				return api_problem(req, 413, "the body is %s bytes; at most %d bytes are accepted",
-						   cl, API_BODY_MAX);
-		}
-		return MHD_YES;
-	}
-	if (*upload_data_size) {
-		size_t n = *upload_data_size;
-		*upload_data_size = 0;
-		if (!req->route || !req->route->json_body || req->body_too_large)
-			return MHD_YES; /* bodies of other routes are ignored */
-		if (req->body_len + n > API_BODY_MAX) {
-			req->body_too_large = true;
-			free(req->body);
-			req->body = NULL;
-			req->body_len = req->body_cap = 0;
+		if (api_request_start(req, conn, url, method, &res) == 0)
 			return MHD_YES;
-		}
-		if (req->body_len + n > req->body_cap) {
-			size_t cap = req->body_cap ? req->body_cap : 4096;
-			while (cap < req->body_len + n)
-				cap *= 2;
-			char *b = realloc(req->body, cap);
-			if (!b)
-				return MHD_NO;
-			req->body = b;
-			req->body_cap = cap;
-		}
-		memcpy(req->body + req->body_len, upload_data, n);
-		req->body_len += n;
-		return MHD_YES;
+		api_conns_request_whole(ctx->conns, api_conn_rec(req));
+		return res;
 	}
+	if (*upload_data_size)
+		return api_request_body(req, upload_data, upload_data_size);
+	api_conns_request_whole(ctx->conns, api_conn_rec(req));
 	if (!req->route)
 		return MHD_NO; /* an answer was queued at the first call already */
-	if (req->route->json_body) {
-		if (req->body_too_large)
-			return api_problem(req, 413, "the body is over %d bytes; send a smaller JSON object",
-					   API_BODY_MAX);
-		const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_TYPE);
-		if (!ct && req->body_len > 0)
-			return api_problem(req, 415, "the body must be JSON sent as Content-Type "
-					   "application/json (curl --json does that); no Content-Type was given");
-	}
-	if (strstr(req->route->pattern, "{id}") && !req->id_ok)
-		return api_problem(req, 404, "scan '%.40s' does not exist: ids are positive integers",
-				   jsonw_utf8_valid(url, strlen(url)) ? strrchr(url, '/') ? url + 7 : url : "?");
-	return req->route->handler(req);
+	return api_request_run(req);
 }
 
 /*
@@ -248,7 +347,7 @@ static void api_log_request(struct api_req *req, int64_t ns, bool completed)
 	enum log_level level = quiet ? LOG_DEBUG : LOG_INFO;
 	if (!log_enabled(level))
 		return;
-	struct log_field f[10];
+	struct log_field f[12];
 	size_t n = 0;
 	f[n++] = LOG_STR("method", req->method);
 	f[n++] = LOG_STR("route", route);
@@ -258,6 +357,8 @@ static void api_log_request(struct api_req *req, int64_t ns, bool completed)
 	f[n++] = LOG_U64("status", req->status);
 	f[n++] = LOG_DBL("seconds", (double)ns / 1e9);
 	f[n++] = LOG_STR("request_id", req->request_id);
+	if (req->token_id[0])
+		f[n++] = LOG_STR("token_id", req->token_id);
 	if (!completed)
 		f[n++] = LOG_STR("completed", "no: the connection closed before the answer was sent");
 	f[n] = LOG_END;
@@ -267,11 +368,12 @@ static void api_log_request(struct api_req *req, int64_t ns, bool completed)
 static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			  enum MHD_RequestTerminationCode toe)
 {
-	(void)conn;
 	struct api_ctx *ctx = cls;
 	struct api_req *req = *con_cls;
 	if (!req)
 		return;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	api_conns_answered(ctx->conns, ci ? ci->socket_context : NULL);
 	if (!req->method) {
 		/* libmicrohttpd answered the request itself (a malformed header): nothing to count. */
 		free(req);
@@ -378,6 +480,17 @@ int api_serve(const struct api_server_opts *cfg)
 	socklen_t sslen = 0;
 	if (api_listen_addr(cfg->listen, &ss, &sslen, &err) < 0)
 		goto out;
+	if (api_conns_create(&ctx->conns, (int64_t)cfg->request_timeout_s * 1000000000, &err) < 0)
+		goto out;
+	if (api_auth_create(&ctx->auth, cfg->token_file, &err) < 0)
+		goto out;
+	if (!cfg->token_file && !cfg->insecure_no_auth && !api_guard_addr_is_loopback(&ss)) {
+		errbuf_set(&err, -EPERM, "--listen %s is not a loopback address and no --token-file is "
+			   "given: anyone who reaches it could read and scan; give --token-file FILE "
+			   "(leindexd token new makes tokens), or --insecure-no-auth to serve without",
+			   cfg->listen);
+		goto out;
+	}
 	ctx->guard = (struct api_guard_server){.loopback = api_guard_addr_is_loopback(&ss),
 					       .cors_origins = cfg->cors_origins,
 					       .cors_origin_count = cfg->cors_origin_count};
@@ -393,8 +506,10 @@ int api_serve(const struct api_server_opts *cfg)
 			     MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 			     MHD_OPTION_THREAD_POOL_SIZE, pool,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONN_LIMIT,
+			     MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_client,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONN_TIMEOUT,
+			     MHD_OPTION_NOTIFY_CONNECTION, api_conn_notify, ctx,
 			     MHD_OPTION_NOTIFY_COMPLETED, api_completed, ctx,
 			     MHD_OPTION_URI_LOG_CALLBACK, api_uri_seen, ctx,
 			     MHD_OPTION_END);
@@ -433,6 +548,8 @@ out:
 	}
 	jobq_destroy(ctx->jobq);
 	api_waiters_destroy(ctx->waiters);
+	api_conns_destroy(ctx->conns);
+	api_auth_destroy(ctx->auth);
 	store_close(ctx->store);
 	api_ctx_free_roots(ctx);
 	free(ctx);

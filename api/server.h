@@ -2,6 +2,7 @@
 #ifndef LEINDEX_API_SERVER_H
 #define LEINDEX_API_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,7 +20,18 @@ struct api_server_opts {
 	size_t allow_root_count;
 	const char *const *cors_origins; /**< origins allowed by CORS; none: CORS off */
 	size_t cors_origin_count;
+	unsigned max_connections;            /**< open at once, all clients together */
+	unsigned max_connections_per_client; /**< open at once from one IP address */
+	unsigned request_timeout_s;          /**< to receive a whole request (headers and body) */
+	const char *token_file;  /**< bearer tokens (auth.h); NULL: access control off */
+	bool metrics_auth;       /**< /metrics needs a read token too */
+	bool insecure_no_auth;   /**< serve a non-loopback address without tokens */
 };
+
+/** Defaults of the connection limits (the one definition; the CLI's --help says them). */
+#define API_MAX_CONNECTIONS_DEFAULT 1024
+#define API_MAX_CONNECTIONS_PER_CLIENT_DEFAULT 64
+#define API_REQUEST_TIMEOUT_DEFAULT_S 30
 
 /**
  * Serves the REST API on opts->listen until SIGTERM or SIGINT: opens the store in opts->data_dir,

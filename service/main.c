@@ -49,6 +49,9 @@ static int main_serve(const struct config *cfg)
 		.allow_root_count = cfg->allow_root_count,
 		.cors_origins = cfg->cors_origins,
 		.cors_origin_count = cfg->cors_origin_count,
+		.max_connections = API_MAX_CONNECTIONS_DEFAULT,
+		.max_connections_per_client = API_MAX_CONNECTIONS_PER_CLIENT_DEFAULT,
+		.request_timeout_s = API_REQUEST_TIMEOUT_DEFAULT_S,
 	};
 	return api_serve(&so) == 0 ? 0 : 1;
 }
