@@ -15,7 +15,10 @@
 
 #include "api/api.h"
 #include "api/listen.h"
+#include "base/clock.h"
+#include "base/encode.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "service/scan/scanner.h"
 
 /*
@@ -177,18 +180,14 @@ static void api_request_id(struct api_req *req)
 	}
 	if (got < sizeof(r)) {
 		/* No entropy to be had: still unique within the process (time and address). */
-		uint64_t a = (uint64_t)api_mono_ns(), b = (uint64_t)(uintptr_t)req ^ (uint64_t)api_real_ns();
+		uint64_t a = (uint64_t)clock_mono_ns();
+		uint64_t b = (uint64_t)(uintptr_t)req ^ (uint64_t)clock_wall_ns();
 		for (int i = 0; i < 8; i++) {
 			r[i] = (unsigned char)(a >> (8 * i));
 			r[8 + i] = (unsigned char)(b >> (8 * i));
 		}
 	}
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < sizeof(r); i++) {
-		req->request_id[2 * i] = hex[r[i] >> 4];
-		req->request_id[2 * i + 1] = hex[r[i] & 15];
-	}
-	req->request_id[2 * sizeof(r)] = '\0';
+	encode_hex(r, sizeof(r), req->request_id, ENCODE_HEX_LOWER);
 }
 
 static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -206,18 +205,18 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
 		req->conn = conn;
 		req->method = method;
 		req->url = url;
-		req->start_ns = api_mono_ns();
+		req->start_ns = clock_mono_ns();
 		*con_cls = req;
 		api_request_id(req);
 		char allow[64];
 		unsigned st = api_route_find(req, allow, sizeof(allow));
 		if (st == 404)
 			return api_problem(req, 404, "there is no route %s; the routes are listed in /openapi.yaml",
-					   jsonw_utf8_valid(url, strlen(url)) ? url : "(not UTF-8)");
+					   utf8_valid(url, strlen(url)) ? url : "(not UTF-8)");
 		if (st == 405) {
 			const char *h[] = {"Allow", allow, NULL};
 			return api_problem_h(req, 405, h, "%s does not take %s; it takes %s",
-					     jsonw_utf8_valid(url, strlen(url)) ? url : "this route", method, allow);
+					     utf8_valid(url, strlen(url)) ? url : "this route", method, allow);
 		}
 		if (req->route->json_body) {
 			const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -273,7 +272,7 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (strstr(req->route->pattern, "{id}") && !req->id_ok)
 		return api_problem(req, 404, "scan '%.40s' does not exist: ids are positive integers",
-				   jsonw_utf8_valid(url, strlen(url)) ? strrchr(url, '/') ? url + 7 : url : "?");
+				   utf8_valid(url, strlen(url)) ? strrchr(url, '/') ? url + 7 : url : "?");
 	return req->route->handler(req);
 }
 
@@ -313,7 +312,7 @@ static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 	struct api_req *req = *con_cls;
 	if (!req)
 		return;
-	int64_t ns = api_mono_ns() - req->start_ns;
+	int64_t ns = clock_mono_ns() - req->start_ns;
 	api_metrics_count(&ctx->metrics, req->label, req->status, ns);
 	api_log_request(req, ns, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	free(req->body);
@@ -392,7 +391,7 @@ int api_serve(const struct api_server_opts *cfg)
 		return 1;
 	}
 	ctx->cfg = cfg;
-	ctx->started_ns = api_real_ns();
+	ctx->started_ns = clock_wall_ns();
 	api_metrics_init(&ctx->metrics, api_routes, API_ROUTE_COUNT);
 	struct store_opts so = {.dir = cfg->data_dir, .map_size = cfg->map_size};
 	if (store_open(&ctx->store, &so, &err) < 0)
@@ -443,7 +442,7 @@ int api_serve(const struct api_server_opts *cfg)
 	int sig = 0;
 	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
 		;
-	int64_t t0 = api_mono_ns();
+	int64_t t0 = clock_mono_ns();
 	LOG_EV(LOG_INFO, "stopping", LOG_STR("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
 	atomic_store(&ctx->shutting_down, true);
 	MHD_socket lfd = MHD_quiesce_daemon(d);
@@ -454,7 +453,7 @@ int api_serve(const struct api_server_opts *cfg)
 	if (lfd != MHD_INVALID_SOCKET)
 		close(lfd);
 	ret = 0;
-	LOG_EV(LOG_INFO, "stopped", LOG_DBL("seconds", (double)(api_mono_ns() - t0) / 1e9));
+	LOG_EV(LOG_INFO, "stopped", LOG_DBL("seconds", (double)(clock_mono_ns() - t0) / 1e9));
 out:
 	if (ret != 0)
 		LOG_EV(LOG_ERROR, "the server could not start", LOG_STR("error", err.msg));
