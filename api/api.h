@@ -184,18 +184,16 @@ int api_query(struct api_req *req, struct api_param *params, size_t count, enum 
 int api_query_page_size(struct api_req *req, const struct api_param *p, unsigned def,
 			unsigned max, unsigned *out, enum MHD_Result *res);
 
-/** Appends "name=value" percent-encoded (with '&' before unless first) to `w`'s raw text. */
-void api_query_append(struct jsonw *w, bool *first, const char *name, const char *value, size_t len);
-
-/** Adds the headers of a paged answer: the Link rel="next" for `next_query` (e.g. "page_token=..."). */
-char *api_link_next(const char *path, const char *query);
+/**
+ * The Link header of the page after this one of `path`: <path?query>; rel="next", the query
+ * repeating the parameters of `params` that were given (page_token excepted, in their order)
+ * then page_token=`tok`, each percent-encoded. A malloc'ed string, or NULL when out of memory.
+ */
+char *api_link_next(const char *path, const struct api_param *params, size_t count,
+		    const char *tok);
 
 /* ---------------------------------------------------------------- time */
 
-/** CLOCK_MONOTONIC in ns. */
-int64_t api_mono_ns(void);
-/** CLOCK_REALTIME in ns. */
-int64_t api_real_ns(void);
 /** Writes a RFC 3339 UTC time with nine fractional digits (or null when ns == 0). */
 void api_jw_time(struct jsonw *w, const char *key, int64_t ns);
 

@@ -12,6 +12,9 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "base/encode.h"
+#include "base/readfile.h"
+
 /* Largest token file read (10,000 lines of about 140 bytes fit with room to spare). */
 #define API_AUTH_FILE_MAX (4 << 20)
 
@@ -165,61 +168,15 @@ int api_auth_parse(const char *text, size_t len, const char *path, struct api_au
 	return 0;
 }
 
-/* Reads the whole file (at most API_AUTH_FILE_MAX bytes) into a malloc'ed buffer. */
-static int api_auth_read(const char *path, char **text, size_t *len, struct errbuf *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errbuf_errno(err, errno, "opening the token file %s", path);
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-	for (;;) {
-		if (n == cap) {
-			if (cap >= API_AUTH_FILE_MAX) {
-				rc = errbuf_set(err, -EFBIG, "the token file %s is larger than %d bytes", path,
-						API_AUTH_FILE_MAX);
-				break;
-			}
-			size_t ncap = cap ? cap * 2 : 4096;
-			char *bigger = realloc(buf, ncap);
-			if (!bigger) {
-				rc = errbuf_errno(err, ENOMEM, "reading the token file %s", path);
-				break;
-			}
-			buf = bigger;
-			cap = ncap;
-		}
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = errbuf_errno(err, errno, "reading the token file %s", path);
-			break;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (rc < 0) {
-		free(buf);
-		return rc;
-	}
-	*text = buf;
-	*len = n;
-	return 0;
-}
-
 /* Reads and parses the file; a file without tokens is refused. */
 static int api_auth_load(const char *path, struct api_auth_entry **entries, size_t *count,
 			 struct errbuf *err)
 {
 	char *text = NULL;
 	size_t len = 0;
-	int rc = api_auth_read(path, &text, &len, err);
+	int rc = readfile_at(AT_FDCWD, path, 0, API_AUTH_FILE_MAX, &text, &len, err);
 	if (rc < 0)
-		return rc;
+		return errbuf_prefix(err, "the token file");
 	rc = api_auth_parse(text ? text : "", len, path, entries, count, err);
 	free(text);
 	if (rc == 0 && *count == 0)
@@ -355,24 +312,19 @@ int api_auth_mint(const char *id, const char *scope, char *token, size_t token_c
 			return errbuf_errno(err, errno, "reading random bytes from the OS");
 		got += (size_t)r;
 	}
-	unsigned char b64[48];
-	int n = EVP_EncodeBlock(b64, raw, sizeof(raw)); /* 44 characters, one '=' */
+	char b64[ENCODE_BASE64URL_LEN(sizeof(raw)) + 1];
+	size_t n = encode_base64url(raw, sizeof(raw), b64);
 	OPENSSL_cleanse(raw, sizeof(raw));
-	while (n > 0 && b64[n - 1] == '=')
-		n--;
-	for (int i = 0; i < n; i++)
-		b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
-	if (token_cap < (size_t)n + 5 || line_cap < 192)
+	if (token_cap < n + 5 || line_cap < 192)
 		return errbuf_set(err, -ENOSPC, "minting a token: buffers too small");
-	snprintf(token, token_cap, "lxd_%.*s", n, (const char *)b64);
+	snprintf(token, token_cap, "lxd_%.*s", (int)n, b64);
 	OPENSSL_cleanse(b64, sizeof(b64));
 	unsigned char d[32];
 	unsigned int dlen = 0;
 	if (EVP_Digest(token, strlen(token), d, &dlen, EVP_sha256(), NULL) != 1)
 		return errbuf_set(err, -EIO, "minting a token: SHA-256 failed");
 	int off = snprintf(line, line_cap, "%s %s sha256:", id, scope);
-	for (size_t i = 0; i < sizeof(d); i++)
-		off += snprintf(line + off, line_cap - (size_t)off, "%02x", d[i]);
+	line[(size_t)off + encode_hex(d, sizeof(d), line + off, ENCODE_HEX_LOWER)] = '\0';
 	return 0;
 }
 

@@ -1,71 +1,31 @@
 /* jsonw.c: a streaming JSON writer. */
 #include "api/jsonw.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/encode.h"
+#include "base/utf8.h"
+
 void jsonw_init(struct jsonw *w)
 {
 	memset(w, 0, sizeof(*w));
+	strbuf_init(&w->sb);
 }
 
 void jsonw_free(struct jsonw *w)
 {
-	free(w->buf);
+	strbuf_free(&w->sb);
 	jsonw_init(w);
 }
 
 char *jsonw_take(struct jsonw *w, size_t *len)
 {
-	char *b = NULL;
-	if (!w->oom) {
-		jsonw_append(w, "", 1); /* the NUL, not counted */
-		if (!w->oom) {
-			b = w->buf;
-			*len = w->len - 1;
-			w->buf = NULL;
-		}
-	}
-	jsonw_free(w);
+	char *b = strbuf_take(&w->sb, len);
+	jsonw_init(w);
 	return b;
-}
-
-static bool jsonw_reserve(struct jsonw *w, size_t n)
-{
-	if (w->oom)
-		return false;
-	if (w->len + n <= w->cap)
-		return true;
-	size_t cap = w->cap ? w->cap : 4096;
-	while (cap < w->len + n)
-		cap *= 2;
-	char *nb = realloc(w->buf, cap);
-	if (!nb) {
-		w->oom = true;
-		return false;
-	}
-	w->buf = nb;
-	w->cap = cap;
-	return true;
-}
-
-void jsonw_append(struct jsonw *w, const void *p, size_t n)
-{
-	if (!jsonw_reserve(w, n))
-		return;
-	memcpy(w->buf + w->len, p, n);
-	w->len += n;
-}
-
-static void jsonw_putc(struct jsonw *w, char c)
-{
-	if (w->len < w->cap && !w->oom)
-		w->buf[w->len++] = c;
-	else
-		jsonw_append(w, &c, 1);
 }
 
 /* Before any value: a comma when a sibling came before, nothing after a key. */
@@ -76,7 +36,7 @@ static void jsonw_sep(struct jsonw *w)
 		return;
 	}
 	if (w->depth > 0 && w->comma[w->depth])
-		jsonw_putc(w, ',');
+		strbuf_putc(&w->sb, ',');
 	if (w->depth > 0)
 		w->comma[w->depth] = true;
 }
@@ -84,18 +44,18 @@ static void jsonw_sep(struct jsonw *w)
 static void jsonw_open(struct jsonw *w, char c)
 {
 	jsonw_sep(w);
-	jsonw_putc(w, c);
+	strbuf_putc(&w->sb, c);
 	if (w->depth + 1 < (int)(sizeof(w->comma) / sizeof(w->comma[0]))) {
 		w->depth++;
 		w->comma[w->depth] = false;
 	} else {
-		w->oom = true; /* too deep: never happens with our documents */
+		w->sb.oom = true; /* too deep: never happens with our documents */
 	}
 }
 
 static void jsonw_close(struct jsonw *w, char c)
 {
-	jsonw_putc(w, c);
+	strbuf_putc(&w->sb, c);
 	if (w->depth > 0)
 		w->depth--;
 }
@@ -109,46 +69,45 @@ void jsonw_key(struct jsonw *w, const char *key)
 {
 	size_t n = strlen(key);
 	jsonw_sep(w);
-	if (!jsonw_reserve(w, n + 3))
+	if (!strbuf_reserve(&w->sb, n + 3))
 		return;
-	char *p = w->buf + w->len;
+	char *p = w->sb.buf + w->sb.len;
 	p[0] = '"';
 	memcpy(p + 1, key, n);
 	p[n + 1] = '"';
 	p[n + 2] = ':';
-	w->len += n + 3;
+	p[n + 3] = '\0';
+	w->sb.len += n + 3;
 	w->after_key = true;
 }
 
 static void jsonw_escaped(struct jsonw *w, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	if (!jsonw_reserve(w, n + 2))
+	if (!strbuf_reserve(&w->sb, n + 2))
 		return;
-	jsonw_putc(w, '"');
+	strbuf_putc(&w->sb, '"');
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		jsonw_append(w, s + run, i - run);
+		strbuf_append(&w->sb, s + run, i - run);
 		run = i + 1;
-		char esc[6] = {'\\', 0};
+		char esc[7] = {'\\', 0};
 		switch (c) {
-		case '"': esc[1] = '"'; jsonw_append(w, esc, 2); break;
-		case '\\': esc[1] = '\\'; jsonw_append(w, esc, 2); break;
-		case '\n': esc[1] = 'n'; jsonw_append(w, esc, 2); break;
-		case '\t': esc[1] = 't'; jsonw_append(w, esc, 2); break;
-		case '\r': esc[1] = 'r'; jsonw_append(w, esc, 2); break;
+		case '"': esc[1] = '"'; strbuf_append(&w->sb, esc, 2); break;
+		case '\\': esc[1] = '\\'; strbuf_append(&w->sb, esc, 2); break;
+		case '\n': esc[1] = 'n'; strbuf_append(&w->sb, esc, 2); break;
+		case '\t': esc[1] = 't'; strbuf_append(&w->sb, esc, 2); break;
+		case '\r': esc[1] = 'r'; strbuf_append(&w->sb, esc, 2); break;
 		default:
 			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			jsonw_append(w, esc, 6);
+			encode_hex(&c, 1, esc + 4, ENCODE_HEX_LOWER);
+			strbuf_append(&w->sb, esc, 6);
 		}
 	}
-	jsonw_append(w, s + run, n - run);
-	jsonw_putc(w, '"');
+	strbuf_append(&w->sb, s + run, n - run);
+	strbuf_putc(&w->sb, '"');
 }
 
 void jsonw_strn(struct jsonw *w, const char *s, size_t n)
@@ -178,7 +137,7 @@ void jsonw_u64(struct jsonw *w, uint64_t v)
 	char b[24];
 	char *p = jsonw_digits(b + sizeof(b), v);
 	jsonw_sep(w);
-	jsonw_append(w, p, (size_t)(b + sizeof(b) - p));
+	strbuf_append(&w->sb, p, (size_t)(b + sizeof(b) - p));
 }
 
 void jsonw_i64(struct jsonw *w, int64_t v)
@@ -188,7 +147,7 @@ void jsonw_i64(struct jsonw *w, int64_t v)
 	if (v < 0)
 		*--p = '-';
 	jsonw_sep(w);
-	jsonw_append(w, p, (size_t)(b + sizeof(b) - p));
+	strbuf_append(&w->sb, p, (size_t)(b + sizeof(b) - p));
 }
 
 /* Writes `width` digits of v (zero-padded) at p. */
@@ -245,93 +204,30 @@ void jsonw_dbl(struct jsonw *w, double v)
 	char b[40];
 	int n = snprintf(b, sizeof(b), "%.9g", v);
 	jsonw_sep(w);
-	jsonw_append(w, b, (size_t)n);
+	strbuf_append(&w->sb, b, (size_t)n);
 }
 
 void jsonw_bool(struct jsonw *w, bool v)
 {
 	jsonw_sep(w);
-	jsonw_append(w, v ? "true" : "false", v ? 4 : 5);
+	strbuf_append(&w->sb, v ? "true" : "false", v ? 4 : 5);
 }
 
 void jsonw_null(struct jsonw *w)
 {
 	jsonw_sep(w);
-	jsonw_append(w, "null", 4);
+	strbuf_append(&w->sb, "null", 4);
 }
 
 void jsonw_rawval(struct jsonw *w, const char *json, size_t n)
 {
 	jsonw_sep(w);
-	jsonw_append(w, json, n);
-}
-
-bool jsonw_utf8_valid(const char *p, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)p;
-	size_t i = 0;
-	while (i < n) {
-		unsigned char c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t len;
-		uint32_t cp, min;
-		if ((c & 0xe0) == 0xc0) {
-			len = 2, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3, cp = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4, cp = c & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += len;
-	}
-	return true;
-}
-
-size_t jsonw_base64(const unsigned char *p, size_t n, char *out)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t o = 0, i = 0;
-	for (; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = tab[(v >> 6) & 63];
-		out[o++] = tab[v & 63];
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = '=';
-		out[o++] = '=';
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = tab[(v >> 6) & 63];
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-	return o;
+	strbuf_append(&w->sb, json, n);
 }
 
 void jsonw_path(struct jsonw *w, const char *key, const char *p, size_t n)
 {
-	if (jsonw_utf8_valid(p, n)) {
+	if (utf8_valid(p, n)) {
 		jsonw_key(w, key);
 		jsonw_strn(w, p, n);
 		return;
@@ -341,13 +237,13 @@ void jsonw_path(struct jsonw *w, const char *key, const char *p, size_t n)
 	jsonw_key(w, k);
 	/* Paths are at most a few KiB: a stack buffer is enough for the common case. */
 	char small[1024];
-	size_t need = 4 * ((n + 2) / 3) + 1;
+	size_t need = ENCODE_BASE64_LEN(n) + 1;
 	char *b = need <= sizeof(small) ? small : malloc(need);
 	if (!b) {
-		w->oom = true;
+		w->sb.oom = true;
 		return;
 	}
-	size_t bl = jsonw_base64((const unsigned char *)p, n, b);
+	size_t bl = encode_base64(p, n, b);
 	jsonw_strn(w, b, bl);
 	if (b != small)
 		free(b);

@@ -6,14 +6,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/strbuf.h"
+
 /*
- * Values are appended in order; commas are placed by the writer. A failed allocation sets `oom`
- * and turns every later call into a no-op, so callers check once at the end. Not thread-safe.
+ * Values are appended in order; commas are placed by the writer. The text goes into a strbuf,
+ * whose sticky `oom` flag (set by a failed allocation, or by nesting deeper than the writer
+ * tracks) turns every later call into a no-op, so callers check once at the end. The writer owns
+ * the text until jsonw_take(). Not thread-safe.
  */
 struct jsonw {
-	char *buf;
-	size_t len, cap;
-	bool oom;
+	/** The text so far (sb.buf, sb.len) and whether it failed (sb.oom). */
+	struct strbuf sb;
 	int depth;
 	/** Per depth: whether the next value needs a comma before it. */
 	bool comma[64];
@@ -49,14 +52,11 @@ void jsonw_bool(struct jsonw *w, bool v);
 void jsonw_null(struct jsonw *w);
 /** A value given as JSON text already (trusted). */
 void jsonw_rawval(struct jsonw *w, const char *json, size_t n);
-/** Appends raw bytes outside the JSON grammar (for building non-JSON text). */
-void jsonw_append(struct jsonw *w, const void *p, size_t n);
-/** Writes `key` with `p` when it is valid UTF-8, else `key`_b64 with its base64. */
+/**
+ * The `path_b64` rule: writes `key` with the bytes `p` when they are valid UTF-8 (utf8_valid()),
+ * else `key`_b64 with their standard base64, as scanjson_set_path() does for the CLI and the
+ * stored records.
+ */
 void jsonw_path(struct jsonw *w, const char *key, const char *p, size_t n);
-
-/** Whether `p` is valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
-bool jsonw_utf8_valid(const char *p, size_t n);
-/** Standard base64 with padding of `n` bytes into `out` (4*ceil(n/3)+1 bytes); returns length. */
-size_t jsonw_base64(const unsigned char *p, size_t n, char *out);
 
 #endif

@@ -3,11 +3,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "base/readfile.h"
+#include "base/strbuf.h"
 
 /*
  * Design. Debian has no C client library for Prometheus, and leindexd needs only a fixed set of
@@ -79,18 +83,6 @@ uint64_t api_metrics_class_total(struct api_metrics *m, unsigned cls)
 
 /* ---------------------------------------------------------------- the text writer */
 
-static void api_prom_printf(struct jsonw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void api_prom_printf(struct jsonw *w, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		jsonw_append(w, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-}
-
 /* A float as Go's ParseFloat reads it back: the shortest of %.15g and %.17g that round-trips. */
 static void api_prom_fmt(char *buf, size_t cap, double v)
 {
@@ -99,24 +91,24 @@ static void api_prom_fmt(char *buf, size_t cap, double v)
 		snprintf(buf, cap, "%.17g", v);
 }
 
-static void api_prom_family(struct jsonw *w, const char *name, const char *type, const char *help)
+static void api_prom_family(struct strbuf *sb, const char *name, const char *type, const char *help)
 {
-	api_prom_printf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	strbuf_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* name{labels} value; `labels` is preformatted (api_prom_label()), NULL or "" for none. */
-static void api_prom_u64(struct jsonw *w, const char *name, const char *labels, uint64_t v)
+static void api_prom_u64(struct strbuf *sb, const char *name, const char *labels, uint64_t v)
 {
 	bool l = labels && *labels;
-	api_prom_printf(w, "%s%s%s%s %" PRIu64 "\n", name, l ? "{" : "", l ? labels : "", l ? "}" : "", v);
+	strbuf_printf(sb, "%s%s%s%s %" PRIu64 "\n", name, l ? "{" : "", l ? labels : "", l ? "}" : "", v);
 }
 
-static void api_prom_dbl(struct jsonw *w, const char *name, const char *labels, double v)
+static void api_prom_dbl(struct strbuf *sb, const char *name, const char *labels, double v)
 {
 	char num[40];
 	api_prom_fmt(num, sizeof(num), v);
 	bool l = labels && *labels;
-	api_prom_printf(w, "%s%s%s%s %s\n", name, l ? "{" : "", l ? labels : "", l ? "}" : "", num);
+	strbuf_printf(sb, "%s%s%s%s %s\n", name, l ? "{" : "", l ? labels : "", l ? "}" : "", num);
 }
 
 /* Appends name="value" (escaped as the format says: backslash, quote, newline) to `buf`. */
@@ -144,7 +136,7 @@ static void api_prom_label(char *buf, size_t cap, const char *name, const char *
  * The series of a histogram: `counts` per bucket (not cumulative, the last one +Inf), `labels`
  * the other labels (or ""). _count is the sum of the buckets, so it always equals the +Inf one.
  */
-static void api_prom_histogram(struct jsonw *w, const char *name, const char *labels,
+static void api_prom_histogram(struct strbuf *sb, const char *name, const char *labels,
 			       const double *bounds, const uint64_t *counts, size_t nbuckets, double sum)
 {
 	char series[128], lb[256];
@@ -159,12 +151,12 @@ static void api_prom_histogram(struct jsonw *w, const char *name, const char *la
 		snprintf(lb, sizeof(lb), "%s", labels);
 		api_prom_label(lb, sizeof(lb), "le", le);
 		cum += counts[b];
-		api_prom_u64(w, series, lb, cum);
+		api_prom_u64(sb, series, lb, cum);
 	}
 	snprintf(series, sizeof(series), "%s_sum", name);
-	api_prom_dbl(w, series, labels, sum);
+	api_prom_dbl(sb, series, labels, sum);
 	snprintf(series, sizeof(series), "%s_count", name);
-	api_prom_u64(w, series, labels, cum);
+	api_prom_u64(sb, series, labels, cum);
 }
 
 /* ---------------------------------------------------------------- process figures */
@@ -175,44 +167,49 @@ struct api_proc {
 	uint64_t rss_bytes, open_fds;
 };
 
-/* /proc/self/stat (CPU, start, RSS), /proc/stat (boot time) and /proc/self/fd. */
+/* Longest /proc file read (/proc/stat grows with the CPUs and interrupts: tens of KiB). */
+#define API_PROC_MAX (1024 * 1024)
+
+/* /proc/self/stat (CPU, start, RSS) and /proc/stat (boot time). */
+static void api_proc_stat(struct api_proc *p)
+{
+	long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	unsigned long long start_ticks = 0;
+	char *text = NULL;
+	size_t len = 0;
+	if (tick <= 0 || page <= 0 ||
+	    readfile_at(AT_FDCWD, "/proc/self/stat", 0, API_PROC_MAX, &text, &len, NULL) < 0)
+		return;
+	/* After the command name in parentheses (which may hold spaces): field 3 on. */
+	char *rp = strrchr(text, ')');
+	unsigned long long utime, stime;
+	long rss;
+	if (rp &&
+	    /* Fields 3-13 skipped, utime 14, stime 15, 16-21 skipped, starttime 22, rss 24. */
+	    sscanf(rp + 1, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu %*s %*s %*s "
+		   "%*s %*s %*s %llu %*s %ld", &utime, &stime, &start_ticks, &rss) == 4) {
+		p->cpu_seconds = (double)(utime + stime) / (double)tick;
+		p->rss_bytes = rss > 0 ? (uint64_t)rss * (uint64_t)page : 0;
+		p->stat_ok = true;
+	}
+	free(text);
+	if (!p->stat_ok ||
+	    readfile_at(AT_FDCWD, "/proc/stat", 0, API_PROC_MAX, &text, &len, NULL) < 0)
+		return;
+	const char *bt = strncmp(text, "btime ", 6) == 0 ? text : strstr(text, "\nbtime ");
+	unsigned long long btime;
+	if (bt && sscanf(bt, " btime %llu", &btime) == 1) {
+		p->start_seconds = (double)btime + (double)start_ticks / (double)tick;
+		p->start_ok = true;
+	}
+	free(text);
+}
+
+/* The figures above and the descriptors open (/proc/self/fd). */
 static void api_proc_read(struct api_proc *p)
 {
 	memset(p, 0, sizeof(*p));
-	long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	char buf[1024];
-	unsigned long long start_ticks = 0;
-	FILE *f = fopen("/proc/self/stat", "re");
-	if (f) {
-		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[n] = '\0';
-		/* After the command name in parentheses (which may hold spaces): field 3 on. */
-		char *rp = strrchr(buf, ')');
-		unsigned long long utime, stime;
-		long rss;
-		if (rp && tick > 0 && page > 0 &&
-		    /* Fields 3-13 skipped, utime 14, stime 15, 16-21 skipped, starttime 22, rss 24. */
-		    sscanf(rp + 1, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu %*s %*s %*s "
-			   "%*s %*s %*s %llu %*s %ld", &utime, &stime, &start_ticks, &rss) == 4) {
-			p->cpu_seconds = (double)(utime + stime) / (double)tick;
-			p->rss_bytes = rss > 0 ? (uint64_t)rss * (uint64_t)page : 0;
-			p->stat_ok = true;
-		}
-	}
-	f = fopen("/proc/stat", "re");
-	if (f && p->stat_ok) {
-		unsigned long long btime;
-		while (fgets(buf, sizeof(buf), f)) {
-			if (sscanf(buf, "btime %llu", &btime) == 1) {
-				p->start_seconds = (double)btime + (double)start_ticks / (double)tick;
-				p->start_ok = true;
-				break;
-			}
-		}
-	}
-	if (f)
-		fclose(f);
+	api_proc_stat(p);
 	DIR *d = opendir("/proc/self/fd");
 	if (d) {
 		uint64_t n = 0;
@@ -228,43 +225,44 @@ static void api_proc_read(struct api_proc *p)
 
 /* ---------------------------------------------------------------- GET /metrics */
 
-static void api_metrics_scans(struct jsonw *w, const uint64_t *by_state, const struct jobq_metrics *jm)
+static void api_metrics_scans(struct strbuf *sb, const uint64_t *by_state,
+			      const struct jobq_metrics *jm)
 {
 	char lb[64];
-	api_prom_family(w, "leindexd_scans", "gauge", "Scans kept, by state.");
+	api_prom_family(sb, "leindexd_scans", "gauge", "Scans kept, by state.");
 	for (unsigned s = 0; s < SCAN_STATE_COUNT; s++) {
 		lb[0] = '\0';
 		api_prom_label(lb, sizeof(lb), "state", scan_state_name((enum scan_state)s));
-		api_prom_u64(w, "leindexd_scans", lb, by_state[s]);
+		api_prom_u64(sb, "leindexd_scans", lb, by_state[s]);
 	}
-	api_prom_family(w, "leindexd_scans_running", "gauge", "Scans running now.");
-	api_prom_u64(w, "leindexd_scans_running", NULL, jm->running);
-	api_prom_family(w, "leindexd_scans_queued", "gauge", "Scans waiting for a runner.");
-	api_prom_u64(w, "leindexd_scans_queued", NULL, jm->queued);
-	api_prom_family(w, "leindexd_entries_scanned_total", "counter",
+	api_prom_family(sb, "leindexd_scans_running", "gauge", "Scans running now.");
+	api_prom_u64(sb, "leindexd_scans_running", NULL, jm->running);
+	api_prom_family(sb, "leindexd_scans_queued", "gauge", "Scans waiting for a runner.");
+	api_prom_u64(sb, "leindexd_scans_queued", NULL, jm->queued);
+	api_prom_family(sb, "leindexd_entries_scanned_total", "counter",
 			"Entries (directories, files, symlinks, other) found by scans of this process, "
 			"running ones included.");
-	api_prom_u64(w, "leindexd_entries_scanned_total", NULL, jm->entries);
-	api_prom_family(w, "leindexd_dirs_scanned_total", "counter",
+	api_prom_u64(sb, "leindexd_entries_scanned_total", NULL, jm->entries);
+	api_prom_family(sb, "leindexd_dirs_scanned_total", "counter",
 			"Directories found by scans of this process, running ones included.");
-	api_prom_u64(w, "leindexd_dirs_scanned_total", NULL, jm->dirs);
-	api_prom_family(w, "leindexd_bytes_scanned_total", "counter",
+	api_prom_u64(sb, "leindexd_dirs_scanned_total", NULL, jm->dirs);
+	api_prom_family(sb, "leindexd_bytes_scanned_total", "counter",
 			"Sizes of the regular files found by scans of this process, in bytes.");
-	api_prom_u64(w, "leindexd_bytes_scanned_total", NULL, jm->bytes);
-	api_prom_family(w, "leindexd_scandir_seconds", "histogram",
+	api_prom_u64(sb, "leindexd_bytes_scanned_total", NULL, jm->bytes);
+	api_prom_family(sb, "leindexd_scandir_seconds", "histogram",
 			"Time to open, list and stat one directory.");
-	api_prom_histogram(w, "leindexd_scandir_seconds", "", scanner_latency_bounds,
+	api_prom_histogram(sb, "leindexd_scandir_seconds", "", scanner_latency_bounds,
 			   jm->scandir_latency, SCANNER_LATENCY_BUCKETS,
 			   (double)jm->scandir_latency_ns / 1e9);
-	api_prom_family(w, "leindexd_slow_scandirs_total", "counter",
+	api_prom_family(sb, "leindexd_slow_scandirs_total", "counter",
 			"Directories slower to read than their scan's slow_threshold_ms.");
-	api_prom_u64(w, "leindexd_slow_scandirs_total", NULL, jm->slow_scandirs);
+	api_prom_u64(sb, "leindexd_slow_scandirs_total", NULL, jm->slow_scandirs);
 }
 
-static void api_metrics_http(struct jsonw *w, struct api_metrics *m)
+static void api_metrics_http(struct strbuf *sb, struct api_metrics *m)
 {
 	char lb[256];
-	api_prom_family(w, "leindexd_http_requests_total", "counter",
+	api_prom_family(sb, "leindexd_http_requests_total", "counter",
 			"HTTP answers by route (path pattern) and status class.");
 	for (unsigned i = 0; i < m->label_count; i++) {
 		for (unsigned c = 1; c <= 5; c++) {
@@ -274,10 +272,10 @@ static void api_metrics_http(struct jsonw *w, struct api_metrics *m)
 			lb[0] = '\0';
 			api_prom_label(lb, sizeof(lb), "route", m->labels[i]);
 			api_prom_label(lb, sizeof(lb), "code_class", api_classes[c]);
-			api_prom_u64(w, "leindexd_http_requests_total", lb, n);
+			api_prom_u64(sb, "leindexd_http_requests_total", lb, n);
 		}
 	}
-	api_prom_family(w, "leindexd_http_request_duration_seconds", "histogram",
+	api_prom_family(sb, "leindexd_http_request_duration_seconds", "histogram",
 			"Time from a request's headers to the end of its answer, by route.");
 	for (unsigned i = 0; i < m->label_count; i++) {
 		uint64_t counts[API_DURATION_BUCKETS], total = 0;
@@ -290,30 +288,30 @@ static void api_metrics_http(struct jsonw *w, struct api_metrics *m)
 		lb[0] = '\0';
 		api_prom_label(lb, sizeof(lb), "route", m->labels[i]);
 		uint64_t ns = atomic_load_explicit(&m->routes[i].duration_ns, memory_order_relaxed);
-		api_prom_histogram(w, "leindexd_http_request_duration_seconds", lb, api_duration_bounds,
+		api_prom_histogram(sb, "leindexd_http_request_duration_seconds", lb, api_duration_bounds,
 				   counts, API_DURATION_BUCKETS, (double)ns / 1e9);
 	}
 }
 
-static void api_metrics_process(struct jsonw *w)
+static void api_metrics_process(struct strbuf *sb)
 {
 	struct api_proc p;
 	api_proc_read(&p);
 	if (p.stat_ok) {
-		api_prom_family(w, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-		api_prom_u64(w, "process_resident_memory_bytes", NULL, p.rss_bytes);
-		api_prom_family(w, "process_cpu_seconds_total", "counter",
+		api_prom_family(sb, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+		api_prom_u64(sb, "process_resident_memory_bytes", NULL, p.rss_bytes);
+		api_prom_family(sb, "process_cpu_seconds_total", "counter",
 				"Total user and system CPU time spent in seconds.");
-		api_prom_dbl(w, "process_cpu_seconds_total", NULL, p.cpu_seconds);
+		api_prom_dbl(sb, "process_cpu_seconds_total", NULL, p.cpu_seconds);
 	}
 	if (p.fds_ok) {
-		api_prom_family(w, "process_open_fds", "gauge", "Number of open file descriptors.");
-		api_prom_u64(w, "process_open_fds", NULL, p.open_fds);
+		api_prom_family(sb, "process_open_fds", "gauge", "Number of open file descriptors.");
+		api_prom_u64(sb, "process_open_fds", NULL, p.open_fds);
 	}
 	if (p.start_ok) {
-		api_prom_family(w, "process_start_time_seconds", "gauge",
+		api_prom_family(sb, "process_start_time_seconds", "gauge",
 				"Start time of the process since unix epoch in seconds.");
-		api_prom_dbl(w, "process_start_time_seconds", NULL, p.start_seconds);
+		api_prom_dbl(sb, "process_start_time_seconds", NULL, p.start_seconds);
 	}
 }
 
@@ -334,23 +332,23 @@ enum MHD_Result api_metrics_get(struct api_req *req)
 	struct jobq_metrics jm;
 	jobq_metrics(ctx->jobq, &jm);
 
-	struct jsonw w;
-	jsonw_init(&w);
+	struct strbuf sb;
+	strbuf_init(&sb);
 	char lb[64] = "";
 	api_prom_label(lb, sizeof(lb), "version", LEINDEX_VERSION);
-	api_prom_family(&w, "leindexd_build_info", "gauge", "Always 1; the version in a label.");
-	api_prom_u64(&w, "leindexd_build_info", lb, 1);
-	api_metrics_scans(&w, by_state, &jm);
-	api_prom_family(&w, "leindexd_store_bytes", "gauge", "Size of the store's data file in bytes.");
-	api_prom_u64(&w, "leindexd_store_bytes", NULL, info.file_bytes);
-	api_prom_family(&w, "leindexd_store_map_fill_ratio", "gauge",
+	api_prom_family(&sb, "leindexd_build_info", "gauge", "Always 1; the version in a label.");
+	api_prom_u64(&sb, "leindexd_build_info", lb, 1);
+	api_metrics_scans(&sb, by_state, &jm);
+	api_prom_family(&sb, "leindexd_store_bytes", "gauge", "Size of the store's data file in bytes.");
+	api_prom_u64(&sb, "leindexd_store_bytes", NULL, info.file_bytes);
+	api_prom_family(&sb, "leindexd_store_map_fill_ratio", "gauge",
 			"Used part of the store's map (--map-size), from 0 to 1.");
-	api_prom_dbl(&w, "leindexd_store_map_fill_ratio", NULL,
+	api_prom_dbl(&sb, "leindexd_store_map_fill_ratio", NULL,
 		     info.map_bytes ? (double)info.used_bytes / (double)info.map_bytes : 0.0);
-	api_metrics_http(&w, &ctx->metrics);
-	api_metrics_process(&w);
+	api_metrics_http(&sb, &ctx->metrics);
+	api_metrics_process(&sb);
 	size_t len = 0;
-	char *body = jsonw_take(&w, &len);
+	char *body = strbuf_take(&sb, &len);
 	if (!body)
 		return api_problem(req, 500, "out of memory while writing /metrics");
 	return api_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", body, len,

@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/encode.h"
+#include "base/strbuf.h"
+#include "base/utf8.h"
+
 struct api_query_state {
 	struct api_param *params;
 	size_t count;
@@ -33,7 +37,7 @@ static enum MHD_Result api_query_it(void *cls, enum MHD_ValueKind kind, const ch
 	size_t n = key_size < sizeof(name) - 1 ? key_size : sizeof(name) - 1;
 	memcpy(name, key, n);
 	name[n] = '\0';
-	if (!jsonw_utf8_valid(name, n) || memchr(key, '\0', n))
+	if (!utf8_valid(name, n) || memchr(key, '\0', n))
 		snprintf(name, sizeof(name), "(not UTF-8)");
 	int len = snprintf(st->bad, sizeof(st->bad), "unknown query parameter '%s'", name);
 	if (st->count && len > 0 && (size_t)len < sizeof(st->bad)) {
@@ -98,31 +102,39 @@ int api_query_page_size(struct api_req *req, const struct api_param *p, unsigned
 	return 0;
 }
 
-void api_query_append(struct jsonw *w, bool *first, const char *name, const char *value, size_t len)
+/* Appends "name=value", percent-encoded (RFC 3986: all but the unreserved characters), with
+ * '&' before unless it is the first. */
+static void api_query_append(struct strbuf *sb, bool *first, const char *name, const char *value,
+			     size_t len)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	if (!*first)
-		jsonw_append(w, "&", 1);
+		strbuf_putc(sb, '&');
 	*first = false;
-	jsonw_append(w, name, strlen(name));
-	jsonw_append(w, "=", 1);
+	strbuf_puts(sb, name);
+	strbuf_putc(sb, '=');
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)value[i];
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 		    c == '-' || c == '_' || c == '.' || c == '~') {
-			jsonw_append(w, &value[i], 1);
+			strbuf_putc(sb, (char)c);
 		} else {
-			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-			jsonw_append(w, e, 3);
+			char e[4] = {'%'};
+			encode_hex(&c, 1, e + 1, ENCODE_HEX_UPPER);
+			strbuf_append(sb, e, 3);
 		}
 	}
 }
 
-char *api_link_next(const char *path, const char *query)
+char *api_link_next(const char *path, const struct api_param *params, size_t count, const char *tok)
 {
-	size_t n = strlen(path) + strlen(query) + 32;
-	char *s = malloc(n);
-	if (s)
-		snprintf(s, n, "<%s?%s>; rel=\"next\"", path, query);
-	return s;
+	struct strbuf sb;
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "<%s?", path);
+	bool first = true;
+	for (size_t i = 0; i < count; i++)
+		if (params[i].value && strcmp(params[i].name, "page_token") != 0)
+			api_query_append(&sb, &first, params[i].name, params[i].value, params[i].len);
+	api_query_append(&sb, &first, "page_token", tok, strlen(tok));
+	strbuf_puts(&sb, ">; rel=\"next\"");
+	return strbuf_take(&sb, NULL);
 }

@@ -1,51 +1,23 @@
 /* reply.c: queuing answers: JSON bodies, RFC 9457 problem details, entity tags, times. */
 #include "api/api.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include "base/log.h"
-
-int64_t api_mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t api_real_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "base/utf8.h"
 
 void api_jw_time(struct jsonw *w, const char *key, int64_t ns)
 {
 	jsonw_key(w, key);
-	if (ns == 0) {
-		jsonw_null(w);
-		return;
-	}
 	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
 	if (frac < 0) {
 		frac += 1000000000;
 		sec--;
 	}
-	time_t t = (time_t)sec;
-	struct tm tm;
-	char b[64];
-	if (!gmtime_r(&t, &tm)) {
+	if (ns == 0 || !jsonw_time(w, sec, (uint32_t)frac))
 		jsonw_null(w);
-		return;
-	}
-	size_t n = strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(b + n, sizeof(b) - n, ".%09" PRId64 "Z", frac);
-	jsonw_str(w, b);
 }
 
 const char *api_status_title(unsigned status)
@@ -160,7 +132,7 @@ static enum MHD_Result api_problem_v(struct api_req *req, unsigned status,
 	jsonw_str(&w, api_status_title(status));
 	jsonw_key(&w, "status");
 	jsonw_u64(&w, status);
-	if (jsonw_utf8_valid(detail, strlen(detail))) {
+	if (utf8_valid(detail, strlen(detail))) {
 		jsonw_key(&w, "detail");
 		jsonw_str(&w, detail);
 	} else {

@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "base/bytes.h"
+#include "base/encode.h"
+#include "base/utf8.h"
 
 #define API_ENTRIES_PAGE_DEFAULT 1000
 #define API_ENTRIES_PAGE_MAX 10000
@@ -68,7 +70,6 @@ static void api_entry_time(struct jsonw *w, const char *key, int64_t sec, uint32
 static int api_entry_cb(void *ctx, const char *path, size_t path_len, const struct entry *e)
 {
 	struct jsonw *w = ctx;
-	static const char hex[] = "0123456789abcdef";
 	jsonw_obj(w);
 	jsonw_path(w, "path", path, path_len);
 	jsonw_key(w, "type");
@@ -104,16 +105,13 @@ static int api_entry_cb(void *ctx, const char *path, size_t path_len, const stru
 		}
 	}
 	if (e->flags & ENTRY_HAS_HASH) {
-		char h[65];
-		for (int i = 0; i < 32; i++) {
-			h[2 * i] = hex[e->sha256[i] >> 4];
-			h[2 * i + 1] = hex[e->sha256[i] & 15];
-		}
+		char h[ENCODE_HEX_LEN(sizeof(e->sha256)) + 1];
+		size_t hl = encode_hex(e->sha256, sizeof(e->sha256), h, ENCODE_HEX_LOWER);
 		jsonw_key(w, "sha256");
-		jsonw_strn(w, h, 64);
+		jsonw_strn(w, h, hl);
 	}
 	jsonw_obj_end(w);
-	return w->oom ? -ENOMEM : 0;
+	return w->sb.oom ? -ENOMEM : 0;
 }
 
 /* A prefix is a relative directory: no leading '/', no empty, "." or ".." parts. */
@@ -138,22 +136,9 @@ static bool api_prefix_ok(const char *p, size_t n)
 static char *api_next_link(struct api_req *req, const char *route, const struct api_param *p,
 			   size_t count, const char *tok)
 {
-	struct jsonw q;
-	jsonw_init(&q);
-	bool first = true;
-	for (size_t i = 0; i < count; i++)
-		if (p[i].value && strcmp(p[i].name, "page_token") != 0)
-			api_query_append(&q, &first, p[i].name, p[i].value, p[i].len);
-	api_query_append(&q, &first, "page_token", tok, strlen(tok));
-	size_t ql;
-	char *qs = jsonw_take(&q, &ql);
-	if (!qs)
-		return NULL;
 	char path[96];
 	snprintf(path, sizeof(path), "/scans/%llu/%s", (unsigned long long)req->id, route);
-	char *link = api_link_next(path, qs);
-	free(qs);
-	return link;
+	return api_link_next(path, p, count, tok);
 }
 
 enum MHD_Result api_scan_entries(struct api_req *req)
@@ -257,7 +242,7 @@ static int api_error_cb(void *ctx, const struct store_error *e)
 	jsonw_obj(w);
 	jsonw_path(w, "path", e->path, e->path_len);
 	jsonw_key(w, "op");
-	if (e->op && jsonw_utf8_valid(e->op, strlen(e->op)))
+	if (e->op && utf8_valid(e->op, strlen(e->op)))
 		jsonw_str(w, e->op);
 	else
 		jsonw_str(w, "?");
@@ -267,7 +252,7 @@ static int api_error_cb(void *ctx, const struct store_error *e)
 	const char *m = strerrordesc_np(e->errnum);
 	jsonw_str(w, m ? m : "Unknown error");
 	jsonw_obj_end(w);
-	return w->oom ? -ENOMEM : 0;
+	return w->sb.oom ? -ENOMEM : 0;
 }
 
 enum MHD_Result api_scan_errors(struct api_req *req)

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/clock.h"
+#include "base/utf8.h"
 #include "service/job/scanjson.h"
 #include "service/scan/scanner.h"
 
@@ -70,7 +72,7 @@ int api_scan_write_rec(struct api_ctx *ctx, const struct store_scan *rec, struct
 	jsonw_u64(w, scan_state_finished(state) ? 0 : p.queued_dirs);
 	jsonw_obj_end(w);
 	jsonw_key(w, "error");
-	if (error && jsonw_utf8_valid(error, strlen(error)))
+	if (error && utf8_valid(error, strlen(error)))
 		jsonw_str(w, error);
 	else if (error)
 		jsonw_str(w, "the scan failed (the message is not valid UTF-8; see the log)");
@@ -521,19 +523,7 @@ enum MHD_Result api_scans_list(struct api_req *req)
 	char *tok = NULL, *link = NULL;
 	if (lc.more) {
 		tok = api_token_encode_u64(&req->ctx->key, &bind, lc.last_id);
-		struct jsonw q;
-		jsonw_init(&q);
-		bool first = true;
-		if (p[0].value)
-			api_query_append(&q, &first, "state", p[0].value, p[0].len);
-		if (p[1].value)
-			api_query_append(&q, &first, "page_size", p[1].value, p[1].len);
-		if (tok)
-			api_query_append(&q, &first, "page_token", tok, strlen(tok));
-		size_t ql;
-		char *qs = jsonw_take(&q, &ql);
-		link = qs ? api_link_next("/scans", qs) : NULL;
-		free(qs);
+		link = tok ? api_link_next("/scans", p, 3, tok) : NULL;
 	}
 	return api_reply_page(req, &w, lc.more, tok, link, "scans");
 }
@@ -561,7 +551,7 @@ enum MHD_Result api_scan_get(struct api_req *req)
 		int lv = jobq_live(req->ctx->jobq, req->id, &live);
 		if (lv == 1 && !scan_state_finished(live.state) &&
 		    api_waiters_suspend(req->ctx->waiters, req,
-					api_mono_ns() + (int64_t)wait * 1000000000) == 0)
+					clock_mono_ns() + (int64_t)wait * 1000000000) == 0)
 			return MHD_YES;
 	}
 	return api_scan_answer(req, 200, NULL);
@@ -587,7 +577,7 @@ enum MHD_Result api_scan_cancel(struct api_req *req)
 	struct jobq_live live;
 	if (jobq_live(req->ctx->jobq, req->id, &live) == 1 && !scan_state_finished(live.state) &&
 	    api_waiters_suspend(req->ctx->waiters, req,
-				api_mono_ns() + (int64_t)API_CANCEL_WAIT_MS * 1000000) == 0)
+				clock_mono_ns() + (int64_t)API_CANCEL_WAIT_MS * 1000000) == 0)
 		return MHD_YES;
 	return api_scan_answer(req, 200, NULL);
 }

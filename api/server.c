@@ -18,7 +18,10 @@
 #include "api/conns.h"
 #include "api/guard.h"
 #include "api/listen.h"
+#include "base/clock.h"
+#include "base/encode.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "service/scan/scanner.h"
 
 /*
@@ -80,18 +83,14 @@ static void api_request_id(struct api_req *req)
 	}
 	if (got < sizeof(r)) {
 		/* No entropy to be had: still unique within the process (time and address). */
-		uint64_t a = (uint64_t)api_mono_ns(), b = (uint64_t)(uintptr_t)req ^ (uint64_t)api_real_ns();
+		uint64_t a = (uint64_t)clock_mono_ns();
+		uint64_t b = (uint64_t)(uintptr_t)req ^ (uint64_t)clock_wall_ns();
 		for (int i = 0; i < 8; i++) {
 			r[i] = (unsigned char)(a >> (8 * i));
 			r[8 + i] = (unsigned char)(b >> (8 * i));
 		}
 	}
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < sizeof(r); i++) {
-		req->request_id[2 * i] = hex[r[i] >> 4];
-		req->request_id[2 * i + 1] = hex[r[i] & 15];
-	}
-	req->request_id[2 * sizeof(r)] = '\0';
+	encode_hex(r, sizeof(r), req->request_id, ENCODE_HEX_LOWER);
 }
 
 static struct api_req *api_req_new(struct api_ctx *ctx)
@@ -99,7 +98,7 @@ static struct api_req *api_req_new(struct api_ctx *ctx)
 	struct api_req *req = calloc(1, sizeof(*req));
 	if (req) {
 		req->ctx = ctx;
-		req->start_ns = api_mono_ns();
+		req->start_ns = clock_mono_ns();
 	}
 	return req;
 }
@@ -231,7 +230,7 @@ static int api_request_start(struct api_req *req, struct MHD_Connection *conn, c
 	}
 	if (api_guard(req, res) < 0 || api_authorize(req, res) < 0)
 		return -1;
-	const char *shown = jsonw_utf8_valid(url, strlen(url)) ? url : NULL;
+	const char *shown = utf8_valid(url, strlen(url)) ? url : NULL;
 	if (st == 404) {
 		*res = api_problem(req, 404, "there is no route %s; the routes are listed in /openapi.yaml",
 				   shown ? shown : "(not UTF-8)");
@@ -305,7 +304,7 @@ static enum MHD_Result api_request_run(struct api_req *req)
 	const char *url = req->url;
 	if (strstr(req->route->pattern, "{id}") && !req->id_ok)
 		return api_problem(req, 404, "scan '%.40s' does not exist: ids are positive integers",
-				   jsonw_utf8_valid(url, strlen(url)) ? strrchr(url, '/') ? url + 7 : url : "?");
+				   utf8_valid(url, strlen(url)) ? strrchr(url, '/') ? url + 7 : url : "?");
 	return req->route->handler(req);
 }
 
@@ -380,7 +379,7 @@ static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 		*con_cls = NULL;
 		return;
 	}
-	int64_t ns = api_mono_ns() - req->start_ns;
+	int64_t ns = clock_mono_ns() - req->start_ns;
 	api_metrics_count(&ctx->metrics, req->label, req->status, ns);
 	api_log_request(req, ns, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	free(req->body);
@@ -459,7 +458,7 @@ int api_serve(const struct api_server_opts *cfg)
 		return 1;
 	}
 	ctx->cfg = cfg;
-	ctx->started_ns = api_real_ns();
+	ctx->started_ns = clock_wall_ns();
 	api_metrics_init(&ctx->metrics, api_routes, api_route_count);
 	struct store_opts so = {.dir = cfg->data_dir, .map_size = cfg->map_size};
 	if (store_open(&ctx->store, &so, &err) < 0)
@@ -527,7 +526,7 @@ int api_serve(const struct api_server_opts *cfg)
 	int sig = 0;
 	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
 		;
-	int64_t t0 = api_mono_ns();
+	int64_t t0 = clock_mono_ns();
 	LOG_EV(LOG_INFO, "stopping", LOG_STR("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
 	atomic_store(&ctx->shutting_down, true);
 	MHD_socket lfd = MHD_quiesce_daemon(d);
@@ -538,7 +537,7 @@ int api_serve(const struct api_server_opts *cfg)
 	if (lfd != MHD_INVALID_SOCKET)
 		close(lfd);
 	ret = 0;
-	LOG_EV(LOG_INFO, "stopped", LOG_DBL("seconds", (double)(api_mono_ns() - t0) / 1e9));
+	LOG_EV(LOG_INFO, "stopped", LOG_DBL("seconds", (double)(clock_mono_ns() - t0) / 1e9));
 out:
 	if (ret != 0)
 		LOG_EV(LOG_ERROR, "the server could not start", LOG_STR("error", err.msg));

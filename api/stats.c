@@ -152,7 +152,7 @@ enum MHD_Result api_stats(struct api_req *req)
 	if (rt)
 		jsonw_rawval(&w, rt, rl);
 	else
-		w.oom = true;
+		w.sb.oom = true;
 	free(rt);
 	jsonw_key(&w, "store");
 	jsonw_obj(&w);
@@ -171,7 +171,7 @@ enum MHD_Result api_stats(struct api_req *req)
 	jsonw_obj_end(&w);
 	/* Everything above, and nothing below, is covered by the ETag. */
 	char etag[32];
-	api_stats_etag(w.buf ? w.buf : "", w.len, etag, sizeof(etag));
+	api_stats_etag(w.sb.buf ? w.sb.buf : "", w.sb.len, etag, sizeof(etag));
 	if (api_etag_matches(req, etag)) {
 		jsonw_free(&w);
 		return api_reply(req, 304, NULL, NULL, 0, "ETag", etag, "Cache-Control", "no-cache",

@@ -10,10 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/bytes.h"
+#include "base/encode.h"
+#include "base/readfile.h"
 
 /*
  * A token carries only where to resume; what it is valid for (route, scan, filters) goes into
@@ -25,20 +26,8 @@
 #define API_TOKEN_VERSION 1
 #define API_TOKEN_MAC 32
 #define API_TOKEN_KEYFILE "page-token.key"
-
-static int api_token_read_all(int fd, unsigned char *p, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, p + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? -errno : -EIO;
-		got += (size_t)r;
-	}
-	return 0;
-}
+/** Past this size the key file is not read at all (it should hold 32 bytes). */
+#define API_TOKEN_KEYFILE_MAX 4096
 
 int api_token_key_load(struct api_token_key *key, const char *dir, struct errbuf *err)
 {
@@ -69,24 +58,23 @@ int api_token_key_load(struct api_token_key *key, const char *dir, struct errbuf
 	}
 	if (errno != EEXIST)
 		return errbuf_errno(err, errno, "creating %s", path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errbuf_errno(err, errno, "opening %s", path);
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int e = errno;
-		close(fd);
-		return errbuf_errno(err, e, "reading %s", path);
-	}
-	if (st.st_size != 32) {
-		close(fd);
-		return errbuf_set(err, -EINVAL, "%s holds %lld bytes, not 32: remove it to make a new key",
-				  path, (long long)st.st_size);
-	}
-	int rc = api_token_read_all(fd, key->bytes, sizeof(key->bytes));
-	close(fd);
+	char *text = NULL;
+	size_t len = 0;
+	int rc = readfile_at(AT_FDCWD, path, 0, API_TOKEN_KEYFILE_MAX, &text, &len, err);
+	if (rc == -EFBIG)
+		return errbuf_set(err, -EINVAL, "%s holds more than %d bytes, not 32: remove it to make "
+				  "a new key", path, API_TOKEN_KEYFILE_MAX);
 	if (rc < 0)
-		return errbuf_errno(err, -rc, "reading %s", path);
+		return rc;
+	if (len != sizeof(key->bytes)) {
+		OPENSSL_cleanse(text, len);
+		free(text);
+		return errbuf_set(err, -EINVAL, "%s holds %zu bytes, not 32: remove it to make a new key",
+				  path, len);
+	}
+	memcpy(key->bytes, text, len);
+	OPENSSL_cleanse(text, len);
+	free(text);
 	return 0;
 }
 
@@ -116,9 +104,6 @@ static int api_token_mac(const struct api_token_key *key, const struct api_token
 	return ok ? 0 : -1;
 }
 
-static const char api_token_b64u[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 char *api_token_encode(const struct api_token_key *key, const struct api_token_bind *b,
 		       const void *pos, size_t pos_len)
 {
@@ -131,50 +116,19 @@ char *api_token_encode(const struct api_token_key *key, const struct api_token_b
 	if (api_token_mac(key, b, raw, n, raw + n) < 0)
 		return NULL;
 	n += API_TOKEN_MAC;
-	char *out = malloc(4 * ((n + 2) / 3) + 1);
-	if (!out)
-		return NULL;
-	size_t o = 0, i = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (; i < n; i++) {
-		acc = (acc << 8) | raw[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			out[o++] = api_token_b64u[(acc >> bits) & 63];
-		}
-	}
-	if (bits > 0)
-		out[o++] = api_token_b64u[(acc << (6 - bits)) & 63];
-	out[o] = '\0';
+	char *out = malloc(ENCODE_BASE64URL_LEN(n) + 1);
+	if (out)
+		encode_base64url(raw, n, out);
 	return out;
 }
 
 int api_token_decode(const struct api_token_key *key, const struct api_token_bind *b,
 		     const char *tok, size_t tok_len, void *pos, size_t pos_cap, size_t *pos_len)
 {
-	unsigned char raw[1 + API_TOKEN_POS_MAX + API_TOKEN_MAC + 4];
+	unsigned char raw[1 + API_TOKEN_POS_MAX + API_TOKEN_MAC];
 	size_t n = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	if (tok_len > (sizeof(raw) * 4 + 2) / 3)
-		return -1;
-	for (size_t i = 0; i < tok_len; i++) {
-		const char *p = tok[i] ? memchr(api_token_b64u, tok[i], 64) : NULL;
-		if (!p)
-			return -1;
-		acc = (acc << 6) | (uint32_t)(p - api_token_b64u);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n >= sizeof(raw))
-				return -1;
-			raw[n++] = (unsigned char)(acc >> bits);
-		}
-	}
-	/* Leftover bits must be zero padding of the last byte: one encoding per token. */
-	if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
+	/* Strict: one spelling per token, and no longer than a token can be. */
+	if (decode_base64url(tok, tok_len, raw, sizeof(raw), &n) < 0)
 		return -1;
 	if (n < 1 + API_TOKEN_MAC || raw[0] != API_TOKEN_VERSION)
 		return -1;

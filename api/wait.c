@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 /*
@@ -51,7 +52,7 @@ static void *api_waiters_main(void *arg)
 	struct api_waiters *w = arg;
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
-		int64_t now = api_mono_ns();
+		int64_t now = clock_mono_ns();
 		int64_t next = now + 1000000000; /* a slow poll besides the notifications */
 		w->dirty = false;
 		for (struct api_req **link = &w->head; *link;) {
@@ -85,16 +86,10 @@ int api_waiters_create(struct api_waiters **out, struct api_ctx *ctx, struct err
 		return errbuf_errno(err, ENOMEM, "creating the request waiters");
 	w->ctx = ctx;
 	int rc;
-	pthread_condattr_t ca;
 	if ((rc = pthread_mutex_init(&w->lock, NULL)) != 0)
 		goto fail;
 	w->lock_ok = true;
-	if ((rc = pthread_condattr_init(&ca)) != 0)
-		goto fail;
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(&w->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc != 0)
+	if ((rc = clock_cond_init(&w->cond)) != 0)
 		goto fail;
 	w->cond_ok = true;
 	if ((rc = pthread_create(&w->thread, NULL, api_waiters_main, w)) != 0)

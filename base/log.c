@@ -9,6 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/encode.h"
+#include "base/utf8.h"
+
 /* Process configuration, written once by log_configure() before threads start. */
 static enum log_level log_min_level = LOG_INFO;
 static enum log_format log_line_format = LOG_FORMAT_TEXT;
@@ -80,28 +83,6 @@ static void log_printf(struct log_line *l, const char *fmt, ...)
 		l->len += (size_t)n < room ? (size_t)n : room;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. */
-static size_t log_utf8_len(const unsigned char *s, size_t n)
-{
-	if (s[0] < 0x80)
-		return 1;
-	size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-	if (len == 0 || len > n || (s[0] >= 0xf8))
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if (len == 3 && s[0] == 0xe0 && s[1] < 0xa0)
-		return 0;
-	if (len == 3 && s[0] == 0xed && s[1] >= 0xa0)
-		return 0;
-	if (len == 4 && s[0] == 0xf0 && s[1] < 0x90)
-		return 0;
-	if (len == 4 && s[0] == 0xf4 && s[1] >= 0x90)
-		return 0;
-	return len;
-}
-
 /*
  * Quotes bytes for both formats: '"' and '\\' escaped, control bytes and invalid UTF-8 as \xNN
  * (in JSON as \\xNN, a literal backslash, so the line stays valid JSON and the bytes readable).
@@ -113,7 +94,7 @@ static void log_quote(struct log_line *l, const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < n) {
-		size_t u = log_utf8_len(p + i, n - i);
+		size_t u = utf8_seq_len(p + i, n - i);
 		if (u == 1 && p[i] >= 0x20 && p[i] != 0x7f && p[i] != '"' && p[i] != '\\') {
 			log_put(l, s + i, 1);
 		} else if (u == 1 && (p[i] == '"' || p[i] == '\\')) {
@@ -124,8 +105,10 @@ static void log_quote(struct log_line *l, const char *s, size_t n)
 			i += u;
 			continue;
 		} else {
+			char x[4] = {'x'};
+			encode_hex(p + i, 1, x + 1, ENCODE_HEX_LOWER);
 			log_puts(l, bs);
-			log_printf(l, "x%02x", p[i]);
+			log_put(l, x, 3);
 		}
 		i++;
 	}

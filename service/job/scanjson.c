@@ -1,24 +1,25 @@
 /* scanjson.c: JSON documents describing a scan (see scanjson.h). */
 #include "service/job/scanjson.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/encode.h"
+#include "base/utf8.h"
+
 int scanjson_set_path(json_t *obj, const char *key, const char *bytes, size_t len)
 {
-	json_t *s = json_stringn(bytes, len); /* NULL when not valid UTF-8 */
-	if (s)
-		return json_object_set_new(obj, key, s);
-	size_t cap = 4 * ((len + 2) / 3) + 1;
-	char *b64 = malloc(cap);
+	/* The rule of jsonw_path() (the API), with the same predicate and encoder. */
+	if (utf8_valid(bytes, len))
+		return json_object_set_new(obj, key, json_stringn(bytes, len)); /* -1 on NULL */
+	char *b64 = malloc(ENCODE_BASE64_LEN(len) + 1);
 	if (!b64)
 		return -1;
-	int n = EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)bytes, (int)len);
+	size_t n = encode_base64(bytes, len, b64);
 	char k[64];
 	snprintf(k, sizeof(k), "%s_b64", key);
-	int rc = json_object_set_new(obj, k, json_stringn(b64, (size_t)n));
+	int rc = json_object_set_new(obj, k, json_stringn(b64, n));
 	free(b64);
 	return rc;
 }

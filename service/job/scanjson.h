@@ -19,8 +19,9 @@ json_t *scanjson_counters(const struct scanner_stats *st, const struct scanner_p
 json_t *scanjson_options(const struct scanner_opts *opts);
 
 /**
- * Sets `key` to the bytes as a string when they are valid UTF-8, else `key`_b64 to their
- * base64. Returns 0 or -1 (out of memory).
+ * The `path_b64` rule: sets `key` to the bytes as a string when they are valid UTF-8
+ * (utf8_valid()), else `key`_b64 to their standard base64 (encode_base64()), as jsonw_path()
+ * writes them in the API. Returns 0 or -1 (out of memory).
  */
 int scanjson_set_path(json_t *obj, const char *key, const char *bytes, size_t len);
 
