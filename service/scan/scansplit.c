@@ -71,9 +71,9 @@ static void scansplit_work(struct scan_worker *w, struct scan_split *split)
 
 void scansplit_help(struct scan_worker *w, struct scan_split *split)
 {
-	uint64_t t0 = scan_now_ns();
+	uint64_t t0 = (uint64_t)clock_mono_ns();
 	scansplit_work(w, split);
-	atomic_fetch_add_explicit(&w->c.busy_ns, scan_now_ns() - t0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->c.busy_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
 }
 
 static struct scan_split *scansplit_create(const struct scan_pass *pass, size_t count)
