@@ -348,8 +348,9 @@ static int scanner_root_rules(struct scanner *sc, struct errbuf *err)
 	if (sc->opts.ignore_count == 0)
 		return 0;
 	struct ignore_rules *rules;
-	if (ignore_rules_from_patterns(&rules, sc->opts.ignore, sc->opts.ignore_count, err) < 0)
-		return errbuf_prefix(err, "ignore patterns");
+	int rc = ignore_rules_from_patterns(&rules, sc->opts.ignore, sc->opts.ignore_count, err);
+	if (rc < 0)
+		return rc; /* err names the pattern */
 	struct ignore_stack *below = sc->base_ign;
 	sc->base_ign = ignore_stack_push_override(below, rules);
 	ignore_stack_unref(below);
