@@ -252,9 +252,21 @@ static enum entry_type scandir_type_of_dtype(uint8_t t)
 	       : t == SCANDIR_DT_LNK ? ENTRY_SYMLINK : ENTRY_OTHER;
 }
 
-/* Pass 3: drops ignored names. Names whose d_type is unknown are stat-ed to learn if dirs. */
-static void scandir_filter(struct scan_worker *w, const struct scan_pass *pass, size_t lo,
-			   size_t hi)
+/* Fails the scan for want of memory while reading `it`, saying for what; returns -ENOMEM. */
+static int scandir_nomem(struct scanner *sc, const struct scan_item *it, const char *what)
+{
+	struct errbuf err;
+	errbuf_errno(&err, ENOMEM, "%s in %s/%s", what, sc->root, it->path);
+	scan_fail(sc, &err);
+	return -ENOMEM;
+}
+
+/*
+ * Pass 3: drops ignored names. Names whose d_type is unknown are stat-ed to learn if dirs. 0, or
+ * -ENOMEM (the scan failed: a name left unchecked would be listed although ignored).
+ */
+static int scandir_filter(struct scan_worker *w, const struct scan_pass *pass, size_t lo,
+			  size_t hi)
 {
 	struct scan_item *it = pass->it;
 	int fd = pass->fd;
@@ -268,10 +280,13 @@ static void scandir_filter(struct scan_worker *w, const struct scan_pass *pass, 
 				is_dir = S_ISDIR(st.st_mode);
 		}
 		size_t n = scandir_entry_path(w, it, nm->name, nm->len);
-		if (n && ignore_stack_excluded(pass->ign, w->path, n, is_dir))
+		if (n == 0)
+			return scandir_nomem(w->sc, it, "matching the ignore rules");
+		if (ignore_stack_excluded(pass->ign, w->path, n, is_dir))
 			nm->skip = true;
 	}
 	atomic_fetch_add_explicit(&w->c.ignore_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
+	return 0;
 }
 
 /* SHA-256 of a regular file, checking for cancellation between reads. */
@@ -416,60 +431,68 @@ static bool scandir_should_descend(struct scan_worker *w, struct scan_item *it, 
 	return true;
 }
 
-/* Pass 4: stat every kept name and encode it into the batch; collects subdirectories to queue. */
-static int scandir_stat_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo,
-			      size_t hi, struct scan_found *out)
+/*
+ * Pass 4 for one name: stat it (and read its link), decide whether to descend, hash it, count it
+ * and encode it into out->batch. 0, or negative when the scan failed (it was told).
+ */
+static int scandir_stat_one(struct scan_worker *w, const struct scan_pass *pass, size_t i,
+			    struct scan_found *out)
 {
 	struct scanner *sc = w->sc;
 	struct scan_item *it = pass->it;
 	int fd = pass->fd;
+	const struct scan_name *nm = &pass->names[i];
+	struct entry e = {.name = nm->name, .name_len = nm->len,
+			  .type = scandir_type_of_dtype(nm->dtype)};
+	struct statx sx;
+	if (statx(fd, nm->name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, SCANDIR_STATX_MASK, &sx) == 0)
+		scandir_fill_stat(&e, &sx);
+	else
+		scandir_error(w, it, nm->name, nm->len, "stat", errno);
+	if (e.type == ENTRY_SYMLINK) {
+		ssize_t n = readlinkat(fd, nm->name, w->link, PATH_MAX);
+		if (n >= 0) {
+			e.target = w->link;
+			e.target_len = (size_t)n;
+		} else {
+			scandir_error(w, it, nm->name, nm->len, "readlink", errno);
+		}
+	}
+	bool via_link = false;
+	if (scandir_should_descend(w, it, fd, &e, &sx, &via_link)) {
+		void *p = out->subdirs;
+		if (scandir_grow(&p, &out->subdirs_cap, out->nsub + 1, sizeof(*out->subdirs)) < 0)
+			return scandir_nomem(sc, it, "listing the subdirectories");
+		out->subdirs = p;
+		/* The top bit marks a followed link, to open without O_NOFOLLOW. */
+		out->subdirs[out->nsub++] = (uint32_t)i | (via_link ? 0x80000000u : 0);
+	}
+	if ((sc->opts.flags & SCANNER_HASH) && e.type == ENTRY_FILE && (e.flags & ENTRY_HAS_STAT))
+		scandir_hash(w, it, fd, &e);
+	out->counts[e.type]++;
+	if (e.type == ENTRY_FILE)
+		out->bytes += e.size;
+	struct errbuf err;
+	errbuf_clear(&err);
+	if (store_batch_add(out->batch, &e, &err) < 0) {
+		scan_fail(sc, &err);
+		return err.code;
+	}
+	return 0;
+}
+
+/* Pass 4: stat every kept name and encode it into the batch; collects subdirectories to queue. */
+static int scandir_stat_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo,
+			      size_t hi, struct scan_found *out)
+{
 	uint64_t t0 = (uint64_t)clock_mono_ns();
 	uint64_t hash_before = atomic_load_explicit(&w->c.hash_ns, memory_order_relaxed);
 	uint64_t link_before = atomic_load_explicit(&w->c.symlink_ns, memory_order_relaxed);
 	uint64_t entries_before = out->counts[0] + out->counts[1] + out->counts[2] + out->counts[3];
-	for (size_t i = lo; i < hi; i++) {
-		struct scan_name *nm = &pass->names[i];
-		if (nm->skip)
-			continue;
-		struct entry e = {.name = nm->name, .name_len = nm->len,
-				  .type = scandir_type_of_dtype(nm->dtype)};
-		struct statx sx;
-		if (statx(fd, nm->name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, SCANDIR_STATX_MASK,
-			  &sx) == 0)
-			scandir_fill_stat(&e, &sx);
-		else
-			scandir_error(w, it, nm->name, nm->len, "stat", errno);
-		if (e.type == ENTRY_SYMLINK) {
-			ssize_t n = readlinkat(fd, nm->name, w->link, PATH_MAX);
-			if (n >= 0) {
-				e.target = w->link;
-				e.target_len = (size_t)n;
-			} else {
-				scandir_error(w, it, nm->name, nm->len, "readlink", errno);
-			}
-		}
-		bool via_link = false;
-		if (scandir_should_descend(w, it, fd, &e, &sx, &via_link)) {
-			void *p = out->subdirs;
-			if (scandir_grow(&p, &out->subdirs_cap, out->nsub + 1, sizeof(*out->subdirs)) < 0)
-				return -ENOMEM;
-			out->subdirs = p;
-			/* The top bit marks a followed link, to open without O_NOFOLLOW. */
-			out->subdirs[out->nsub++] = (uint32_t)i | (via_link ? 0x80000000u : 0);
-		}
-		if ((sc->opts.flags & SCANNER_HASH) && e.type == ENTRY_FILE &&
-		    (e.flags & ENTRY_HAS_STAT))
-			scandir_hash(w, it, fd, &e);
-		out->counts[e.type]++;
-		if (e.type == ENTRY_FILE)
-			out->bytes += e.size;
-		struct errbuf err;
-		errbuf_clear(&err);
-		if (store_batch_add(out->batch, &e, &err) < 0) {
-			scan_fail(sc, &err);
-			return err.code;
-		}
-	}
+	int rc = 0;
+	for (size_t i = lo; i < hi && rc == 0; i++)
+		if (!pass->names[i].skip)
+			rc = scandir_stat_one(w, pass, i, out);
 	/* Per worker: the entries this worker stat-ed, its share of a split directory included. */
 	atomic_fetch_add_explicit(&w->c.entries, out->counts[0] + out->counts[1] + out->counts[2] +
 				  out->counts[3] - entries_before, memory_order_relaxed);
@@ -478,14 +501,14 @@ static int scandir_stat_range(struct scan_worker *w, const struct scan_pass *pas
 			  atomic_load_explicit(&w->c.symlink_ns, memory_order_relaxed) - link_before;
 	atomic_fetch_add_explicit(&w->c.stat_ns, spent > nested ? spent - nested : 0,
 				  memory_order_relaxed);
-	return 0;
+	return rc;
 }
 
 int scandir_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo, size_t hi,
 		  struct scan_found *out)
 {
-	if (pass->ign)
-		scandir_filter(w, pass, lo, hi);
+	if (pass->ign && scandir_filter(w, pass, lo, hi) < 0)
+		return -ENOMEM;
 	return scandir_stat_range(w, pass, lo, hi, out);
 }
 
@@ -615,9 +638,7 @@ static int scandir_enter_anc(struct scanner *sc, struct scan_item *it, int fd)
 	}
 	struct scan_anc *a = malloc(sizeof(*a));
 	if (!a) {
-		struct errbuf err;
-		errbuf_errno(&err, ENOMEM, "allocating the loop check of %s/%s", sc->root, it->path);
-		scan_fail(sc, &err);
+		scandir_nomem(sc, it, "allocating the loop check");
 		return -1;
 	}
 	atomic_init(&a->refs, 1);
