@@ -55,7 +55,7 @@ int ignore_rules_from_patterns(struct ignore_rules **out, const char *const *pat
 /** Frees rules not handed to a stack. NULL is fine. */
 void ignore_rules_destroy(struct ignore_rules *rules);
 
-/** Number of patterns in a rule set. */
+/** Number of pattern lines read into a rule set (comments and blank lines aside). */
 size_t ignore_rules_count(const struct ignore_rules *rules);
 
 /**

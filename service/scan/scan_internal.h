@@ -114,7 +114,7 @@ struct scan_worker_counters {
 	_Atomic uint64_t latency[SCANNER_LATENCY_BUCKETS], latency_ns;
 };
 
-/* One thread of the pool with its reusable buffers (no allocation per directory once warm). */
+/* One thread of the pool with its reusable buffers (no allocation per entry once warm). */
 struct scan_worker {
 	struct scanner *sc;
 	unsigned index;

@@ -1,15 +1,21 @@
 /* scandir.c: reading one directory: open, list, filter, stat, hash, store, queue subdirectories.
  *
  * Per directory, in passes over one buffer of getdents64 records, so nothing is allocated per
- * entry: (1) list every name, (2) sort the names bytewise (the store wants them in key order,
- * and the API's depth-first order is built from it), (3) read this directory's .gitignore and
- * drop ignored names, (4) statx each kept name once, relative to the directory's descriptor,
- * encoding it straight into the worker's store batch (a directory of SCAN_SPLIT_MIN names or
- * more is shared out in slices instead: scansplit.c), (5) hand the batch to the store, which
- * gives the directory its id, and queue the subdirectories under that id.
+ * entry: (0) open it (from its parent's descriptor while the budget keeps one open) and, when
+ * following links, put its (dev, ino) on the chain of ancestors that loops are checked against,
+ * (1) list every name, (2) sort the names bytewise (the store wants them in key order, and the
+ * API's depth-first order is built from it), (3) read this directory's .gitignore
+ * (scanignore.c) and drop ignored names, (4) statx each kept name once, relative to the
+ * directory's descriptor, encoding it straight into the worker's store batch (a directory of
+ * SCAN_SPLIT_MIN names or more is shared out in slices instead: scansplit.c), (5) hand the batch
+ * to the store, which gives the directory its id, and queue the subdirectories under that id.
+ *
+ * A failure of one path (open, stat, read, a loop) is recorded as an error of that path and the
+ * scan goes on; running out of memory, or the store failing, fails the scan with a message.
  */
 #include "service/scan/scan_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,7 +30,7 @@
 
 #include "base/log.h"
 
-/* The getdents64 record; glibc 2.36 has no wrapper of its own in C11 mode. */
+/* The getdents64 record, as the kernel writes it (glibc's struct dirent64 is the same). */
 struct scandir_dirent64 {
 	uint64_t d_ino;
 	int64_t d_off;
@@ -170,7 +176,7 @@ static int scandir_list(struct scan_worker *w, int fd, size_t *count)
 				return -ENOMEM;
 			w->dents = buf;
 		}
-		long got = syscall(SYS_getdents64, fd, w->dents + used, w->dents_cap - used);
+		ssize_t got = getdents64(fd, w->dents + used, w->dents_cap - used);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {

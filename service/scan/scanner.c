@@ -3,16 +3,19 @@
  * Design
  * ------
  * A scan is `workers` threads around one scanq (a LIFO of directories plus a count of
- * outstanding ones). A worker pops a directory, reads it whole (scandir.c), hands its sorted
- * entries to the store, pushes its subdirectories and retires it. No thread waits on work it
- * spawned: waiting happens only in scanq_pop(), holding nothing, so no shape of tree can
- * deadlock the pool (workers=1 on a 1,000-level chain included). The scan ends when the
- * outstanding count reaches zero, detected by the retiring worker, not by polling.
+ * outstanding ones). A worker pops a directory, reads it (scandir.c), hands its sorted entries
+ * to the store, pushes its subdirectories and retires it. No thread waits on queued work:
+ * waiting happens in scanq_pop(), holding nothing, and in the one exception, the owner of a
+ * large directory read in slices waits only for slices other workers are reading at that moment
+ * (scansplit.c). So no shape of tree can deadlock the pool (workers=1 on a 1,000-level chain
+ * included). The scan ends when the outstanding count reaches zero, detected by the retiring
+ * worker, not by polling.
  *
  * State shared between threads is the queue, the scanner's atomic counters, and the fields under
  * scanner.lock (failure, slowest directory, worker exits). Each worker owns its buffers and its
  * counters (written by it alone, read by anyone through relaxed atomics), so a directory costs
- * no allocation beyond its queue item once the buffers are warm.
+ * no allocation per entry once the buffers are warm: its queue item, and when following links
+ * its loop-check node.
  *
  * The thread that calls scanner_run() starts the pool, logs progress every 5 s until the
  * workers have exited, then joins them.
