@@ -176,13 +176,27 @@ struct scanner {
 /* Reads one queued directory: lists, filters, stats, stores it and queues its subdirectories. */
 void scandir_process(struct scan_worker *w, struct scan_item *it);
 
+/* Grows *buf of *cap elements of `elem` bytes to hold `need` (doubling). 0 or -ENOMEM. */
+int scandir_grow(void **buf, size_t *cap, size_t need, size_t elem);
+
+/* Puts "<dir path>/<name>" into w->path; returns its length, or 0 on allocation failure. */
+size_t scandir_entry_path(struct scan_worker *w, const struct scan_item *it, const char *name,
+			  size_t len);
+
+/* Records an error of the entry `name` of `it` (or of `it` when its path can't be built). */
+void scandir_error(struct scan_worker *w, const struct scan_item *it, const char *name, size_t len,
+		   const char *op, int errnum);
+
+/* Fails the scan for want of memory while reading `it`, saying for what; returns -ENOMEM. */
+int scandir_nomem(struct scanner *sc, const struct scan_item *it, const char *what);
+
 /*
  * Filters names [lo, hi) of a pass through the ignore rules and stats, classifies and encodes
  * the kept ones into out->batch. Names must be handed out in order. 0, or negative when the scan
- * failed (it was told).
+ * failed (it was told). (scanentry.c)
  */
-int scandir_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo, size_t hi,
-		  struct scan_found *out);
+int scanentry_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo, size_t hi,
+		    struct scan_found *out);
 
 /* Directories with at least this many names are read in slices by every idle worker. */
 #define SCAN_SPLIT_MIN 8192

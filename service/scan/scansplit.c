@@ -59,7 +59,7 @@ static void scansplit_work(struct scan_worker *w, struct scan_split *split)
 			return;
 		size_t lo = k * SCAN_SPLIT_SLICE;
 		size_t hi = lo + SCAN_SPLIT_SLICE < split->count ? lo + SCAN_SPLIT_SLICE : split->count;
-		int rc = scandir_range(w, pass, lo, hi, &split->slices[k]);
+		int rc = scanentry_range(w, pass, lo, hi, &split->slices[k]);
 		pthread_mutex_lock(&split->lock);
 		if (rc < 0 && split->rc == 0)
 			split->rc = rc;
@@ -170,7 +170,7 @@ int scansplit_run(struct scan_worker *w, const struct scan_pass *pass, size_t co
 	struct scanner *sc = w->sc;
 	struct scan_split *split = scansplit_create(pass, count);
 	if (!split) /* no memory for the slices: read it alone */
-		return scandir_range(w, pass, 0, count, &w->found);
+		return scanentry_range(w, pass, 0, count, &w->found);
 	unsigned helpers = sc->nworkers - 1;
 	if (helpers > split->nslices - 1)
 		helpers = (unsigned)(split->nslices - 1);
