@@ -184,6 +184,14 @@ int store_put_error(struct store *s, uint64_t scan_id, const char *path, size_t 
 		    const char *op, int errnum, struct errbuf *err);
 
 /**
+ * store_put_error() with `detail` (NULL: none), a message saying what failed and where (the
+ * ignore parser's "line 12: ..."), kept in the record after the operation and a NUL byte, so
+ * records without one read as before and older readers see the operation alone.
+ */
+int store_put_error_detail(struct store *s, uint64_t scan_id, const char *path, size_t path_len,
+			   const char *op, int errnum, const char *detail, struct errbuf *err);
+
+/**
  * Waits until everything submitted for `scan_id` so far is committed. Returns the first write
  * failure of that scan, if any.
  */
@@ -233,6 +241,8 @@ struct store_error {
 	size_t path_len;
 	const char *op;
 	int errnum;
+	/** What failed and where, beyond the errno (store_put_error_detail()), or NULL. */
+	const char *detail;
 };
 
 typedef int (*store_error_cb)(void *ctx, const struct store_error *e);

@@ -438,10 +438,17 @@ int store_errors(struct store *s, uint64_t scan_id, uint64_t after, size_t limit
 					": corrupt record in %s", scan_id, s->path);
 			goto out;
 		}
-		/* op is short ("open", "statx"): copy it to give the callback a C string. */
-		char opbuf[64];
-		snprintf(opbuf, sizeof(opbuf), "%.*s", (int)op_len, op);
+		/* op is short ("open", "statx"): copy it to give the callback a C string. A detail
+		 * follows it after a NUL byte (store_put_error_detail()). */
+		char opbuf[64], detail[1024];
+		const char *nul = memchr(op, '\0', op_len);
+		size_t name_len = nul ? (size_t)(nul - op) : op_len;
+		snprintf(opbuf, sizeof(opbuf), "%.*s", (int)name_len, op);
 		e.op = opbuf;
+		if (nul) {
+			snprintf(detail, sizeof(detail), "%.*s", (int)(op_len - name_len - 1), nul + 1);
+			e.detail = detail;
+		}
 		if ((rc = cb(ctx, &e)))
 			goto out;
 		count++;

@@ -270,14 +270,33 @@ static int store_last_error_seq(struct store *s, uint64_t scan_id, uint64_t *out
 int store_put_error(struct store *s, uint64_t scan_id, const char *path, size_t path_len,
 		    const char *op, int errnum, struct errbuf *err)
 {
+	return store_put_error_detail(s, scan_id, path, path_len, op, errnum, NULL, err);
+}
+
+int store_put_error_detail(struct store *s, uint64_t scan_id, const char *path, size_t path_len,
+			   const char *op, int errnum, const char *detail, struct errbuf *err)
+{
 	size_t op_len = op ? strlen(op) : 0;
-	struct store_item *it = malloc(sizeof(*it) + 20 + op_len + path_len);
-	if (!it)
+	size_t detail_len = detail && detail[0] ? strlen(detail) : 0;
+	/* The detail follows the operation after a NUL byte (see store.h). */
+	size_t ops_len = op_len + (detail_len ? 1 + detail_len : 0);
+	struct store_item *it = malloc(sizeof(*it) + 20 + ops_len + path_len);
+	char *ops = malloc(ops_len + 1);
+	if (!it || !ops) {
+		free(it);
+		free(ops);
 		return errbuf_errno(err, ENOMEM, "recording an error of scan %" PRIu64, scan_id);
+	}
+	memcpy(ops, op ? op : "", op_len);
+	if (detail_len) {
+		ops[op_len] = '\0';
+		memcpy(ops + op_len + 1, detail, detail_len);
+	}
 	memset(it, 0, sizeof(*it));
 	it->kind = STORE_ITEM_ERROR;
 	it->scan_id = scan_id;
-	it->data_len = store_error_encode(errnum, op ? op : "", op_len, path, path_len, it->data);
+	it->data_len = store_error_encode(errnum, ops, ops_len, path, path_len, it->data);
+	free(ops);
 	it->cost = sizeof(*it) + it->data_len;
 
 	/* Sequence numbers continue those already stored (a store reopened mid-life). */

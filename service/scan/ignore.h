@@ -38,19 +38,24 @@ enum ignore_verdict {
  * Parses gitignore text (bytes; lines end in LF or CRLF; comments, blank lines, trailing-space
  * and escape rules as in gitignore(5)). `base` is the directory the file sits in, relative to the
  * scan root, without trailing slash ("" for the root). Both are copied. An empty rule set is
- * returned as a valid object.
+ * returned as a valid object. Gitignore text has no syntax errors (a malformed pattern matches
+ * nothing, as in git); the call fails only when out of memory or past 4 GiB of patterns, and
+ * then `err` says on which line: "line 12: growing the pattern list: Cannot allocate memory".
  */
 int ignore_rules_parse(struct ignore_rules **out, const char *text, size_t len, const char *base,
 		       size_t base_len, struct errbuf *err);
 
-/** Parses an array of patterns (the `ignore` option), each as one gitignore line at the root. */
+/**
+ * Parses an array of patterns (the `ignore` option), each as one gitignore line at the root.
+ * Fails as ignore_rules_parse() does, naming the pattern ("pattern 3: ...").
+ */
 int ignore_rules_from_patterns(struct ignore_rules **out, const char *const *patterns,
 			       size_t count, struct errbuf *err);
 
 /** Frees rules not handed to a stack. NULL is fine. */
 void ignore_rules_destroy(struct ignore_rules *rules);
 
-/** Number of patterns in a rule set. */
+/** Number of pattern lines read into a rule set (comments and blank lines aside). */
 size_t ignore_rules_count(const struct ignore_rules *rules);
 
 /**

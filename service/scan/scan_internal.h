@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "base/clock.h"
 #include "service/scan/ignore.h"
 #include "service/scan/scanner.h"
 #include "service/scan/scanq.h"
@@ -24,7 +25,12 @@ struct scan_handle {
 	int fd;
 };
 
-/* The chain of (dev, ino) from the root to a directory, for loop detection when following links. */
+/*
+ * The chain of (dev, ino) from the root to a directory, for loop detection when following links.
+ * A directory adds its own node when it is read, from fstat() of the descriptor it opened; a
+ * directory whose fstat() failed adds none, and its children share its parent's chain, so loops
+ * below it are still caught (a loop back to that very directory one level later).
+ */
 struct scan_anc {
 	atomic_uint refs;
 	struct scan_anc *parent;
@@ -52,7 +58,11 @@ struct scan_item {
 	struct scan_handle *parent;
 	/* The rules that apply to this directory's entries, before its own .gitignore. A reference. */
 	struct ignore_stack *ign;
-	/* Follow mode: ancestors of this directory, itself included. A reference. */
+	/*
+	 * Follow mode: the chain of this directory's ancestors (NULL for the root). scandir_process()
+	 * puts the directory's own node on top once it is open, so while it is read the chain
+	 * includes the directory itself. A reference.
+	 */
 	struct scan_anc *anc;
 	/* The store's dir_id of the parent directory (0 for the root). */
 	uint64_t parent_id;
@@ -104,7 +114,7 @@ struct scan_worker_counters {
 	_Atomic uint64_t latency[SCANNER_LATENCY_BUCKETS], latency_ns;
 };
 
-/* One thread of the pool with its reusable buffers (no allocation per directory once warm). */
+/* One thread of the pool with its reusable buffers (no allocation per entry once warm). */
 struct scan_worker {
 	struct scanner *sc;
 	unsigned index;
@@ -163,19 +173,30 @@ struct scanner {
 /* Bytes read per call while hashing: cancellation is checked between reads. */
 #define SCAN_HASH_BUF_SIZE (256u * 1024u)
 
-/* Monotonic nanoseconds. */
-uint64_t scan_now_ns(void);
-
 /* Reads one queued directory: lists, filters, stats, stores it and queues its subdirectories. */
 void scandir_process(struct scan_worker *w, struct scan_item *it);
+
+/* Grows *buf of *cap elements of `elem` bytes to hold `need` (doubling). 0 or -ENOMEM. */
+int scandir_grow(void **buf, size_t *cap, size_t need, size_t elem);
+
+/* Puts "<dir path>/<name>" into w->path; returns its length, or 0 on allocation failure. */
+size_t scandir_entry_path(struct scan_worker *w, const struct scan_item *it, const char *name,
+			  size_t len);
+
+/* Records an error of the entry `name` of `it` (or of `it` when its path can't be built). */
+void scandir_error(struct scan_worker *w, const struct scan_item *it, const char *name, size_t len,
+		   const char *op, int errnum);
+
+/* Fails the scan for want of memory while reading `it`, saying for what; returns -ENOMEM. */
+int scandir_nomem(struct scanner *sc, const struct scan_item *it, const char *what);
 
 /*
  * Filters names [lo, hi) of a pass through the ignore rules and stats, classifies and encodes
  * the kept ones into out->batch. Names must be handed out in order. 0, or negative when the scan
- * failed (it was told).
+ * failed (it was told). (scanentry.c)
  */
-int scandir_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo, size_t hi,
-		  struct scan_found *out);
+int scanentry_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo, size_t hi,
+		    struct scan_found *out);
 
 /* Directories with at least this many names are read in slices by every idle worker. */
 #define SCAN_SPLIT_MIN 8192
@@ -193,11 +214,26 @@ void scansplit_help(struct scan_worker *w, struct scan_split *split);
 /* Drops a reference to a split; the last one frees it. */
 void scansplit_unref(struct scan_split *split);
 
-/* Records an error of `path` (relative) in the store and the counters; fails the scan if it can't. */
-void scan_record_error(struct scanner *sc, const char *path, size_t len, const char *op, int errnum);
+/*
+ * Records an error of `path` (relative) in the store and the counters; fails the scan if it
+ * can't. `detail` (NULL: none) is a message saying what failed and where, kept with the record
+ * and shown instead of the errno's text (the ignore parser's "line 12: ...").
+ */
+void scan_record_error(struct scanner *sc, const char *path, size_t len, const char *op, int errnum,
+		       const char *detail);
 
 /* Stops the scan as failed with the message in `err` (first failure wins). */
 void scan_fail(struct scanner *sc, const struct errbuf *err);
+
+/*
+ * Reads and parses the ignore file `name` (".gitignore", ".git/info/exclude") of the directory
+ * open as `dirfd`, whose path relative to the root is dir[0..dir_len). Returns its rules (the
+ * caller owns them), or NULL when the file is absent or holds no pattern, or could not be used:
+ * then the reason is recorded as an error of the file's path (open, read, parse) and the scan
+ * goes on without it. Thread-safe. (scanignore.c)
+ */
+struct ignore_rules *scanignore_load(struct scanner *sc, int dirfd, const char *dir,
+				     size_t dir_len, const char *name);
 
 /* Frees a queued item and drops its references. */
 void scan_item_free(struct scanner *sc, struct scan_item *it);
@@ -205,7 +241,10 @@ void scan_item_free(struct scanner *sc, struct scan_item *it);
 /* Drops one reference of a handle, closing its descriptor on the last. */
 void scan_handle_unref(struct scanner *sc, struct scan_handle *h);
 
-/* Drops one reference of an ancestor chain node. */
+/* Takes one reference of an ancestor chain node (NULL is fine and returns NULL). */
+struct scan_anc *scan_anc_ref(struct scan_anc *a);
+
+/* Drops one reference of an ancestor chain node (NULL is fine). */
 void scan_anc_unref(struct scan_anc *a);
 
 #endif

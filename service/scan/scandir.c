@@ -1,30 +1,34 @@
 /* scandir.c: reading one directory: open, list, filter, stat, hash, store, queue subdirectories.
  *
  * Per directory, in passes over one buffer of getdents64 records, so nothing is allocated per
- * entry: (1) list every name, (2) sort the names bytewise (the store wants them in key order,
- * and the API's depth-first order is built from it), (3) read this directory's .gitignore and
- * drop ignored names, (4) statx each kept name once, relative to the directory's descriptor,
- * encoding it straight into the worker's store batch (a directory of SCAN_SPLIT_MIN names or
- * more is shared out in slices instead: scansplit.c), (5) hand the batch to the store, which
- * gives the directory its id, and queue the subdirectories under that id.
+ * entry: (0) open it (from its parent's descriptor while the budget keeps one open) and, when
+ * following links, put its (dev, ino) on the chain of ancestors that loops are checked against,
+ * (1) list every name, (2) sort the names bytewise (the store wants them in key order, and the
+ * API's depth-first order is built from it), (3) read this directory's .gitignore
+ * (scanignore.c) and drop ignored names, (4) statx each kept name once, relative to the
+ * directory's descriptor, encoding it straight into the worker's store batch (passes 3 and 4
+ * are scanentry.c; a directory of SCAN_SPLIT_MIN names or more is shared out in slices
+ * instead: scansplit.c), (5) hand the batch to the store, which gives the directory its id, and
+ * queue the subdirectories under that id.
+ *
+ * A failure of one path (open, stat, read, a loop) is recorded as an error of that path and the
+ * scan goes on; running out of memory, or the store failing, fails the scan with a message.
  */
 #include "service/scan/scan_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/openat2.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "base/log.h"
 
-/* The getdents64 record; glibc 2.36 has no wrapper of its own in C11 mode. */
+/* The getdents64 record, as the kernel writes it (glibc's struct dirent64 is the same). */
 struct scandir_dirent64 {
 	uint64_t d_ino;
 	int64_t d_off;
@@ -33,15 +37,10 @@ struct scandir_dirent64 {
 	char d_name[];
 };
 
-#define SCANDIR_DT_UNKNOWN 0
-#define SCANDIR_DT_DIR 4
-#define SCANDIR_DT_REG 8
-#define SCANDIR_DT_LNK 10
-
 /* Paths longer than this are opened in pieces, each under PATH_MAX. */
 #define SCANDIR_PATH_PIECE 3072
 
-static int scandir_grow(void **buf, size_t *cap, size_t need, size_t elem)
+int scandir_grow(void **buf, size_t *cap, size_t need, size_t elem)
 {
 	if (need <= *cap)
 		return 0;
@@ -130,28 +129,10 @@ static uint64_t scandir_prefix(const char *name, size_t len)
 	return v;
 }
 
-/* Reads every record of the open directory into w->dents and indexes the names. */
-static int scandir_list(struct scan_worker *w, int fd, size_t *count)
+/* Indexes the names of the `used` bytes of getdents64 records in w->dents, "." and ".." aside. */
+static int scandir_index_names(struct scan_worker *w, size_t used, size_t *count)
 {
-	size_t used = 0, n = 0;
-	for (;;) {
-		if (w->dents_cap - used < 32 * 1024) {
-			void *buf = w->dents;
-			if (scandir_grow(&buf, &w->dents_cap, w->dents_cap * 2, 1) < 0)
-				return -ENOMEM;
-			w->dents = buf;
-		}
-		long got = syscall(SYS_getdents64, fd, w->dents + used, w->dents_cap - used);
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			*count = 0;
-			return -errno;
-		}
-		if (got == 0)
-			break;
-		used += (size_t)got;
-	}
+	size_t n = 0;
 	for (size_t off = 0; off < used;) {
 		struct scandir_dirent64 *d = (struct scandir_dirent64 *)(w->dents + off);
 		off += d->d_reclen;
@@ -171,6 +152,38 @@ static int scandir_list(struct scan_worker *w, int fd, size_t *count)
 	return 0;
 }
 
+/*
+ * Reads every record of the open directory into w->dents and indexes the names. When getdents64
+ * fails part way, the names read before the failure are kept (*count of them) and -errno is
+ * returned; -ENOMEM leaves *count 0.
+ */
+static int scandir_list(struct scan_worker *w, int fd, size_t *count)
+{
+	size_t used = 0;
+	int rc = 0;
+	*count = 0;
+	for (;;) {
+		if (w->dents_cap - used < 32 * 1024) {
+			void *buf = w->dents;
+			if (scandir_grow(&buf, &w->dents_cap, w->dents_cap * 2, 1) < 0)
+				return -ENOMEM;
+			w->dents = buf;
+		}
+		ssize_t got = getdents64(fd, w->dents + used, w->dents_cap - used);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = -errno;
+			break;
+		}
+		if (got == 0)
+			break;
+		used += (size_t)got;
+	}
+	int irc = scandir_index_names(w, used, count);
+	return irc < 0 ? irc : rc;
+}
+
 static int scandir_name_cmp(const void *a, const void *b)
 {
 	const struct scan_name *x = a, *y = b;
@@ -180,8 +193,8 @@ static int scandir_name_cmp(const void *a, const void *b)
 }
 
 /* Puts "<dir path>/<name>" into w->path; returns its length, or 0 on allocation failure. */
-static size_t scandir_entry_path(struct scan_worker *w, const struct scan_item *it,
-				 const char *name, size_t len)
+size_t scandir_entry_path(struct scan_worker *w, const struct scan_item *it, const char *name,
+			  size_t len)
 {
 	size_t need = it->path_len + 1 + len + 1;
 	void *p = w->path;
@@ -200,320 +213,60 @@ static size_t scandir_entry_path(struct scan_worker *w, const struct scan_item *
 	return n;
 }
 
-static void scandir_error(struct scan_worker *w, const struct scan_item *it, const char *name,
-			  size_t len, const char *op, int errnum)
+/* Records an error of the entry `name` of `it`. */
+void scandir_error(struct scan_worker *w, const struct scan_item *it, const char *name, size_t len,
+		   const char *op, int errnum)
 {
 	size_t n = scandir_entry_path(w, it, name, len);
-	scan_record_error(w->sc, w->path, n, op, errnum);
+	if (n == 0) /* no memory for the entry's path: name the directory, at least */
+		scan_record_error(w->sc, it->path, it->path_len, op, errnum, NULL);
+	else
+		scan_record_error(w->sc, w->path, n, op, errnum, NULL);
 }
 
-/* Reads `.gitignore` in the directory and returns the stack for its entries (a new reference). */
-static struct ignore_stack *scandir_gitignore(struct scan_worker *w, struct scan_item *it, int fd)
+/* The rules for the entries of `it`: its parent's, with its own .gitignore on top (a reference). */
+static struct ignore_stack *scandir_rules(struct scan_worker *w, struct scan_item *it, int fd)
 {
-	struct ignore_stack *parent = it->ign;
-	int gfd = openat(fd, ".gitignore", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (gfd < 0) {
-		if (errno != ENOENT && errno != ELOOP)
-			scandir_error(w, it, ".gitignore", 10, "open", errno);
-		return ignore_stack_ref(parent);
+	if (!(w->sc->opts.flags & SCANNER_USE_GITIGNORE))
+		return ignore_stack_ref(it->ign);
+	struct ignore_rules *rules = scanignore_load(w->sc, fd, it->path, it->path_len, ".gitignore");
+	if (!rules)
+		return ignore_stack_ref(it->ign);
+	struct ignore_stack *stack = ignore_stack_push(it->ign, rules);
+	if (!stack) {
+		scandir_error(w, it, ".gitignore", 10, "parse", ENOMEM);
+		return ignore_stack_ref(it->ign);
 	}
-	char *text = NULL;
-	size_t len = 0, cap = 0;
-	struct stat st;
-	struct ignore_stack *result = NULL;
-	if (fstat(gfd, &st) < 0 || !S_ISREG(st.st_mode))
-		goto out;
-	for (;;) {
-		if (len + 4096 > cap) {
-			size_t ncap = cap ? cap * 2 : 8192;
-			char *bigger = realloc(text, ncap);
-			if (!bigger)
-				goto nomem;
-			text = bigger;
-			cap = ncap;
-		}
-		ssize_t n = read(gfd, text + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			scandir_error(w, it, ".gitignore", 10, "read", errno);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	struct ignore_rules *rules;
+	return stack;
+}
+
+/* Fails the scan for want of memory while reading `it`, saying for what; returns -ENOMEM. */
+int scandir_nomem(struct scanner *sc, const struct scan_item *it, const char *what)
+{
 	struct errbuf err;
-	errbuf_clear(&err);
-	if (ignore_rules_parse(&rules, text ? text : "", len, it->path, it->path_len, &err) < 0) {
-		scandir_error(w, it, ".gitignore", 10, "parse", -err.code > 0 ? -err.code : EINVAL);
-		goto out;
+	errbuf_errno(&err, ENOMEM, "%s in %s/%s", what, sc->root, it->path);
+	scan_fail(sc, &err);
+	return -ENOMEM;
+}
+
+/* A queue item for the subdirectory `nm` of `it`, or NULL when out of memory. */
+static struct scan_item *scandir_child(const struct scan_item *it, const struct scan_name *nm)
+{
+	size_t plen = it->path_len ? it->path_len + 1 + nm->len : nm->len;
+	struct scan_item *c = malloc(sizeof(*c) + plen + 1);
+	if (!c)
+		return NULL;
+	*c = (struct scan_item){.depth = it->depth + 1, .path_len = plen};
+	size_t off = 0;
+	if (it->path_len) {
+		memcpy(c->path, it->path, it->path_len);
+		c->path[it->path_len] = '/';
+		off = it->path_len + 1;
 	}
-	if (ignore_rules_count(rules) == 0) {
-		ignore_rules_destroy(rules);
-		goto out;
-	}
-	result = ignore_stack_push(parent, rules);
-	if (!result)
-		goto nomem;
-	free(text);
-	close(gfd);
-	return result;
-nomem:
-	scandir_error(w, it, ".gitignore", 10, "read", ENOMEM);
-out:
-	free(text);
-	close(gfd);
-	return ignore_stack_ref(parent);
-}
-
-static enum entry_type scandir_type_of_mode(mode_t m)
-{
-	return S_ISREG(m) ? ENTRY_FILE : S_ISDIR(m) ? ENTRY_DIR : S_ISLNK(m) ? ENTRY_SYMLINK : ENTRY_OTHER;
-}
-
-static enum entry_type scandir_type_of_dtype(uint8_t t)
-{
-	return t == SCANDIR_DT_REG ? ENTRY_FILE : t == SCANDIR_DT_DIR ? ENTRY_DIR
-	       : t == SCANDIR_DT_LNK ? ENTRY_SYMLINK : ENTRY_OTHER;
-}
-
-/* Pass 3: drops ignored names. Names whose d_type is unknown are stat-ed to learn if dirs. */
-static void scandir_filter(struct scan_worker *w, const struct scan_pass *pass, size_t lo,
-			   size_t hi)
-{
-	struct scan_item *it = pass->it;
-	int fd = pass->fd;
-	uint64_t t0 = scan_now_ns();
-	for (size_t i = lo; i < hi; i++) {
-		struct scan_name *nm = &pass->names[i];
-		bool is_dir = nm->dtype == SCANDIR_DT_DIR;
-		if (nm->dtype == SCANDIR_DT_UNKNOWN) {
-			struct stat st;
-			if (fstatat(fd, nm->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-				is_dir = S_ISDIR(st.st_mode);
-		}
-		size_t n = scandir_entry_path(w, it, nm->name, nm->len);
-		if (n && ignore_stack_excluded(pass->ign, w->path, n, is_dir))
-			nm->skip = true;
-	}
-	atomic_fetch_add_explicit(&w->c.ignore_ns, scan_now_ns() - t0, memory_order_relaxed);
-}
-
-/* SHA-256 of a regular file, checking for cancellation between reads. */
-static void scandir_hash(struct scan_worker *w, struct scan_item *it, int fd, struct entry *e)
-{
-	struct scanner *sc = w->sc;
-	uint64_t t0 = scan_now_ns();
-	int hfd = openat(fd, e->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (hfd < 0) {
-		scandir_error(w, it, e->name, e->name_len, "open", errno);
-		goto out;
-	}
-	if (EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
-		scandir_error(w, it, e->name, e->name_len, "hash", EIO);
-		goto out;
-	}
-	for (;;) {
-		if (atomic_load_explicit(&sc->cancelled, memory_order_relaxed))
-			goto out;
-		ssize_t n = read(hfd, w->readbuf, SCAN_HASH_BUF_SIZE);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			scandir_error(w, it, e->name, e->name_len, "read", errno);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (EVP_DigestUpdate(w->md, w->readbuf, (size_t)n) != 1) {
-			scandir_error(w, it, e->name, e->name_len, "hash", EIO);
-			goto out;
-		}
-	}
-	unsigned int mdlen = 0;
-	if (EVP_DigestFinal_ex(w->md, e->sha256, &mdlen) == 1 && mdlen == 32)
-		e->flags |= ENTRY_HAS_HASH;
-out:
-	if (hfd >= 0)
-		close(hfd);
-	atomic_fetch_add_explicit(&w->c.hash_ns, scan_now_ns() - t0, memory_order_relaxed);
-}
-
-static void scandir_fill_stat(struct entry *e, const struct statx *sx)
-{
-	e->flags |= ENTRY_HAS_STAT;
-	e->type = scandir_type_of_mode(sx->stx_mode);
-	e->mode = sx->stx_mode & 07777;
-	e->uid = sx->stx_uid;
-	e->gid = sx->stx_gid;
-	e->size = sx->stx_size;
-	e->ino = sx->stx_ino;
-	e->nlink = sx->stx_nlink;
-	e->mtime_sec = sx->stx_mtime.tv_sec;
-	e->mtime_nsec = sx->stx_mtime.tv_nsec;
-	e->ctime_sec = sx->stx_ctime.tv_sec;
-	e->ctime_nsec = sx->stx_ctime.tv_nsec;
-}
-
-/* Whether (dev, ino) is the directory itself or one of its ancestors: a loop. */
-static bool scandir_is_ancestor(const struct scan_anc *a, dev_t dev, ino_t ino)
-{
-	for (; a; a = a->parent)
-		if (a->dev == dev && a->ino == ino)
-			return true;
-	return false;
-}
-
-/* Whether the followed link `name` in `fd` resolves inside the root (its real path). */
-static bool scandir_link_inside_root(struct scanner *sc, int fd, const char *name)
-{
-	int pfd = openat(fd, name, O_PATH | O_CLOEXEC);
-	if (pfd < 0)
-		return false;
-	char proc[64], real[PATH_MAX];
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	ssize_t n = readlink(proc, real, sizeof(real) - 1);
-	close(pfd);
-	if (n < 0)
-		return false;
-	size_t r = sc->root_real_len;
-	if (r == 1) /* the root is "/" */
-		return true;
-	return (size_t)n >= r && memcmp(real, sc->root_real, r) == 0 &&
-	       ((size_t)n == r || real[r] == '/');
-}
-
-#define SCANDIR_STATX_MASK \
-	(STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_MTIME | \
-	 STATX_CTIME | STATX_INO | STATX_SIZE)
-
-/* Decides whether the entry just stat-ed is a directory to descend into. */
-static bool scandir_should_descend(struct scan_worker *w, struct scan_item *it, int fd,
-				   struct entry *e, const struct statx *sx, bool *via_link)
-{
-	struct scanner *sc = w->sc;
-	*via_link = false;
-	if (sc->opts.max_depth >= 0 && it->depth + 1 > sc->opts.max_depth)
-		return false;
-	if ((sc->opts.flags & SCANNER_USE_GITIGNORE) && e->name_len == 4 &&
-	    memcmp(e->name, ".git", 4) == 0)
-		return false;
-	bool follow = sc->opts.flags & SCANNER_FOLLOW_SYMLINKS;
-	if (e->type == ENTRY_SYMLINK && follow && (e->flags & ENTRY_HAS_STAT)) {
-		uint64_t t0 = scan_now_ns();
-		struct statx tx;
-		bool dir = false;
-		if (statx(fd, e->name, AT_NO_AUTOMOUNT, SCANDIR_STATX_MASK, &tx) == 0) {
-			/* find -L: a link is described by what it points to. */
-			struct entry keep = *e;
-			scandir_fill_stat(e, &tx);
-			e->target = keep.target;
-			e->target_len = keep.target_len;
-			dir = S_ISDIR(tx.stx_mode) && scandir_link_inside_root(sc, fd, e->name);
-			if (S_ISDIR(tx.stx_mode) && !dir) {
-				/* Outside the root: kept as the link it is, not followed. */
-				*e = keep;
-			}
-		}
-		atomic_fetch_add_explicit(&w->c.symlink_ns, scan_now_ns() - t0, memory_order_relaxed);
-		if (!dir)
-			return false;
-		*via_link = true;
-		sx = &tx;
-		if (scandir_is_ancestor(it->anc, makedev(tx.stx_dev_major, tx.stx_dev_minor),
-					tx.stx_ino)) {
-			scandir_error(w, it, e->name, e->name_len, "loop", ELOOP);
-			return false;
-		}
-		return true;
-	}
-	if (e->type != ENTRY_DIR)
-		return false;
-	if (!(e->flags & ENTRY_HAS_STAT))
-		return true; /* could not stat: still try to open it, and report why if it fails */
-	dev_t dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
-	if ((sc->opts.flags & SCANNER_ONE_FILE_SYSTEM) && dev != sc->root_dev)
-		return false;
-	if (follow && scandir_is_ancestor(it->anc, dev, sx->stx_ino)) {
-		scandir_error(w, it, e->name, e->name_len, "loop", ELOOP);
-		return false;
-	}
-	return true;
-}
-
-/* Pass 4: stat every kept name and encode it into the batch; collects subdirectories to queue. */
-static int scandir_stat_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo,
-			      size_t hi, struct scan_found *out)
-{
-	struct scanner *sc = w->sc;
-	struct scan_item *it = pass->it;
-	int fd = pass->fd;
-	uint64_t t0 = scan_now_ns();
-	uint64_t hash_before = atomic_load_explicit(&w->c.hash_ns, memory_order_relaxed);
-	uint64_t link_before = atomic_load_explicit(&w->c.symlink_ns, memory_order_relaxed);
-	uint64_t entries_before = out->counts[0] + out->counts[1] + out->counts[2] + out->counts[3];
-	for (size_t i = lo; i < hi; i++) {
-		struct scan_name *nm = &pass->names[i];
-		if (nm->skip)
-			continue;
-		struct entry e = {.name = nm->name, .name_len = nm->len,
-				  .type = scandir_type_of_dtype(nm->dtype)};
-		struct statx sx;
-		if (statx(fd, nm->name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, SCANDIR_STATX_MASK,
-			  &sx) == 0)
-			scandir_fill_stat(&e, &sx);
-		else
-			scandir_error(w, it, nm->name, nm->len, "stat", errno);
-		if (e.type == ENTRY_SYMLINK) {
-			ssize_t n = readlinkat(fd, nm->name, w->link, PATH_MAX);
-			if (n >= 0) {
-				e.target = w->link;
-				e.target_len = (size_t)n;
-			} else {
-				scandir_error(w, it, nm->name, nm->len, "readlink", errno);
-			}
-		}
-		bool via_link = false;
-		if (scandir_should_descend(w, it, fd, &e, &sx, &via_link)) {
-			void *p = out->subdirs;
-			if (scandir_grow(&p, &out->subdirs_cap, out->nsub + 1, sizeof(*out->subdirs)) < 0)
-				return -ENOMEM;
-			out->subdirs = p;
-			/* The top bit marks a followed link, to open without O_NOFOLLOW. */
-			out->subdirs[out->nsub++] = (uint32_t)i | (via_link ? 0x80000000u : 0);
-		}
-		if ((sc->opts.flags & SCANNER_HASH) && e.type == ENTRY_FILE &&
-		    (e.flags & ENTRY_HAS_STAT))
-			scandir_hash(w, it, fd, &e);
-		out->counts[e.type]++;
-		if (e.type == ENTRY_FILE)
-			out->bytes += e.size;
-		struct errbuf err;
-		errbuf_clear(&err);
-		if (store_batch_add(out->batch, &e, &err) < 0) {
-			scan_fail(sc, &err);
-			return err.code;
-		}
-	}
-	/* Per worker: the entries this worker stat-ed, its share of a split directory included. */
-	atomic_fetch_add_explicit(&w->c.entries, out->counts[0] + out->counts[1] + out->counts[2] +
-				  out->counts[3] - entries_before, memory_order_relaxed);
-	uint64_t spent = scan_now_ns() - t0;
-	uint64_t nested = atomic_load_explicit(&w->c.hash_ns, memory_order_relaxed) - hash_before +
-			  atomic_load_explicit(&w->c.symlink_ns, memory_order_relaxed) - link_before;
-	atomic_fetch_add_explicit(&w->c.stat_ns, spent > nested ? spent - nested : 0,
-				  memory_order_relaxed);
-	return 0;
-}
-
-int scandir_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo, size_t hi,
-		  struct scan_found *out)
-{
-	if (pass->ign)
-		scandir_filter(w, pass, lo, hi);
-	return scandir_stat_range(w, pass, lo, hi, out);
+	c->name_off = off;
+	memcpy(c->path + off, nm->name, nm->len);
+	c->path[plen] = '\0';
+	return c;
 }
 
 /* Queues the subdirectories found in `it`, sharing its descriptor while the budget allows. */
@@ -533,13 +286,10 @@ static int scandir_queue_children(struct scan_worker *w, struct scan_item *it, i
 	}
 	if (!h)
 		atomic_fetch_sub(&sc->open_handles, nsub > 0 ? 1 : 0);
-	struct stat st;
 	for (size_t k = 0; k < nsub; k++) {
 		uint32_t idx = w->found.subdirs[k] & 0x7fffffffu;
 		bool via_link = w->found.subdirs[k] & 0x80000000u;
-		const struct scan_name *nm = &w->names[idx];
-		size_t plen = it->path_len ? it->path_len + 1 + nm->len : nm->len;
-		struct scan_item *c = malloc(sizeof(*c) + plen + 1);
+		struct scan_item *c = scandir_child(it, &w->names[idx]);
 		if (!c) {
 			/* Release the references the remaining children would have dropped. */
 			for (size_t r = k; r < nsub && h; r++)
@@ -550,32 +300,12 @@ static int scandir_queue_children(struct scan_worker *w, struct scan_item *it, i
 			scan_fail(sc, &err);
 			return -ENOMEM;
 		}
-		*c = (struct scan_item){.parent = h, .ign = ignore_stack_ref(ign),
-					.parent_id = dir_id, .depth = it->depth + 1,
-					.flags = via_link ? SCAN_ITEM_VIA_SYMLINK : 0,
-					.path_len = plen};
-		size_t off = 0;
-		if (it->path_len) {
-			memcpy(c->path, it->path, it->path_len);
-			c->path[it->path_len] = '/';
-			off = it->path_len + 1;
-		}
-		c->name_off = off;
-		memcpy(c->path + off, nm->name, nm->len);
-		c->path[plen] = '\0';
-		if (sc->opts.flags & SCANNER_FOLLOW_SYMLINKS) {
-			int parent_fd = h ? h->fd : *fd;
-			if (fstatat(parent_fd, nm->name, &st, via_link ? 0 : AT_SYMLINK_NOFOLLOW) == 0) {
-				c->anc = malloc(sizeof(*c->anc));
-				if (c->anc) {
-					atomic_init(&c->anc->refs, 1);
-					c->anc->parent = it->anc;
-					atomic_fetch_add(&it->anc->refs, 1);
-					c->anc->dev = st.st_dev;
-					c->anc->ino = st.st_ino;
-				}
-			}
-		}
+		c->parent = h;
+		c->ign = ignore_stack_ref(ign);
+		/* The child puts its own node on top when it is read (scandir_enter_anc()). */
+		c->anc = scan_anc_ref(it->anc);
+		c->parent_id = dir_id;
+		c->flags = via_link ? SCAN_ITEM_VIA_SYMLINK : 0;
 		scanq_push(sc->q, &c->node);
 	}
 	return 0;
@@ -604,88 +334,131 @@ static void scandir_shrink(struct scan_worker *w)
 	}
 }
 
-void scandir_process(struct scan_worker *w, struct scan_item *it)
+/* Opens the directory of `it`: its descriptor, or -1 after recording why (the root: failing). */
+static int scandir_open_item(struct scanner *sc, struct scan_item *it)
 {
-	struct scanner *sc = w->sc;
-	uint64_t t0 = scan_now_ns();
 	int fd = scandir_open(sc, it);
+	int e = errno;
 	/* The parent descriptor is no longer needed by this child. */
 	scan_handle_unref(sc, it->parent);
 	it->parent = NULL;
-	if (fd < 0) {
-		int e = errno;
-		if (it->path_len == 0) {
-			struct errbuf err;
-			errbuf_errno(&err, e, "opening the scan root %s", sc->root);
-			scan_fail(sc, &err);
-		} else {
-			scan_record_error(sc, it->path, it->path_len, "open", e);
-		}
-		return;
+	if (fd >= 0)
+		return fd;
+	if (it->path_len == 0) {
+		struct errbuf err;
+		errbuf_errno(&err, e, "opening the scan root %s", sc->root);
+		scan_fail(sc, &err);
+	} else {
+		scan_record_error(sc, it->path, it->path_len, "open", e, NULL);
 	}
-	size_t count = 0;
-	int rc = scandir_list(w, fd, &count);
-	atomic_fetch_add_explicit(&w->c.scandir_calls, 1, memory_order_relaxed);
-	if (rc < 0) {
-		if (rc == -ENOMEM || it->path_len == 0) {
-			struct errbuf err;
-			errbuf_errno(&err, -rc, "reading directory %s/%s", sc->root, it->path);
-			scan_fail(sc, &err);
-			close(fd);
-			return;
-		}
-		/* Keep what was read before the failure, and say why the rest is missing. */
-		scan_record_error(sc, it->path, it->path_len, "read", -rc);
-	}
-	uint64_t t1 = scan_now_ns();
-	atomic_fetch_add_explicit(&w->c.scandir_ns, t1 - t0, memory_order_relaxed);
-	if (count > 1)
-		qsort(w->names, count, sizeof(*w->names), scandir_name_cmp);
+	return -1;
+}
 
-	struct ignore_stack *ign = (sc->opts.flags & SCANNER_USE_GITIGNORE)
-					   ? scandir_gitignore(w, it, fd)
-					   : ignore_stack_ref(it->ign);
+/*
+ * Follow mode: puts the directory's own (dev, ino), from the descriptor just opened, on top of
+ * its chain of ancestors, so that a link among its entries back to it or above is caught. 0, or
+ * -1 when out of memory (the scan failed).
+ */
+static int scandir_enter_anc(struct scanner *sc, struct scan_item *it, int fd)
+{
+	if (!(sc->opts.flags & SCANNER_FOLLOW_SYMLINKS))
+		return 0;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		/*
+		 * Left out of the chain, the directory is still read, and its children still see
+		 * every ancestor above it: a loop back to it is caught one level further down,
+		 * where it is read again under its other name and its fstat() succeeds.
+		 */
+		scan_record_error(sc, it->path, it->path_len, "stat", errno, NULL);
+		return 0;
+	}
+	struct scan_anc *a = malloc(sizeof(*a));
+	if (!a) {
+		scandir_nomem(sc, it, "allocating the loop check");
+		return -1;
+	}
+	atomic_init(&a->refs, 1);
+	a->parent = it->anc; /* the item's reference moves to the new node */
+	a->dev = st.st_dev;
+	a->ino = st.st_ino;
+	it->anc = a;
+	return 0;
+}
+
+/*
+ * Lists and sorts the names of the open directory into w->names. -1 when the scan failed (out
+ * of memory, or the root unreadable). A directory that fails part way keeps the names read
+ * before the failure, which is recorded: the user gets what could be read, and why the rest is
+ * missing.
+ */
+static int scandir_read_names(struct scan_worker *w, struct scan_item *it, int fd, uint64_t t0,
+			      size_t *count)
+{
+	struct scanner *sc = w->sc;
+	int rc = scandir_list(w, fd, count);
+	atomic_fetch_add_explicit(&w->c.scandir_calls, 1, memory_order_relaxed);
+	if (rc < 0 && (rc == -ENOMEM || it->path_len == 0)) {
+		struct errbuf err;
+		errbuf_errno(&err, -rc, "reading directory %s/%s", sc->root, it->path);
+		scan_fail(sc, &err);
+		return -1;
+	}
+	if (rc < 0)
+		scan_record_error(sc, it->path, it->path_len, "read", -rc, NULL);
+	atomic_fetch_add_explicit(&w->c.scandir_ns, (uint64_t)clock_mono_ns() - t0,
+				  memory_order_relaxed);
+	if (*count > 1)
+		qsort(w->names, *count, sizeof(*w->names), scandir_name_cmp);
+	return 0;
+}
+
+/* Filters, stats and encodes the `count` names into w->found: in slices when the dir is large. */
+static int scandir_read_entries(struct scan_worker *w, struct scan_item *it, int fd,
+				struct ignore_stack *ign, size_t count)
+{
 	struct scan_pass pass = {.it = it, .fd = fd, .ign = ign, .names = w->names};
 	struct scan_found *found = &w->found;
 	found->nsub = 0;
 	memset(found->counts, 0, sizeof(found->counts));
 	found->bytes = 0;
-	if (count >= SCAN_SPLIT_MIN && sc->nworkers > 1)
-		rc = scansplit_run(w, &pass, count);
-	else
-		rc = scandir_range(w, &pass, 0, count, found);
-	uint64_t *counts = found->counts, bytes = found->bytes;
-	uint64_t t2 = scan_now_ns();
-	if (rc == 0) {
-		struct errbuf err;
-		errbuf_clear(&err);
-		uint64_t dir_id = 0;
-		if (store_put_dir(sc->store, sc->opts.scan_id, it->parent_id, it->path + it->name_off,
-				  it->path_len - it->name_off, found->batch, &dir_id, &err) < 0) {
-			scan_fail(sc, &err);
-		} else {
-			uint64_t t3 = scan_now_ns();
-			atomic_fetch_add_explicit(&w->c.store_ns, t3 - t2, memory_order_relaxed);
-			atomic_fetch_add_explicit(&sc->n_files, counts[ENTRY_FILE], memory_order_relaxed);
-			atomic_fetch_add_explicit(&sc->n_dirs, counts[ENTRY_DIR], memory_order_relaxed);
-			atomic_fetch_add_explicit(&sc->n_symlinks, counts[ENTRY_SYMLINK],
-						  memory_order_relaxed);
-			atomic_fetch_add_explicit(&sc->n_other, counts[ENTRY_OTHER], memory_order_relaxed);
-			atomic_fetch_add_explicit(&sc->n_bytes, bytes, memory_order_relaxed);
-			if (!atomic_load_explicit(&sc->cancelled, memory_order_relaxed))
-				scandir_queue_children(w, it, &fd, ign, dir_id);
-		}
-	}
-	for (size_t i = 0; i < count; i++)
-		w->names[i].skip = false;
-	scandir_shrink(w);
-	ignore_stack_unref(ign);
-	if (fd >= 0)
-		close(fd);
+	if (count >= SCAN_SPLIT_MIN && w->sc->nworkers > 1)
+		return scansplit_run(w, &pass, count);
+	return scanentry_range(w, &pass, 0, count, found);
+}
 
-	uint64_t spent = t2 - t0;
-	atomic_fetch_add_explicit(&w->c.dirs, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&w->c.busy_ns, scan_now_ns() - t0, memory_order_relaxed);
+/* Hands w->found to the store, adds its counts to the scan's and queues the subdirectories. */
+static void scandir_store(struct scan_worker *w, struct scan_item *it, int *fd,
+			  struct ignore_stack *ign)
+{
+	struct scanner *sc = w->sc;
+	struct scan_found *found = &w->found;
+	uint64_t t0 = (uint64_t)clock_mono_ns();
+	struct errbuf err;
+	errbuf_clear(&err);
+	uint64_t dir_id = 0;
+	if (store_put_dir(sc->store, sc->opts.scan_id, it->parent_id, it->path + it->name_off,
+			  it->path_len - it->name_off, found->batch, &dir_id, &err) < 0) {
+		scan_fail(sc, &err);
+		return;
+	}
+	atomic_fetch_add_explicit(&w->c.store_ns, (uint64_t)clock_mono_ns() - t0,
+				  memory_order_relaxed);
+	const uint64_t *counts = found->counts;
+	atomic_fetch_add_explicit(&sc->n_files, counts[ENTRY_FILE], memory_order_relaxed);
+	atomic_fetch_add_explicit(&sc->n_dirs, counts[ENTRY_DIR], memory_order_relaxed);
+	atomic_fetch_add_explicit(&sc->n_symlinks, counts[ENTRY_SYMLINK], memory_order_relaxed);
+	atomic_fetch_add_explicit(&sc->n_other, counts[ENTRY_OTHER], memory_order_relaxed);
+	atomic_fetch_add_explicit(&sc->n_bytes, found->bytes, memory_order_relaxed);
+	if (!atomic_load_explicit(&sc->cancelled, memory_order_relaxed))
+		scandir_queue_children(w, it, fd, ign, dir_id);
+}
+
+/* Counts a directory read in `spent` ns (open to stat) in the worker's latency figures. */
+static void scandir_account(struct scan_worker *w, const struct scan_item *it, size_t count,
+			    uint64_t spent)
+{
+	struct scanner *sc = w->sc;
 	unsigned bucket = 0;
 	while (bucket < SCANNER_LATENCY_BUCKETS - 1 &&
 	       (double)spent / 1e9 > scanner_latency_bounds[bucket])
@@ -701,7 +474,7 @@ void scandir_process(struct scan_worker *w, struct scan_item *it)
 	pthread_mutex_lock(&sc->lock);
 	if (spent > sc->slowest_ns) {
 		char *copy = malloc(it->path_len + 1);
-		if (copy) {
+		if (copy) { /* without memory, the slowest directory is only not updated */
 			memcpy(copy, it->path, it->path_len + 1);
 			free(sc->slowest_path);
 			sc->slowest_path = copy;
@@ -710,4 +483,32 @@ void scandir_process(struct scan_worker *w, struct scan_item *it)
 		}
 	}
 	pthread_mutex_unlock(&sc->lock);
+}
+
+void scandir_process(struct scan_worker *w, struct scan_item *it)
+{
+	struct scanner *sc = w->sc;
+	uint64_t t0 = (uint64_t)clock_mono_ns();
+	int fd = scandir_open_item(sc, it);
+	if (fd < 0)
+		return;
+	size_t count = 0;
+	if (scandir_enter_anc(sc, it, fd) < 0 || scandir_read_names(w, it, fd, t0, &count) < 0) {
+		close(fd);
+		return;
+	}
+	struct ignore_stack *ign = scandir_rules(w, it, fd);
+	int rc = scandir_read_entries(w, it, fd, ign, count);
+	uint64_t t1 = (uint64_t)clock_mono_ns();
+	if (rc == 0)
+		scandir_store(w, it, &fd, ign);
+	for (size_t i = 0; i < count; i++)
+		w->names[i].skip = false;
+	scandir_shrink(w);
+	ignore_stack_unref(ign);
+	if (fd >= 0)
+		close(fd);
+	atomic_fetch_add_explicit(&w->c.dirs, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->c.busy_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
+	scandir_account(w, it, count, t1 - t0);
 }

@@ -3,16 +3,19 @@
  * Design
  * ------
  * A scan is `workers` threads around one scanq (a LIFO of directories plus a count of
- * outstanding ones). A worker pops a directory, reads it whole (scandir.c), hands its sorted
- * entries to the store, pushes its subdirectories and retires it. No thread waits on work it
- * spawned: waiting happens only in scanq_pop(), holding nothing, so no shape of tree can
- * deadlock the pool (workers=1 on a 1,000-level chain included). The scan ends when the
- * outstanding count reaches zero, detected by the retiring worker, not by polling.
+ * outstanding ones). A worker pops a directory, reads it (scandir.c), hands its sorted entries
+ * to the store, pushes its subdirectories and retires it. No thread waits on queued work:
+ * waiting happens in scanq_pop(), holding nothing, and in the one exception, the owner of a
+ * large directory read in slices waits only for slices other workers are reading at that moment
+ * (scansplit.c). So no shape of tree can deadlock the pool (workers=1 on a 1,000-level chain
+ * included). The scan ends when the outstanding count reaches zero, detected by the retiring
+ * worker, not by polling.
  *
  * State shared between threads is the queue, the scanner's atomic counters, and the fields under
  * scanner.lock (failure, slowest directory, worker exits). Each worker owns its buffers and its
  * counters (written by it alone, read by anyone through relaxed atomics), so a directory costs
- * no allocation beyond its queue item once the buffers are warm.
+ * no allocation per entry once the buffers are warm: its queue item, and when following links
+ * its loop-check node.
  *
  * The thread that calls scanner_run() starts the pool, logs progress every 5 s until the
  * workers have exited, then joins them.
@@ -26,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -37,13 +39,6 @@ const double scanner_latency_bounds[SCANNER_LATENCY_BUCKETS - 1] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1, 10,
 };
 
-
-uint64_t scan_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static double scan_seconds(uint64_t ns)
 {
@@ -62,6 +57,13 @@ void scan_handle_unref(struct scanner *sc, struct scan_handle *h)
 		atomic_fetch_sub(&sc->open_handles, 1);
 		free(h);
 	}
+}
+
+struct scan_anc *scan_anc_ref(struct scan_anc *a)
+{
+	if (a)
+		atomic_fetch_add(&a->refs, 1);
+	return a;
 }
 
 void scan_anc_unref(struct scan_anc *a)
@@ -95,15 +97,18 @@ void scan_fail(struct scanner *sc, const struct errbuf *err)
 	scanq_cancel(sc->q);
 }
 
-void scan_record_error(struct scanner *sc, const char *path, size_t len, const char *op, int errnum)
+void scan_record_error(struct scanner *sc, const char *path, size_t len, const char *op, int errnum,
+		       const char *detail)
 {
 	atomic_fetch_add_explicit(&sc->n_errors, 1, memory_order_relaxed);
 	if (log_enabled(LOG_DEBUG))
 		LOG_EV(LOG_DEBUG, "scan error", LOG_STR("scan", sc->log_tag),
-		       LOG_BYTES("path", path, len), LOG_STR("op", op), LOG_STR("error", strerror(errnum)));
+		       LOG_BYTES("path", path, len), LOG_STR("op", op),
+		       LOG_STR("error", detail ? detail : strerror(errnum)));
 	struct errbuf err;
 	errbuf_clear(&err);
-	if (store_put_error(sc->store, sc->opts.scan_id, path, len, op, errnum, &err) < 0)
+	if (store_put_error_detail(sc->store, sc->opts.scan_id, path, len, op, errnum, detail,
+				   &err) < 0)
 		scan_fail(sc, &err);
 }
 
@@ -219,7 +224,7 @@ int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct
 		free(sc);
 		return errbuf_errno(err, rc, "creating the scanner's mutex");
 	}
-	rc = pthread_cond_init(&sc->workers_exit, NULL);
+	rc = clock_cond_init(&sc->workers_exit);
 	if (rc) {
 		pthread_mutex_destroy(&sc->lock);
 		free(sc);
@@ -291,7 +296,7 @@ void scanner_stats(struct scanner *sc, struct scanner_stats *out)
 	out->per_worker = sc->stats_buf;
 	out->queue_peak = scanq_peak(sc->q);
 	pthread_mutex_lock(&sc->lock);
-	uint64_t end = sc->end_ns ? sc->end_ns : (sc->start_ns ? scan_now_ns() : 0);
+	uint64_t end = sc->end_ns ? sc->end_ns : (sc->start_ns ? (uint64_t)clock_mono_ns() : 0);
 	out->wall_seconds = sc->start_ns ? scan_seconds(end - sc->start_ns) : 0;
 	out->slowest_scandir_seconds = scan_seconds(sc->slowest_ns);
 	/* Hand out a copy: the live path may be replaced by a slower directory meanwhile. */
@@ -329,7 +334,35 @@ static void *scanner_worker_main(void *arg)
 	return NULL;
 }
 
-/* Opens the root and builds the rules that apply at the root: option patterns, info/exclude. */
+/*
+ * The rules that apply at the root: the root repository's .git/info/exclude below every
+ * .gitignore, and the `ignore` option patterns above all of them, as git ranks its command-line
+ * --exclude.
+ */
+static int scanner_root_rules(struct scanner *sc, struct errbuf *err)
+{
+	if (sc->opts.flags & SCANNER_USE_GITIGNORE) {
+		/* It counts only when the root is a repository's top (.git is a directory there). */
+		struct ignore_rules *exclude = scanignore_load(sc, sc->root_fd, "", 0,
+							       ".git/info/exclude");
+		if (exclude && !(sc->base_ign = ignore_stack_push(NULL, exclude)))
+			return errbuf_errno(err, ENOMEM, "building the ignore rules");
+	}
+	if (sc->opts.ignore_count == 0)
+		return 0;
+	struct ignore_rules *rules;
+	int rc = ignore_rules_from_patterns(&rules, sc->opts.ignore, sc->opts.ignore_count, err);
+	if (rc < 0)
+		return rc; /* err names the pattern */
+	struct ignore_stack *below = sc->base_ign;
+	sc->base_ign = ignore_stack_push_override(below, rules);
+	ignore_stack_unref(below);
+	if (!sc->base_ign)
+		return errbuf_errno(err, ENOMEM, "building the ignore rules");
+	return 0;
+}
+
+/* Opens the root, learns its device and, when following links, its real path. */
 static int scanner_open_root(struct scanner *sc, struct errbuf *err)
 {
 	sc->root_fd = open(sc->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -345,76 +378,19 @@ static int scanner_open_root(struct scanner *sc, struct errbuf *err)
 			return errbuf_errno(err, errno, "resolving the scan root %s", sc->root);
 		sc->root_real_len = strlen(sc->root_real);
 	}
-	if (sc->opts.ignore_count > 0) {
-		struct ignore_rules *rules;
-		int rc = ignore_rules_from_patterns(&rules, sc->opts.ignore, sc->opts.ignore_count, err);
-		if (rc < 0)
-			return errbuf_prefix(err, "ignore patterns");
-		sc->base_ign = ignore_stack_push_override(NULL, rules);
-		if (!sc->base_ign)
-			return errbuf_errno(err, ENOMEM, "building the ignore rules");
-	}
-	if (!(sc->opts.flags & SCANNER_USE_GITIGNORE))
-		return 0;
-	/* The root's .git/info/exclude counts only when the root is a repository's top. */
-	int fd = openat(sc->root_fd, ".git/info/exclude", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return 0;
-	char *text = NULL;
-	size_t len = 0, cap = 0;
-	int rc = 0;
-	for (;;) {
-		if (len + 4096 > cap) {
-			char *bigger = realloc(text, cap ? cap * 2 : 8192);
-			if (!bigger) {
-				rc = errbuf_errno(err, ENOMEM, "reading %s/.git/info/exclude", sc->root);
-				goto out;
-			}
-			text = bigger;
-			cap = cap ? cap * 2 : 8192;
-		}
-		ssize_t n = read(fd, text + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			scan_record_error(sc, ".git/info/exclude", 17, "read", errno);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	struct ignore_rules *rules;
-	if (ignore_rules_parse(&rules, text ? text : "", len, "", 0, err) < 0) {
-		rc = errbuf_prefix(err, "parsing %s/.git/info/exclude", sc->root);
-		goto out;
-	}
-	/* info/exclude ranks below every .gitignore; the option patterns stay above all. */
-	struct ignore_stack *below = ignore_stack_push(NULL, rules);
-	if (!below) {
-		rc = errbuf_errno(err, ENOMEM, "building the ignore rules");
-		goto out;
-	}
-	if (sc->base_ign) {
-		/* Rebuild: exclude file first, option patterns on top as the override. */
-		struct ignore_rules *opt;
-		rc = ignore_rules_from_patterns(&opt, sc->opts.ignore, sc->opts.ignore_count, err);
-		if (rc < 0) {
-			ignore_stack_unref(below);
-			goto out;
-		}
-		ignore_stack_unref(sc->base_ign);
-		sc->base_ign = ignore_stack_push_override(below, opt);
-		ignore_stack_unref(below);
-		if (!sc->base_ign)
-			rc = errbuf_errno(err, ENOMEM, "building the ignore rules");
-	} else {
-		sc->base_ign = below;
-	}
-out:
-	free(text);
-	close(fd);
-	return rc;
+	return scanner_root_rules(sc, err);
+}
+
+/* Queues the root directory, the scan's first item. */
+static int scanner_queue_root(struct scanner *sc, struct errbuf *err)
+{
+	struct scan_item *root = calloc(1, sizeof(*root) + 1);
+	if (!root)
+		return errbuf_errno(err, ENOMEM, "allocating the root's queue item");
+	/* Its loop-detection node is made when it is read, like any directory's (scandir.c). */
+	root->ign = ignore_stack_ref(sc->base_ign);
+	scanq_push(sc->q, &root->node);
+	return 0;
 }
 
 static void scanner_log_progress(struct scanner *sc)
@@ -424,7 +400,7 @@ static void scanner_log_progress(struct scanner *sc)
 	LOG_EV(LOG_INFO, "scan progress", LOG_STR("scan", sc->log_tag), LOG_U64("dirs", p.dirs),
 	       LOG_U64("files", p.files), LOG_U64("errors", p.errors),
 	       LOG_U64("queued_dirs", p.queued_dirs),
-	       LOG_DBL("seconds", scan_seconds(scan_now_ns() - sc->start_ns)));
+	       LOG_DBL("seconds", scan_seconds((uint64_t)clock_mono_ns() - sc->start_ns)));
 }
 
 static void scanner_log_summary(struct scanner *sc, enum scanner_outcome outcome,
@@ -450,9 +426,8 @@ static void scanner_wait_workers(struct scanner *sc)
 {
 	pthread_mutex_lock(&sc->lock);
 	while (sc->workers_running > 0) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += SCAN_PROGRESS_EVERY_NS / 1000000000ull;
+		/* workers_exit waits on CLOCK_MONOTONIC: a step of the wall clock does not stall it. */
+		struct timespec until = clock_deadline(SCAN_PROGRESS_EVERY_NS);
 		int rc = pthread_cond_timedwait(&sc->workers_exit, &sc->lock, &until);
 		if (rc == ETIMEDOUT && sc->workers_running > 0) {
 			pthread_mutex_unlock(&sc->lock);
@@ -493,38 +468,19 @@ static int scanner_start_workers(struct scanner *sc, struct errbuf *err)
 enum scanner_outcome scanner_run(struct scanner *sc, struct errbuf *err)
 {
 	pthread_mutex_lock(&sc->lock);
-	sc->start_ns = scan_now_ns();
+	sc->start_ns = (uint64_t)clock_mono_ns();
 	pthread_mutex_unlock(&sc->lock);
-	int rc = scanner_open_root(sc, err);
-	if (rc < 0)
-		goto failed;
-	struct scan_item *root = calloc(1, sizeof(*root) + 1);
-	if (!root) {
-		rc = errbuf_errno(err, ENOMEM, "allocating the root's queue item");
-		goto failed;
-	}
-	root->ign = ignore_stack_ref(sc->base_ign);
-	if (sc->opts.flags & SCANNER_FOLLOW_SYMLINKS) {
-		struct stat st;
-		root->anc = calloc(1, sizeof(*root->anc));
-		if (!root->anc || fstat(sc->root_fd, &st) < 0) {
-			scan_item_free(sc, root);
-			rc = errbuf_errno(err, root->anc ? errno : ENOMEM, "preparing the root %s",
-					  sc->root);
-			goto failed;
-		}
-		atomic_init(&root->anc->refs, 1);
-		root->anc->dev = st.st_dev;
-		root->anc->ino = st.st_ino;
-	}
-	scanq_push(sc->q, &root->node);
-	if ((rc = scanner_start_workers(sc, err)) < 0) {
-		scanq_cancel(sc->q);
-		goto failed;
+	if (scanner_open_root(sc, err) < 0 || scanner_queue_root(sc, err) < 0 ||
+	    scanner_start_workers(sc, err) < 0) {
+		/* No worker runs: a queued root is freed by scanner_destroy(). */
+		pthread_mutex_lock(&sc->lock);
+		sc->end_ns = (uint64_t)clock_mono_ns();
+		pthread_mutex_unlock(&sc->lock);
+		return SCANNER_FAILED;
 	}
 	scanner_wait_workers(sc);
 	pthread_mutex_lock(&sc->lock);
-	sc->end_ns = scan_now_ns();
+	sc->end_ns = (uint64_t)clock_mono_ns();
 	bool failed = sc->failed;
 	if (failed && err)
 		*err = sc->failure;
@@ -536,9 +492,4 @@ enum scanner_outcome scanner_run(struct scanner *sc, struct errbuf *err)
 		outcome = SCANNER_FAILED;
 	scanner_log_summary(sc, outcome, err);
 	return outcome;
-failed:
-	pthread_mutex_lock(&sc->lock);
-	sc->end_ns = scan_now_ns();
-	pthread_mutex_unlock(&sc->lock);
-	return SCANNER_FAILED;
 }

@@ -93,7 +93,8 @@ struct scanner_stats {
 enum scanner_outcome {
 	SCANNER_DONE = 0,
 	SCANNER_CANCELLED,
-	SCANNER_FAILED, /**< the root could not be read or the store failed: see the errbuf */
+	/** The root could not be read, memory ran out or the store failed: see the errbuf. */
+	SCANNER_FAILED,
 };
 
 int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct store *store,

@@ -33,7 +33,10 @@ void scanq_destroy(struct scanq *q);
 /** Adds an item; counts it as outstanding until retired. */
 void scanq_push(struct scanq *q, struct scanq_item *item);
 
-/** Takes the newest item, blocking while the queue is empty but work is outstanding. NULL: over. */
+/**
+ * Takes the newest item, blocking while the queue is empty but work is outstanding. NULL: the
+ * work is over or the queue was cancelled.
+ */
 struct scanq_item *scanq_pop(struct scanq *q);
 
 /** Marks a popped item's work finished (after its children were pushed). */

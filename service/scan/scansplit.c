@@ -59,7 +59,7 @@ static void scansplit_work(struct scan_worker *w, struct scan_split *split)
 			return;
 		size_t lo = k * SCAN_SPLIT_SLICE;
 		size_t hi = lo + SCAN_SPLIT_SLICE < split->count ? lo + SCAN_SPLIT_SLICE : split->count;
-		int rc = scandir_range(w, pass, lo, hi, &split->slices[k]);
+		int rc = scanentry_range(w, pass, lo, hi, &split->slices[k]);
 		pthread_mutex_lock(&split->lock);
 		if (rc < 0 && split->rc == 0)
 			split->rc = rc;
@@ -71,9 +71,9 @@ static void scansplit_work(struct scan_worker *w, struct scan_split *split)
 
 void scansplit_help(struct scan_worker *w, struct scan_split *split)
 {
-	uint64_t t0 = scan_now_ns();
+	uint64_t t0 = (uint64_t)clock_mono_ns();
 	scansplit_work(w, split);
-	atomic_fetch_add_explicit(&w->c.busy_ns, scan_now_ns() - t0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->c.busy_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
 }
 
 static struct scan_split *scansplit_create(const struct scan_pass *pass, size_t count)
@@ -170,7 +170,7 @@ int scansplit_run(struct scan_worker *w, const struct scan_pass *pass, size_t co
 	struct scanner *sc = w->sc;
 	struct scan_split *split = scansplit_create(pass, count);
 	if (!split) /* no memory for the slices: read it alone */
-		return scandir_range(w, pass, 0, count, &w->found);
+		return scanentry_range(w, pass, 0, count, &w->found);
 	unsigned helpers = sc->nworkers - 1;
 	if (helpers > split->nslices - 1)
 		helpers = (unsigned)(split->nslices - 1);

@@ -35,11 +35,14 @@ rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(f"200k-file directory: {doc['entries']} entries, peak RSS {rss_mib:.1f} MiB, {doc['wall_seconds']:.3f} s")
 if doc["entries"] != 200001 or doc["files"] != 200000:
     sys.exit(f"expected 200,001 entries, got {doc['entries']}")
-# The one huge directory is split between the workers: each stats a fair share of it.
+# Split or not, each entry is stat-ed by exactly one worker. How the 200k files are shared
+# depends on the scheduler (a loaded machine may leave one worker idle), so no share is asserted
+# here: that the directory is split, and merged in order, is proven by unit_test_scan_split,
+# which makes both workers meet inside it.
 shares = [w["entries"] for w in doc["per_worker"]]
 print("entries stat-ed per worker:", shares)
-if min(shares) < 0.2 * doc["entries"]:
-    sys.exit(f"the 200k-file directory was not shared between the 2 workers: {shares}")
+if len(shares) != 2 or sum(shares) != doc["entries"]:
+    sys.exit(f"per-worker entries {shares} do not add up to the {doc['entries']} entries")
 # Sanitizer builds carry shadow memory and quarantines: the bound is for the real binary.
 limit = 1024 if os.environ.get("LEINDEX_SANITIZER") else 128
 if rss_mib > limit:

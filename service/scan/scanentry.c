@@ -1,0 +1,276 @@
+/* scanentry.c: the entries of one directory: the ignore pass, statx, links followed or not,
+ * loops, hashing, and encoding into the batch that goes to the store (passes 3 and 4 of
+ * scandir.c). Called for a whole directory, or for one slice of a large one (scansplit.c). */
+#include "service/scan/scan_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+static enum entry_type scanentry_type_of_mode(mode_t m)
+{
+	return S_ISREG(m) ? ENTRY_FILE : S_ISDIR(m) ? ENTRY_DIR : S_ISLNK(m) ? ENTRY_SYMLINK : ENTRY_OTHER;
+}
+
+static enum entry_type scanentry_type_of_dtype(uint8_t t)
+{
+	return t == DT_REG ? ENTRY_FILE : t == DT_DIR ? ENTRY_DIR
+	       : t == DT_LNK ? ENTRY_SYMLINK : ENTRY_OTHER;
+}
+
+/*
+ * Pass 3: drops ignored names. Names whose d_type is unknown are stat-ed to learn if dirs. 0, or
+ * -ENOMEM (the scan failed: a name left unchecked would be listed although ignored).
+ */
+static int scanentry_filter(struct scan_worker *w, const struct scan_pass *pass, size_t lo,
+			    size_t hi)
+{
+	struct scan_item *it = pass->it;
+	int fd = pass->fd;
+	uint64_t t0 = (uint64_t)clock_mono_ns();
+	for (size_t i = lo; i < hi; i++) {
+		struct scan_name *nm = &pass->names[i];
+		bool is_dir = nm->dtype == DT_DIR;
+		if (nm->dtype == DT_UNKNOWN) {
+			struct stat st;
+			if (fstatat(fd, nm->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				is_dir = S_ISDIR(st.st_mode);
+		}
+		size_t n = scandir_entry_path(w, it, nm->name, nm->len);
+		if (n == 0)
+			return scandir_nomem(w->sc, it, "matching the ignore rules");
+		if (ignore_stack_excluded(pass->ign, w->path, n, is_dir))
+			nm->skip = true;
+	}
+	atomic_fetch_add_explicit(&w->c.ignore_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
+	return 0;
+}
+
+/* SHA-256 of a regular file, checking for cancellation between reads. */
+static void scanentry_hash(struct scan_worker *w, struct scan_item *it, int fd, struct entry *e)
+{
+	struct scanner *sc = w->sc;
+	uint64_t t0 = (uint64_t)clock_mono_ns();
+	int hfd = openat(fd, e->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (hfd < 0) {
+		scandir_error(w, it, e->name, e->name_len, "open", errno);
+		goto out;
+	}
+	if (EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
+		scandir_error(w, it, e->name, e->name_len, "hash", EIO);
+		goto out;
+	}
+	for (;;) {
+		if (atomic_load_explicit(&sc->cancelled, memory_order_relaxed))
+			goto out;
+		ssize_t n = read(hfd, w->readbuf, SCAN_HASH_BUF_SIZE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			scandir_error(w, it, e->name, e->name_len, "read", errno);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(w->md, w->readbuf, (size_t)n) != 1) {
+			scandir_error(w, it, e->name, e->name_len, "hash", EIO);
+			goto out;
+		}
+	}
+	unsigned int mdlen = 0;
+	if (EVP_DigestFinal_ex(w->md, e->sha256, &mdlen) == 1 && mdlen == 32)
+		e->flags |= ENTRY_HAS_HASH;
+out:
+	if (hfd >= 0)
+		close(hfd);
+	atomic_fetch_add_explicit(&w->c.hash_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
+}
+
+static void scanentry_fill_stat(struct entry *e, const struct statx *sx)
+{
+	e->flags |= ENTRY_HAS_STAT;
+	e->type = scanentry_type_of_mode(sx->stx_mode);
+	e->mode = sx->stx_mode & 07777;
+	e->uid = sx->stx_uid;
+	e->gid = sx->stx_gid;
+	e->size = sx->stx_size;
+	e->ino = sx->stx_ino;
+	e->nlink = sx->stx_nlink;
+	e->mtime_sec = sx->stx_mtime.tv_sec;
+	e->mtime_nsec = sx->stx_mtime.tv_nsec;
+	e->ctime_sec = sx->stx_ctime.tv_sec;
+	e->ctime_nsec = sx->stx_ctime.tv_nsec;
+}
+
+/* Whether (dev, ino) is the directory itself or one of its ancestors: a loop. */
+static bool scanentry_is_ancestor(const struct scan_anc *a, dev_t dev, ino_t ino)
+{
+	for (; a; a = a->parent)
+		if (a->dev == dev && a->ino == ino)
+			return true;
+	return false;
+}
+
+/* Whether the followed link `name` in `fd` resolves inside the root (its real path). */
+static bool scanentry_link_inside_root(struct scanner *sc, int fd, const char *name)
+{
+	int pfd = openat(fd, name, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return false;
+	char proc[64], real[PATH_MAX];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	ssize_t n = readlink(proc, real, sizeof(real) - 1);
+	close(pfd);
+	if (n < 0)
+		return false;
+	size_t r = sc->root_real_len;
+	if (r == 1) /* the root is "/" */
+		return true;
+	return (size_t)n >= r && memcmp(real, sc->root_real, r) == 0 &&
+	       ((size_t)n == r || real[r] == '/');
+}
+
+#define SCANENTRY_STATX_MASK \
+	(STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_MTIME | \
+	 STATX_CTIME | STATX_INO | STATX_SIZE)
+
+/* Decides whether the entry just stat-ed is a directory to descend into. */
+static bool scanentry_should_descend(struct scan_worker *w, struct scan_item *it, int fd,
+				     struct entry *e, const struct statx *sx, bool *via_link)
+{
+	struct scanner *sc = w->sc;
+	*via_link = false;
+	if (sc->opts.max_depth >= 0 && it->depth + 1 > sc->opts.max_depth)
+		return false;
+	if ((sc->opts.flags & SCANNER_USE_GITIGNORE) && e->name_len == 4 &&
+	    memcmp(e->name, ".git", 4) == 0)
+		return false;
+	bool follow = sc->opts.flags & SCANNER_FOLLOW_SYMLINKS;
+	if (e->type == ENTRY_SYMLINK && follow && (e->flags & ENTRY_HAS_STAT)) {
+		uint64_t t0 = (uint64_t)clock_mono_ns();
+		struct statx tx;
+		bool dir = false;
+		if (statx(fd, e->name, AT_NO_AUTOMOUNT, SCANENTRY_STATX_MASK, &tx) == 0) {
+			/* find -L: a link is described by what it points to. */
+			struct entry keep = *e;
+			scanentry_fill_stat(e, &tx);
+			e->target = keep.target;
+			e->target_len = keep.target_len;
+			dir = S_ISDIR(tx.stx_mode) && scanentry_link_inside_root(sc, fd, e->name);
+			if (S_ISDIR(tx.stx_mode) && !dir) {
+				/* Outside the root: kept as the link it is, not followed. */
+				*e = keep;
+			}
+		}
+		atomic_fetch_add_explicit(&w->c.symlink_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
+		if (!dir)
+			return false;
+		*via_link = true;
+		sx = &tx;
+		if (scanentry_is_ancestor(it->anc, makedev(tx.stx_dev_major, tx.stx_dev_minor),
+					tx.stx_ino)) {
+			scandir_error(w, it, e->name, e->name_len, "loop", ELOOP);
+			return false;
+		}
+		return true;
+	}
+	if (e->type != ENTRY_DIR)
+		return false;
+	if (!(e->flags & ENTRY_HAS_STAT))
+		return true; /* could not stat: still try to open it, and report why if it fails */
+	dev_t dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
+	if ((sc->opts.flags & SCANNER_ONE_FILE_SYSTEM) && dev != sc->root_dev)
+		return false;
+	if (follow && scanentry_is_ancestor(it->anc, dev, sx->stx_ino)) {
+		scandir_error(w, it, e->name, e->name_len, "loop", ELOOP);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Pass 4 for one name: stat it (and read its link), decide whether to descend, hash it, count it
+ * and encode it into out->batch. 0, or negative when the scan failed (it was told).
+ */
+static int scanentry_stat_one(struct scan_worker *w, const struct scan_pass *pass, size_t i,
+			      struct scan_found *out)
+{
+	struct scanner *sc = w->sc;
+	struct scan_item *it = pass->it;
+	int fd = pass->fd;
+	const struct scan_name *nm = &pass->names[i];
+	struct entry e = {.name = nm->name, .name_len = nm->len,
+			  .type = scanentry_type_of_dtype(nm->dtype)};
+	struct statx sx;
+	if (statx(fd, nm->name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, SCANENTRY_STATX_MASK, &sx) == 0)
+		scanentry_fill_stat(&e, &sx);
+	else
+		scandir_error(w, it, nm->name, nm->len, "stat", errno);
+	if (e.type == ENTRY_SYMLINK) {
+		ssize_t n = readlinkat(fd, nm->name, w->link, PATH_MAX);
+		if (n >= 0) {
+			e.target = w->link;
+			e.target_len = (size_t)n;
+		} else {
+			scandir_error(w, it, nm->name, nm->len, "readlink", errno);
+		}
+	}
+	bool via_link = false;
+	if (scanentry_should_descend(w, it, fd, &e, &sx, &via_link)) {
+		void *p = out->subdirs;
+		if (scandir_grow(&p, &out->subdirs_cap, out->nsub + 1, sizeof(*out->subdirs)) < 0)
+			return scandir_nomem(sc, it, "listing the subdirectories");
+		out->subdirs = p;
+		/* The top bit marks a followed link, to open without O_NOFOLLOW. */
+		out->subdirs[out->nsub++] = (uint32_t)i | (via_link ? 0x80000000u : 0);
+	}
+	if ((sc->opts.flags & SCANNER_HASH) && e.type == ENTRY_FILE && (e.flags & ENTRY_HAS_STAT))
+		scanentry_hash(w, it, fd, &e);
+	out->counts[e.type]++;
+	if (e.type == ENTRY_FILE)
+		out->bytes += e.size;
+	struct errbuf err;
+	errbuf_clear(&err);
+	if (store_batch_add(out->batch, &e, &err) < 0) {
+		scan_fail(sc, &err);
+		return err.code;
+	}
+	return 0;
+}
+
+/* Pass 4: stat every kept name and encode it into the batch; collects subdirectories to queue. */
+static int scanentry_stat_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo,
+				size_t hi, struct scan_found *out)
+{
+	uint64_t t0 = (uint64_t)clock_mono_ns();
+	uint64_t hash_before = atomic_load_explicit(&w->c.hash_ns, memory_order_relaxed);
+	uint64_t link_before = atomic_load_explicit(&w->c.symlink_ns, memory_order_relaxed);
+	uint64_t entries_before = out->counts[0] + out->counts[1] + out->counts[2] + out->counts[3];
+	int rc = 0;
+	for (size_t i = lo; i < hi && rc == 0; i++)
+		if (!pass->names[i].skip)
+			rc = scanentry_stat_one(w, pass, i, out);
+	/* Per worker: the entries this worker stat-ed, its share of a split directory included. */
+	atomic_fetch_add_explicit(&w->c.entries, out->counts[0] + out->counts[1] + out->counts[2] +
+				  out->counts[3] - entries_before, memory_order_relaxed);
+	uint64_t spent = (uint64_t)clock_mono_ns() - t0;
+	uint64_t nested = atomic_load_explicit(&w->c.hash_ns, memory_order_relaxed) - hash_before +
+			  atomic_load_explicit(&w->c.symlink_ns, memory_order_relaxed) - link_before;
+	atomic_fetch_add_explicit(&w->c.stat_ns, spent > nested ? spent - nested : 0,
+				  memory_order_relaxed);
+	return rc;
+}
+
+int scanentry_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo, size_t hi,
+		    struct scan_found *out)
+{
+	if (pass->ign && scanentry_filter(w, pass, lo, hi) < 0)
+		return -ENOMEM;
+	return scanentry_stat_range(w, pass, lo, hi, out);
+}

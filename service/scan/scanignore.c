@@ -1,0 +1,110 @@
+/* scanignore.c: the ignore files a scan reads: each directory's .gitignore, the root's
+ * .git/info/exclude.
+ *
+ * A file that cannot be used (unreadable, not a regular file, out of memory while parsing) does
+ * not stop the scan: the reason is recorded as an error of the file's path, with the parser's
+ * message when it has one ("line 12: ..."), and the directory is read without the file's rules.
+ * A missing file is no error.
+ */
+#include "service/scan/scan_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Records an error of the file `name` in directory dir[0..dir_len). */
+static void scanignore_error(struct scanner *sc, const char *dir, size_t dir_len, const char *name,
+			     const char *op, int errnum, const char *detail)
+{
+	size_t name_len = strlen(name);
+	char *path = malloc(dir_len + 1 + name_len + 1);
+	if (!path) { /* name the directory, at least */
+		scan_record_error(sc, dir, dir_len, op, errnum, detail);
+		return;
+	}
+	size_t n = 0;
+	if (dir_len) {
+		memcpy(path, dir, dir_len);
+		path[dir_len] = '/';
+		n = dir_len + 1;
+	}
+	memcpy(path + n, name, name_len + 1);
+	scan_record_error(sc, path, n + name_len, op, errnum, detail);
+	free(path);
+}
+
+/* Reads the whole regular file open as `fd` into *text (the caller frees it). 0 or -errno; a file
+ * that is not regular (a FIFO, a device) reads as absent: -ENOENT. `op` names what failed. */
+static int scanignore_read(int fd, char **text, size_t *len, const char **op)
+{
+	struct stat st;
+	*text = NULL;
+	*len = 0;
+	*op = "stat";
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ENOENT;
+	*op = "read";
+	size_t cap = 0;
+	for (;;) {
+		if (*len + 4096 > cap) {
+			size_t ncap = cap ? cap * 2 : 8192;
+			char *bigger = realloc(*text, ncap);
+			if (!bigger)
+				return -ENOMEM;
+			*text = bigger;
+			cap = ncap;
+		}
+		ssize_t n = read(fd, *text + *len, cap - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		*len += (size_t)n;
+	}
+}
+
+struct ignore_rules *scanignore_load(struct scanner *sc, int dirfd, const char *dir,
+				     size_t dir_len, const char *name)
+{
+	/* O_NONBLOCK: a FIFO named .gitignore must not hang the worker on open. */
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		/* Absent, a symlink (git does not follow it either), or .git is a file: no rules. */
+		if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR)
+			scanignore_error(sc, dir, dir_len, name, "open", errno, NULL);
+		return NULL;
+	}
+	char *text;
+	size_t len;
+	const char *op;
+	int rc = scanignore_read(fd, &text, &len, &op);
+	close(fd);
+	if (rc < 0) {
+		if (rc != -ENOENT)
+			scanignore_error(sc, dir, dir_len, name, op, -rc, NULL);
+		free(text);
+		return NULL;
+	}
+	struct ignore_rules *rules = NULL;
+	struct errbuf err;
+	errbuf_clear(&err);
+	rc = ignore_rules_parse(&rules, text ? text : "", len, dir, dir_len, &err);
+	free(text);
+	if (rc < 0) {
+		/* The parser's message says which line and what; the record's path says which file. */
+		scanignore_error(sc, dir, dir_len, name, "parse", -rc > 0 ? -rc : EINVAL, err.msg);
+		return NULL;
+	}
+	if (ignore_rules_count(rules) == 0) {
+		ignore_rules_destroy(rules);
+		return NULL;
+	}
+	return rules;
+}
