@@ -450,9 +450,14 @@ json_t *scanopt_echo(const struct scanopt_table *t, const void *target)
 static void scanopt_side(const struct scanopt_table *t, const struct scanopt_def *d, json_t *obj,
 			 enum scanopt_source src, const void *target, char *buf, size_t cap)
 {
+	/* The value given, else the one that landed (the default). */
 	json_t *given = json_object_get(obj, d->name);
-	json_t *now = scanopt_echo_row(t, d, target);
-	char *text = now ? json_dumps(now, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	json_t *now = given ? json_incref(given) : scanopt_echo_row(t, d, target);
+	char *text = NULL;
+	if (now && src == SCANOPT_FROM_CLI && json_is_string(now))
+		text = strdup(json_string_value(now)); /* as typed: --view git */
+	else if (now)
+		text = json_dumps(now, JSON_ENCODE_ANY | JSON_COMPACT);
 	json_decref(now);
 	char shown[72];
 	scanopt_clip(text ? text : "?", text ? strlen(text) : 1, shown, sizeof(shown));
