@@ -166,15 +166,16 @@ const char *scanopt_json_what(const json_t *v)
 
 void scanopt_clip(const char *s, size_t len, char *buf, size_t cap)
 {
-	size_t n = len < cap - 1 ? len : cap - 4;
-	if (len >= cap) /* cut before a UTF-8 continuation byte, never inside a character */
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
+	if (len < cap) {
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		return;
+	}
+	size_t n = cap - 4; /* room for "..." */
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--; /* cut before a UTF-8 continuation byte, never inside a character */
 	memcpy(buf, s, n);
-	if (len >= cap)
-		memcpy(buf + n, "...", 4);
-	else
-		buf[n] = '\0';
+	memcpy(buf + n, "...", 4);
 }
 
 void scanopt_keywords_text(const struct scanopt_def *d, const char *quote, char *buf, size_t cap)

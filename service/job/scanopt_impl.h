@@ -19,7 +19,7 @@ void scanopt_slot_set(const struct scanopt_slot *s, void *target, long long v);
 /** "field 'workers'" from JSON, "--workers" from the command line. */
 void scanopt_subject(const struct scanopt_def *d, enum scanopt_source src, char *buf, size_t cap);
 
-/** Copies `len` bytes of `s` into buf[cap], cut at a character with "..." when longer. */
+/** Copies `len` bytes of `s` into buf[cap] (cap >= 4), cut before a character with "..." when longer. */
 void scanopt_clip(const char *s, size_t len, char *buf, size_t cap);
 
 /** The keywords of `d` as `"a", "b" or "c"` (each in `quote`). */

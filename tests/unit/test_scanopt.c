@@ -278,6 +278,29 @@ static void test_names_and_root(void)
 		 "field 'root' must be an absolute path (starting with '/'), got 'rel/dir'", NULL, NULL);
 	t_expect("{\"root\": 5}", SCANOPT_EINVALID, "field 'root' must be an absolute path",
 		 "got an integer", NULL);
+	/* A long name is cut with "..." between characters: the message stays valid UTF-8. */
+	char body[400] = "{\"root\": \"/r\", \"";
+	for (int i = 0; i < 100; i++)
+		strcat(body, "\xc3\xa9"); /* é */
+	strcat(body, "\": 1}");
+	struct topts o = {0};
+	struct errbuf err;
+	json_t *doc;
+	CU_ASSERT_EQUAL(t_read(&topt_table, body, &o, &doc, &err), SCANOPT_EINVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "...'; the fields are"));
+	json_t *valid = json_string(err.msg);
+	CU_ASSERT_PTR_NOT_NULL(valid);
+	json_decref(valid);
+	json_decref(doc);
+	/* A root of PATH_MAX bytes is one too many. */
+	char *big = malloc(PATH_MAX + 32);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	strcpy(big, "{\"root\": \"/");
+	size_t at = strlen(big);
+	memset(big + at, 'a', PATH_MAX - 1);
+	strcpy(big + at + PATH_MAX - 1, "\"}");
+	t_expect(big, SCANOPT_EINVALID, "field 'root' is 4096 bytes long; at most 4095 are allowed", NULL, NULL);
+	free(big);
 	/* Unknown names come first, even when other fields are also wrong. */
 	t_expect("{\"workers\": 0, \"zzz\": 1}", SCANOPT_EINVALID, "unknown field 'zzz'", NULL, NULL);
 }
