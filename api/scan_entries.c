@@ -250,7 +250,7 @@ static int api_error_cb(void *ctx, const struct store_error *e)
 	jsonw_i64(w, e->errnum);
 	jsonw_key(w, "message");
 	const char *m = strerrordesc_np(e->errnum);
-	if (e->detail && jsonw_utf8_valid(e->detail, strlen(e->detail)))
+	if (e->detail && utf8_valid(e->detail, strlen(e->detail)))
 		jsonw_str(w, e->detail); /* what failed and where, e.g. a .gitignore's line */
 	else
 		jsonw_str(w, m ? m : "Unknown error");

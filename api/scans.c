@@ -12,12 +12,11 @@
 #include "base/clock.h"
 #include "base/utf8.h"
 #include "service/job/scanjson.h"
+#include "service/job/scanopt.h"
 #include "service/scan/scanner.h"
 
 #define API_SCANS_PAGE_DEFAULT 100
 #define API_SCANS_PAGE_MAX 1000
-#define API_SLOW_MS_MAX 86400000
-#define API_IGNORE_MAX 1024
 
 /* ---------------------------------------------------------------- the scan resource */
 
@@ -205,152 +204,50 @@ static bool api_root_allowed(const struct api_ctx *ctx, const char *resolved)
 
 /* ---------------------------------------------------------------- POST /scans */
 
-static const char *const api_scan_fields[] = {"root", "workers", "max_depth", "follow_symlinks",
-					      "one_file_system", "ignore", "use_gitignore", "hash",
-					      "slow_threshold_ms"};
-
-static const char *api_json_type(const json_t *v)
+/* Checks the root of valid options `so` (403, 422), then queues the scan and answers 202. */
+static enum MHD_Result api_scan_submit(struct api_req *req, struct scanner_opts *so)
 {
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number with a fraction";
-	case JSON_TRUE: case JSON_FALSE: return "a boolean";
-	default: return "null";
+	/* 403 before any existence check, on the resolved path. */
+	const char *root = so->root;
+	char resolved[PATH_MAX];
+	if (api_root_resolve(root, resolved, sizeof(resolved)) < 0 ||
+	    !api_root_allowed(req->ctx, resolved))
+		return api_problem(req, 403, "root '%.512s' is outside the allowed roots of this server (--allow-root)",
+				   root);
+	struct stat st;
+	int e = 0;
+	if (stat(resolved, &st) < 0)
+		e = errno;
+	else if (!S_ISDIR(st.st_mode))
+		e = ENOTDIR;
+	if (e)
+		return api_problem(req, 422, "root '%.512s' %s", root,
+				   e == ENOENT ? "does not exist" :
+				   e == ENOTDIR ? "is not a directory" : "cannot be accessed by the server");
+	so->root = resolved;
+	/* The effective options for the record: the same document `leindexd scan` stores. */
+	json_t *optj = scanjson_options(so);
+	char *options = optj ? json_dumps(optj, JSON_COMPACT) : NULL;
+	json_decref(optj);
+	if (!options)
+		return api_problem(req, 500, "out of memory while queueing a scan of '%.512s'", root);
+	uint64_t id = 0;
+	struct errbuf err;
+	errbuf_clear(&err);
+	int rc = jobq_submit(req->ctx->jobq, so, options, &id, &err);
+	free(options);
+	if (rc == -EAGAIN) {
+		static const char *const h[] = {"Retry-After", "5", NULL};
+		return api_problem_h(req, 429, h, "%s; retry later", err.msg);
 	}
-}
-
-/* Reads an optional integer field into *out within [min, max]; 400 text in `bad`. */
-static int api_field_int(json_t *o, const char *name, long long min, long long max, long long *out,
-			 bool *present, char *bad, size_t cap)
-{
-	json_t *v = json_object_get(o, name);
-	*present = v != NULL;
-	if (!v)
-		return 0;
-	if (!json_is_integer(v)) {
-		snprintf(bad, cap, "field '%s' must be an integer from %lld to %lld, got %s", name, min,
-			 max, api_json_type(v));
-		return -1;
-	}
-	long long x = json_integer_value(v);
-	if (x < min || x > max) {
-		snprintf(bad, cap, "field '%s' must be from %lld to %lld, got %lld", name, min, max, x);
-		return -1;
-	}
-	*out = x;
-	return 0;
-}
-
-static int api_field_bool(json_t *o, const char *name, bool *out, char *bad, size_t cap)
-{
-	json_t *v = json_object_get(o, name);
-	if (!v)
-		return 0;
-	if (!json_is_boolean(v)) {
-		snprintf(bad, cap, "field '%s' must be true or false, got %s", name, api_json_type(v));
-		return -1;
-	}
-	*out = json_is_true(v);
-	return 0;
-}
-
-struct api_scan_req {
-	const char *root;
-	long long workers, max_depth, slow_ms;
-	bool follow, one_fs, gitignore, hash;
-	const char **ignore;
-	size_t ignore_count;
-};
-
-/* Validates the body; 0, or -1 with the 400 detail in `bad`. */
-static int api_scan_parse(json_t *o, struct api_scan_req *r, char *bad, size_t cap)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach(o, key, v) {
-		bool known = false;
-		for (size_t i = 0; i < sizeof(api_scan_fields) / sizeof(api_scan_fields[0]); i++)
-			known |= strcmp(key, api_scan_fields[i]) == 0;
-		if (!known) {
-			snprintf(bad, cap, "unknown field '%.64s'; the fields are root, workers, max_depth, "
-				 "follow_symlinks, one_file_system, ignore, use_gitignore, hash, slow_threshold_ms",
-				 key);
-			return -1;
-		}
-	}
-	json_t *root = json_object_get(o, "root");
-	if (!root) {
-		snprintf(bad, cap, "field 'root' is required: the absolute path of the directory to scan");
-		return -1;
-	}
-	if (!json_is_string(root)) {
-		snprintf(bad, cap, "field 'root' must be a string, got %s", api_json_type(root));
-		return -1;
-	}
-	r->root = json_string_value(root);
-	if (r->root[0] != '/') {
-		snprintf(bad, cap, "field 'root' must be an absolute path (starting with '/'), got '%.200s'", r->root);
-		return -1;
-	}
-	if (strlen(r->root) >= PATH_MAX || strlen(r->root) != json_string_length(root)) {
-		snprintf(bad, cap, "field 'root' is longer than %d bytes or holds a NUL", PATH_MAX - 1);
-		return -1;
-	}
-	bool present;
-	r->workers = 0;
-	if (api_field_int(o, "workers", 1, 256, &r->workers, &present, bad, cap) < 0)
-		return -1;
-	r->max_depth = -1;
-	json_t *md = json_object_get(o, "max_depth");
-	if (md && !json_is_null(md) &&
-	    api_field_int(o, "max_depth", 0, INT_MAX, &r->max_depth, &present, bad, cap) < 0) {
-		if (!json_is_integer(md))
-			snprintf(bad, cap, "field 'max_depth' must be null or an integer >= 0, got %s",
-				 api_json_type(md));
-		return -1;
-	}
-	r->slow_ms = 100;
-	if (api_field_int(o, "slow_threshold_ms", 1, API_SLOW_MS_MAX, &r->slow_ms, &present, bad, cap) < 0)
-		return -1;
-	r->follow = false, r->one_fs = false, r->gitignore = true, r->hash = false;
-	if (api_field_bool(o, "follow_symlinks", &r->follow, bad, cap) < 0 ||
-	    api_field_bool(o, "one_file_system", &r->one_fs, bad, cap) < 0 ||
-	    api_field_bool(o, "use_gitignore", &r->gitignore, bad, cap) < 0 ||
-	    api_field_bool(o, "hash", &r->hash, bad, cap) < 0)
-		return -1;
-	json_t *ig = json_object_get(o, "ignore");
-	r->ignore_count = 0;
-	if (ig) {
-		if (!json_is_array(ig)) {
-			snprintf(bad, cap, "field 'ignore' must be an array of gitignore patterns (strings), got %s",
-				 api_json_type(ig));
-			return -1;
-		}
-		if (json_array_size(ig) > API_IGNORE_MAX) {
-			snprintf(bad, cap, "field 'ignore' holds %zu patterns; at most %d are allowed",
-				 json_array_size(ig), API_IGNORE_MAX);
-			return -1;
-		}
-		size_t i;
-		json_t *p;
-		json_array_foreach(ig, i, p) {
-			if (!json_is_string(p)) {
-				snprintf(bad, cap, "field 'ignore' item %zu must be a string, got %s", i,
-					 api_json_type(p));
-				return -1;
-			}
-			if (json_string_length(p) != strlen(json_string_value(p)) ||
-			    json_string_length(p) > 4096) {
-				snprintf(bad, cap, "field 'ignore' item %zu holds a NUL or is over 4096 bytes", i);
-				return -1;
-			}
-		}
-		r->ignore_count = json_array_size(ig);
-	}
-	return 0;
+	if (rc == -ESHUTDOWN)
+		return api_problem(req, 503, "%s", err.msg);
+	if (rc < 0)
+		return api_problem(req, 503, "the store could not record the scan: %s", err.msg);
+	req->id = id;
+	char loc[64];
+	snprintf(loc, sizeof(loc), "/scans/%llu", (unsigned long long)id);
+	return api_scan_answer(req, 202, loc);
 }
 
 enum MHD_Result api_scans_post(struct api_req *req)
@@ -367,86 +264,26 @@ enum MHD_Result api_scans_post(struct api_req *req)
 				   jerr.text, jerr.line, jerr.column);
 	if (!json_is_object(o)) {
 		res = api_problem(req, 400, "the body must be a JSON object such as {\"root\": \"/abs/dir\"}, got %s",
-				  api_json_type(o));
+				  scanopt_json_what(o));
 		json_decref(o);
 		return res;
 	}
-	char bad[512];
-	struct api_scan_req r = {0};
-	if (api_scan_parse(o, &r, bad, sizeof(bad)) < 0) {
-		res = api_problem(req, 400, "%s", bad);
-		json_decref(o);
-		return res;
-	}
-
-	/* 403 before any existence check, on the resolved path. */
-	char resolved[PATH_MAX];
-	if (api_root_resolve(r.root, resolved, sizeof(resolved)) < 0 ||
-	    !api_root_allowed(req->ctx, resolved)) {
-		res = api_problem(req, 403, "root '%.512s' is outside the allowed roots of this server (--allow-root)",
-				  r.root);
-		json_decref(o);
-		return res;
-	}
-	struct stat st;
-	int e = 0;
-	if (stat(resolved, &st) < 0)
-		e = errno;
-	else if (!S_ISDIR(st.st_mode))
-		e = ENOTDIR;
-	if (e) {
-		res = api_problem(req, 422, "root '%.512s' %s", r.root,
-				  e == ENOENT ? "does not exist" :
-				  e == ENOTDIR ? "is not a directory" : "cannot be accessed by the server");
-		json_decref(o);
-		return res;
-	}
-
-	unsigned workers = r.workers ? (unsigned)r.workers : scanner_default_workers();
-	if (workers < 1)
-		workers = 1;
-	const char **ignore = r.ignore_count ? calloc(r.ignore_count, sizeof(*ignore)) : NULL;
-	if (r.ignore_count && !ignore) {
-		json_decref(o);
-		return api_problem(req, 500, "out of memory while queueing a scan of '%.512s'", r.root);
-	}
-	for (size_t i = 0; i < r.ignore_count; i++)
-		ignore[i] = json_string_value(json_array_get(json_object_get(o, "ignore"), i));
-	struct scanner_opts so = {
-		.root = resolved, .workers = workers, .max_depth = (int)r.max_depth,
-		.flags = (r.follow ? SCANNER_FOLLOW_SYMLINKS : 0u) |
-			 (r.one_fs ? SCANNER_ONE_FILE_SYSTEM : 0u) |
-			 (r.gitignore ? SCANNER_USE_GITIGNORE : 0u) | (r.hash ? SCANNER_HASH : 0u),
-		.ignore = ignore, .ignore_count = r.ignore_count,
-		.slow_threshold_ms = (unsigned)r.slow_ms};
-	/* The effective options for the record: the same document `leindexd scan` stores. */
-	json_t *optj = scanjson_options(&so);
-	char *options = optj ? json_dumps(optj, JSON_COMPACT) : NULL;
-	json_decref(optj);
-	if (!options) {
-		free(ignore);
-		json_decref(o);
-		return api_problem(req, 500, "out of memory while queueing a scan of '%.512s'", r.root);
-	}
-	uint64_t id = 0;
+	/* The table of scan options checks every field and fills the options (service/job/scanopt.c). */
+	const struct scanopt_table *table = scanopt_scan_table();
+	struct scanner_opts so = {0};
 	struct errbuf err;
 	errbuf_clear(&err);
-	int rc = jobq_submit(req->ctx->jobq, &so, options, &id, &err);
-	free(options);
-	free(ignore);
-	json_decref(o);
-	if (rc == -EAGAIN) {
-		static const char *const h[] = {"Retry-After", "5", NULL};
-		return api_problem_h(req, 429, h, "%s; retry later", err.msg);
+	int rc = scanopt_read(table, o, SCANOPT_FROM_JSON, &so, &err);
+	if (rc < 0) {
+		res = api_problem(req, rc == SCANOPT_ECONFLICT ? 422 : rc == SCANOPT_EINVALID ? 400 : 500,
+				  "%s", err.msg);
+		json_decref(o);
+		return res;
 	}
-	if (rc == -ESHUTDOWN)
-		return api_problem(req, 503, "%s", err.msg);
-	if (rc < 0)
-		return api_problem(req, 503, "the store could not record the scan: %s", err.msg);
-	req->id = id;
-	char loc[64];
-	snprintf(loc, sizeof(loc), "/scans/%llu", (unsigned long long)id);
-	return api_scan_answer(req, 202, loc);
+	res = api_scan_submit(req, &so);
+	scanopt_release(table, &so);
+	json_decref(o);
+	return res;
 }
 
 /* ---------------------------------------------------------------- GET /scans */

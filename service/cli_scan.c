@@ -233,15 +233,8 @@ int cli_scan(const struct config *cfg)
 		free(root);
 		return 2;
 	}
-	struct scanner_opts opts = {
-		.root = root,
-		.workers = cfg->scan_workers ? cfg->scan_workers : scanner_default_workers(),
-		.max_depth = cfg->scan_max_depth,
-		.flags = cfg->scan_flags,
-		.ignore = cfg->scan_ignore,
-		.ignore_count = cfg->scan_ignore_count,
-		.slow_threshold_ms = cfg->slow_threshold_ms,
-	};
+	struct scanner_opts opts = cfg->scan; /* from the table of scan options, defaults applied */
+	opts.root = root;
 	int status = cli_run(store, &opts, cfg);
 	store_close(store);
 	free(root);

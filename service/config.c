@@ -7,13 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "service/job/job.h"
+#include "service/job/scanopt.h"
 #include "service/scan/scanner.h"
+
+/* --max-running and --max-queued: the most each may be. */
+#define CONFIG_MAX_RUNNING_MAX 256
+#define CONFIG_MAX_QUEUED_MAX 100000
 
 enum config_opt {
 	OPT_LISTEN = 1000, OPT_DATA_DIR, OPT_MAP_SIZE, OPT_MAX_RUNNING, OPT_MAX_QUEUED,
 	OPT_ALLOW_ROOT, OPT_CORS_ORIGIN, OPT_LOG_LEVEL, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION,
-	OPT_WORKERS, OPT_NO_GITIGNORE, OPT_IGNORE, OPT_MAX_DEPTH, OPT_FOLLOW, OPT_ONE_FS,
-	OPT_HASH, OPT_JSON, OPT_LIST, OPT_NULL, OPT_SLOW,
+	OPT_JSON, OPT_LIST, OPT_NULL,
+	/* Row i of the table of scan options (service/job/scanopt.c) is OPT_SCANOPT + i. */
+	OPT_SCANOPT = 2000,
 };
 
 static const struct option config_serve_opts[] = {
@@ -31,24 +38,16 @@ static const struct option config_serve_opts[] = {
 	{0, 0, 0, 0},
 };
 
-static const struct option config_scan_opts[] = {
+/* The flags of `leindexd scan` besides the scan options, which come from their table. */
+static const struct option config_scan_cli_opts[] = {
 	{"data-dir", required_argument, NULL, OPT_DATA_DIR},
 	{"map-size", required_argument, NULL, OPT_MAP_SIZE},
-	{"workers", required_argument, NULL, OPT_WORKERS},
-	{"no-gitignore", no_argument, NULL, OPT_NO_GITIGNORE},
-	{"ignore", required_argument, NULL, OPT_IGNORE},
-	{"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
-	{"follow-symlinks", no_argument, NULL, OPT_FOLLOW},
-	{"one-file-system", no_argument, NULL, OPT_ONE_FS},
-	{"hash", no_argument, NULL, OPT_HASH},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"list", no_argument, NULL, OPT_LIST},
 	{"null", no_argument, NULL, OPT_NULL},
-	{"slow-threshold-ms", required_argument, NULL, OPT_SLOW},
 	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 	{"help", no_argument, NULL, OPT_HELP},
-	{0, 0, 0, 0},
 };
 
 void config_usage(FILE *out)
@@ -64,10 +63,14 @@ void config_usage(FILE *out)
 	    "  --listen HOST:PORT     address to serve on [LEINDEX_LISTEN] (default 127.0.0.1:8080)\n"
 	    "  --data-dir DIR         where the LMDB store lives [LEINDEX_DATA_DIR] (default ./data)\n"
 	    "  --map-size BYTES       most the store may hold; K, M, G, T suffixes [LEINDEX_MAP_SIZE]\n"
-	    "                         (default 64G)\n"
-	    "  --max-running N        scans running at once [LEINDEX_MAX_RUNNING] (default 2)\n"
-	    "  --max-queued N         scans waiting to run; past it POST /scans answers 429\n"
-	    "                         [LEINDEX_MAX_QUEUED] (default 64)\n"
+	    "                         (default 64G)\n",
+	    out);
+	fprintf(out,
+		"  --max-running N        scans running at once, 1..%d [LEINDEX_MAX_RUNNING] (default %d)\n"
+		"  --max-queued N         scans waiting to run, 0..%d; past it POST /scans answers 429\n"
+		"                         [LEINDEX_MAX_QUEUED] (default 64)\n",
+		CONFIG_MAX_RUNNING_MAX, JOBQ_MAX_RUNNING_DEFAULT, CONFIG_MAX_QUEUED_MAX);
+	fputs(
 	    "  --allow-root DIR       only scan at or below DIR; repeatable [LEINDEX_ALLOWED_ROOTS,\n"
 	    "                         colon-separated] (default: any absolute path)\n"
 	    "  --cors-origin ORIGIN   allow browser dashboards from ORIGIN; repeatable\n"
@@ -76,15 +79,11 @@ void config_usage(FILE *out)
 	    "  --log-format FORMAT    text or json [LEINDEX_LOG_FORMAT] (default text)\n"
 	    "\n"
 	    "Scan options (leindexd scan; options may come before or after DIR):\n"
-	    "  --data-dir DIR         store to use [LEINDEX_DATA_DIR] (default ./data)\n"
-	    "  --workers N            worker threads, 1..256 (default: the CPUs this process may use)\n"
-	    "  --no-gitignore         do not read .gitignore files: list everything, like find\n"
-	    "  --ignore PATTERN       gitignore pattern applied at the root; repeatable\n"
-	    "  --max-depth N          keep entries of depth <= N (0: only DIR's own entries)\n"
-	    "  --follow-symlinks      follow links to directories that stay inside DIR\n"
-	    "  --one-file-system      do not descend into other file systems\n"
-	    "  --hash                 record the SHA-256 of every regular file\n"
-	    "  --slow-threshold-ms N  log and count directories slower than N ms (default 100)\n"
+	    "  --data-dir DIR         store to use [LEINDEX_DATA_DIR] (default ./data)\n",
+	    out);
+	/* The options of the scan itself, from the table POST /scans reads too. */
+	scanopt_cli_usage(scanopt_scan_table(), out);
+	fputs(
 	    "  --json                 print the summary and counters as one JSON object\n"
 	    "  --list                 print every stored path relative to DIR, depth-first\n"
 	    "  --null                 with --list, end each path with NUL instead of newline\n",
@@ -181,12 +180,12 @@ static int config_from_env(struct config *cfg, struct errbuf *err)
 	if ((v = getenv("LEINDEX_MAP_SIZE")) && *v && config_bytes("LEINDEX_MAP_SIZE", v, &cfg->map_size, err) < 0)
 		return -EINVAL;
 	if ((v = getenv("LEINDEX_MAX_RUNNING")) && *v) {
-		if (config_uint("LEINDEX_MAX_RUNNING", v, 1, 256, &n, err) < 0)
+		if (config_uint("LEINDEX_MAX_RUNNING", v, 1, CONFIG_MAX_RUNNING_MAX, &n, err) < 0)
 			return -EINVAL;
 		cfg->max_running = (unsigned)n;
 	}
 	if ((v = getenv("LEINDEX_MAX_QUEUED")) && *v) {
-		if (config_uint("LEINDEX_MAX_QUEUED", v, 0, 100000, &n, err) < 0)
+		if (config_uint("LEINDEX_MAX_QUEUED", v, 0, CONFIG_MAX_QUEUED_MAX, &n, err) < 0)
 			return -EINVAL;
 		cfg->max_queued = (unsigned)n;
 	}
@@ -224,12 +223,12 @@ static int config_common(struct config *cfg, int opt, const char *arg, struct co
 	case OPT_MAP_SIZE:
 		return config_bytes("--map-size", arg, &cfg->map_size, err);
 	case OPT_MAX_RUNNING:
-		if (config_uint("--max-running", arg, 1, 256, &n, err) < 0)
+		if (config_uint("--max-running", arg, 1, CONFIG_MAX_RUNNING_MAX, &n, err) < 0)
 			return -EINVAL;
 		cfg->max_running = (unsigned)n;
 		return 0;
 	case OPT_MAX_QUEUED:
-		if (config_uint("--max-queued", arg, 0, 100000, &n, err) < 0)
+		if (config_uint("--max-queued", arg, 0, CONFIG_MAX_QUEUED_MAX, &n, err) < 0)
 			return -EINVAL;
 		cfg->max_queued = (unsigned)n;
 		return 0;
@@ -266,34 +265,10 @@ static int config_common(struct config *cfg, int opt, const char *arg, struct co
 	}
 }
 
+/* A flag only `leindexd scan` has: --json, --list, --null, or a scan option (to cfg->scan_given). */
 static int config_scan_opt(struct config *cfg, int opt, const char *arg, struct errbuf *err)
 {
-	unsigned long long n = 0;
 	switch (opt) {
-	case OPT_WORKERS:
-		if (config_uint("--workers", arg, 1, 256, &n, err) < 0)
-			return -EINVAL;
-		cfg->scan_workers = (unsigned)n;
-		return 0;
-	case OPT_NO_GITIGNORE:
-		cfg->scan_flags &= ~(unsigned)SCANNER_USE_GITIGNORE;
-		return 0;
-	case OPT_IGNORE:
-		return config_push(&cfg->scan_ignore, &cfg->scan_ignore_count, arg, err);
-	case OPT_MAX_DEPTH:
-		if (config_uint("--max-depth", arg, 0, INT_MAX, &n, err) < 0)
-			return -EINVAL;
-		cfg->scan_max_depth = (int)n;
-		return 0;
-	case OPT_FOLLOW:
-		cfg->scan_flags |= SCANNER_FOLLOW_SYMLINKS;
-		return 0;
-	case OPT_ONE_FS:
-		cfg->scan_flags |= SCANNER_ONE_FILE_SYSTEM;
-		return 0;
-	case OPT_HASH:
-		cfg->scan_flags |= SCANNER_HASH;
-		return 0;
 	case OPT_JSON:
 		cfg->scan_cli_flags |= CONFIG_SCAN_JSON;
 		return 0;
@@ -303,14 +278,78 @@ static int config_scan_opt(struct config *cfg, int opt, const char *arg, struct 
 	case OPT_NULL:
 		cfg->scan_cli_flags |= CONFIG_SCAN_NUL | CONFIG_SCAN_LIST;
 		return 0;
-	case OPT_SLOW:
-		if (config_uint("--slow-threshold-ms", arg, 1, 86400000, &n, err) < 0)
-			return -EINVAL;
-		cfg->slow_threshold_ms = (unsigned)n;
-		return 0;
 	default:
-		return errbuf_set(err, -EINVAL, "unknown option");
+		if (opt < OPT_SCANOPT || !cfg->scan_given)
+			return errbuf_set(err, -EINVAL, "unknown option");
+		return scanopt_cli_arg(scanopt_scan_table(), (size_t)(opt - OPT_SCANOPT), arg,
+				       cfg->scan_given, err);
 	}
+}
+
+/* The getopt_long() table of `leindexd scan`: its own flags and the table's. Caller frees. */
+static int config_scan_longopts(struct option **out, struct errbuf *err)
+{
+	const struct scanopt_table *t = scanopt_scan_table();
+	size_t fixed = sizeof(config_scan_cli_opts) / sizeof(config_scan_cli_opts[0]);
+	size_t n = scanopt_cli_longopts(t, NULL, 0, OPT_SCANOPT);
+	struct option *o = calloc(fixed + n + 1, sizeof(*o)); /* the last entry stays zero */
+	if (!o)
+		return errbuf_errno(err, ENOMEM, "parsing the options");
+	memcpy(o, config_scan_cli_opts, sizeof(config_scan_cli_opts));
+	scanopt_cli_longopts(t, o + fixed, n, OPT_SCANOPT);
+	*out = o;
+	return 0;
+}
+
+/* Runs getopt_long() over argv[1..argc) with `table`: options may come before or after DIR. */
+static int config_getopt(struct config *cfg, int argc, char **argv, const struct option *table,
+			 int *rest, struct errbuf *err)
+{
+	struct config_seen seen = {false, false};
+	optind = 1;
+	opterr = 0;
+	int opt;
+	while ((opt = getopt_long(argc, argv, ":", table, NULL)) != -1) {
+		if (opt == '?')
+			return errbuf_set(err, -EINVAL, "unknown option '%s' (see leindexd --help)",
+					  argv[optind - 1]);
+		if (opt == ':')
+			return errbuf_set(err, -EINVAL, "option '%s' needs a value", argv[optind - 1]);
+		int rc = config_common(cfg, opt, optarg, &seen, err);
+		if (rc == 1)
+			rc = config_scan_opt(cfg, opt, optarg, err);
+		if (rc < 0)
+			return -1;
+	}
+	*rest = optind;
+	return 0;
+}
+
+/* `leindexd scan [OPTIONS] DIR`: the flags into cfg->scan through the table of scan options. */
+static int config_parse_scan(struct config *cfg, int argc, char **argv, struct errbuf *err)
+{
+	struct option *table = NULL;
+	cfg->scan_given = json_object();
+	if (!cfg->scan_given)
+		return errbuf_errno(err, ENOMEM, "parsing the options");
+	if (config_scan_longopts(&table, err) < 0)
+		return -1;
+	int first;
+	int rc = config_getopt(cfg, argc, argv, table, &first, err);
+	free(table);
+	if (rc < 0 || cfg->command == CONFIG_HELP)
+		return rc;
+	int rest = argc - first;
+	if (rest != 1)
+		return errbuf_set(err, -EINVAL, rest ? "scan takes one directory, got %d arguments"
+						    : "scan needs a directory (leindexd scan DIR)%.0d",
+				  rest);
+	cfg->scan_root = argv[first];
+	/* Defaults, and checks across options; the strings stay in cfg->scan_given. */
+	if (scanopt_read(scanopt_scan_table(), cfg->scan_given, SCANOPT_FROM_CLI, &cfg->scan, err) < 0)
+		return -1;
+	cfg->scan.root = cfg->scan_root;
+	return 0;
 }
 
 int config_parse(struct config *cfg, int argc, char **argv, struct errbuf *err)
@@ -319,60 +358,32 @@ int config_parse(struct config *cfg, int argc, char **argv, struct errbuf *err)
 	cfg->command = CONFIG_SERVE;
 	cfg->listen = "127.0.0.1:8080";
 	cfg->data_dir = "./data";
-	cfg->max_running = 2;
+	cfg->max_running = JOBQ_MAX_RUNNING_DEFAULT;
 	cfg->max_queued = 64;
 	cfg->log_level = LOG_INFO;
 	cfg->log_format = LOG_FORMAT_TEXT;
-	cfg->scan_max_depth = -1;
-	cfg->scan_flags = SCANNER_USE_GITIGNORE;
-	cfg->slow_threshold_ms = 100;
 	if (config_from_env(cfg, err) < 0)
 		return -1;
 
-	const struct option *table = config_serve_opts;
+	/* getopt_long over argv[first..]: it permutes, so options may follow DIR. */
 	int first = 1;
 	if (argc > 1 && strcmp(argv[1], "scan") == 0) {
 		cfg->command = CONFIG_SCAN;
-		table = config_scan_opts;
-		first = 2;
+		return config_parse_scan(cfg, argc - 1, argv + 1, err);
 	} else if (argc > 1 && strcmp(argv[1], "health") == 0) {
 		cfg->command = CONFIG_HEALTH;
 		first = 2;
 	}
-	/* getopt_long over argv[first..]: it permutes, so options may follow DIR. */
 	int sub_argc = argc - first + 1;
 	char **sub_argv = argv + first - 1;
-	struct config_seen seen = {false, false};
-	optind = 1;
-	opterr = 0;
-	int opt;
-	while ((opt = getopt_long(sub_argc, sub_argv, ":", table, NULL)) != -1) {
-		if (opt == '?') {
-			const char *bad = sub_argv[optind - 1];
-			return errbuf_set(err, -EINVAL, "unknown option '%s' (see leindexd --help)", bad);
-		}
-		if (opt == ':')
-			return errbuf_set(err, -EINVAL, "option '%s' needs a value", sub_argv[optind - 1]);
-		int rc = config_common(cfg, opt, optarg, &seen, err);
-		if (rc == 1)
-			rc = config_scan_opt(cfg, opt, optarg, err);
-		if (rc < 0)
-			return -1;
-	}
-	int rest = sub_argc - optind;
+	int rest;
+	if (config_getopt(cfg, sub_argc, sub_argv, config_serve_opts, &rest, err) < 0)
+		return -1;
 	if (cfg->command == CONFIG_HELP || cfg->command == CONFIG_VERSION)
 		return 0;
-	if (cfg->command == CONFIG_SCAN) {
-		if (rest != 1)
-			return errbuf_set(err, -EINVAL, rest ? "scan takes one directory, got %d arguments"
-							    : "scan needs a directory (leindexd scan DIR)%.0d",
-					  rest);
-		cfg->scan_root = sub_argv[optind];
-		return 0;
-	}
-	if (rest > 0)
+	if (rest < sub_argc)
 		return errbuf_set(err, -EINVAL, "unexpected argument '%s' (see leindexd --help)",
-				  sub_argv[optind]);
+				  sub_argv[rest]);
 	return 0;
 }
 
@@ -380,7 +391,8 @@ void config_free(struct config *cfg)
 {
 	free((void *)cfg->allow_roots);
 	free((void *)cfg->cors_origins);
-	free((void *)cfg->scan_ignore);
+	scanopt_release(scanopt_scan_table(), &cfg->scan);
+	json_decref(cfg->scan_given);
 	for (size_t i = 0; i < cfg->owned_count; i++)
 		free((void *)cfg->owned[i]);
 	free((void *)cfg->owned);

@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "base/errbuf.h"
 #include "base/log.h"
+#include "service/scan/scanner.h"
 
 /** What the process was asked to do. */
 enum config_command {
@@ -37,7 +40,7 @@ struct config {
 	const char *listen;        /**< HOST:PORT, default 127.0.0.1:8080 */
 	const char *data_dir;      /**< default ./data */
 	uint64_t map_size;         /**< bytes; 0: the store's default */
-	unsigned max_running;      /**< scans running at once, default 2 */
+	unsigned max_running;      /**< scans running at once, default JOBQ_MAX_RUNNING_DEFAULT */
 	unsigned max_queued;       /**< scans waiting, default 64 */
 	const char **allow_roots;  /**< absolute dirs; none: any absolute path */
 	size_t allow_root_count;
@@ -46,14 +49,16 @@ struct config {
 	enum log_level log_level;
 	enum log_format log_format;
 	/* scan */
-	const char *scan_root;
-	unsigned scan_workers;     /**< 0: default */
-	int scan_max_depth;        /**< -1: none */
-	unsigned scan_flags;       /**< enum scanner_flags (service/scanner.h) */
+	const char *scan_root;     /**< DIR as given (relative or not) */
+	/**
+	 * The scan's options, read from the flags by the table of scan options (scanopt.h), with
+	 * their defaults (workers resolved) and scan.root = scan_root; set for CONFIG_SCAN only.
+	 * scan.ignore is owned by the config, its strings by scan_given.
+	 */
+	struct scanner_opts scan;
 	unsigned scan_cli_flags;   /**< enum config_scan_flags */
-	const char **scan_ignore;
-	size_t scan_ignore_count;
-	unsigned slow_threshold_ms;
+	/** The scan options as given on the command line (JSON); owned. */
+	json_t *scan_given;
 	/* Copies of environment lists that the arrays above point into. */
 	const char **owned;
 	size_t owned_count;

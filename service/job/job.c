@@ -326,7 +326,7 @@ int jobq_create(struct jobq **out, const struct jobq_opts *opts, struct errbuf *
 	if (!jq)
 		return errbuf_errno(err, ENOMEM, "creating the job manager");
 	jq->store = opts->store;
-	jq->max_running = opts->max_running ? opts->max_running : 1;
+	jq->max_running = opts->max_running ? opts->max_running : JOBQ_MAX_RUNNING_DEFAULT;
 	jq->max_queued = opts->max_queued;
 	jq->on_finish = opts->on_finish;
 	jq->on_finish_ctx = opts->on_finish_ctx;

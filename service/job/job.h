@@ -25,11 +25,14 @@ struct jobq;
 /** Called (outside any jobq lock, on a jobq thread or the caller's) when scan `id` finished. */
 typedef void (*jobq_finish_cb)(void *ctx, uint64_t id);
 
+/** Scans running at once when jobq_opts.max_running is 0 (and `--max-running`'s default). */
+#define JOBQ_MAX_RUNNING_DEFAULT 2
+
 /** How to create a job manager. */
 struct jobq_opts {
 	/** The store scans are written to; borrowed, must outlive the jobq. */
 	struct store *store;
-	/** Scans running at once (>= 1); the others wait in FIFO order. */
+	/** Scans running at once; 0: JOBQ_MAX_RUNNING_DEFAULT. The others wait in FIFO order. */
 	unsigned max_running;
 	/** Scans waiting to run; past it jobq_submit() answers -EAGAIN. */
 	unsigned max_queued;

@@ -7,6 +7,7 @@
 
 #include "base/encode.h"
 #include "base/utf8.h"
+#include "service/job/scanopt.h"
 
 int scanjson_set_path(json_t *obj, const char *key, const char *bytes, size_t len)
 {
@@ -66,23 +67,5 @@ json_t *scanjson_counters(const struct scanner_stats *st, const struct scanner_p
 
 json_t *scanjson_options(const struct scanner_opts *o)
 {
-	json_t *ignore = json_array();
-	for (size_t i = 0; ignore && i < o->ignore_count; i++) {
-		json_t *s = json_string(o->ignore[i]);
-		if (!s || json_array_append_new(ignore, s) < 0) {
-			json_decref(ignore);
-			return NULL;
-		}
-	}
-	if (!ignore)
-		return NULL;
-	return json_pack("{sI so sb sb so sb sb sI}",
-			 "workers", (json_int_t)o->workers,
-			 "max_depth", o->max_depth < 0 ? json_null() : json_integer(o->max_depth),
-			 "follow_symlinks", (o->flags & SCANNER_FOLLOW_SYMLINKS) != 0,
-			 "one_file_system", (o->flags & SCANNER_ONE_FILE_SYSTEM) != 0,
-			 "ignore", ignore,
-			 "use_gitignore", (o->flags & SCANNER_USE_GITIGNORE) != 0,
-			 "hash", (o->flags & SCANNER_HASH) != 0,
-			 "slow_threshold_ms", (json_int_t)o->slow_threshold_ms);
+	return scanopt_echo(scanopt_scan_table(), o);
 }

@@ -15,7 +15,11 @@
  */
 json_t *scanjson_counters(const struct scanner_stats *st, const struct scanner_progress *progress);
 
-/** The effective options of a scan: root excluded, everything else with its value. */
+/**
+ * The effective options of a scan, root excluded, everything else with its value: the echo of
+ * the table of scan options (scanopt_echo(scanopt_scan_table(), opts)). A new reference, or
+ * NULL when out of memory or when an ignore pattern is not valid UTF-8.
+ */
 json_t *scanjson_options(const struct scanner_opts *opts);
 
 /**

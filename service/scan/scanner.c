@@ -186,7 +186,7 @@ static int scanner_copy_opts(struct scanner *sc, const struct scanner_opts *opts
 	if (sc->opts.workers == 0)
 		sc->opts.workers = scanner_default_workers();
 	if (sc->opts.slow_threshold_ms == 0)
-		sc->opts.slow_threshold_ms = 100;
+		sc->opts.slow_threshold_ms = SCANNER_SLOW_MS_DEFAULT;
 	sc->root = strdup(opts->root);
 	sc->log_tag = strdup(opts->log_tag ? opts->log_tag : "scan");
 	if (!sc->root || !sc->log_tag)
@@ -212,9 +212,9 @@ int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct
 {
 	if (!opts->root || opts->root[0] != '/')
 		return errbuf_set(err, -EINVAL, "the scan root must be an absolute path");
-	if (opts->workers > 256)
-		return errbuf_set(err, -EINVAL, "workers must be between 1 and 256, not %u",
-				  opts->workers);
+	if (opts->workers > SCANNER_WORKERS_MAX)
+		return errbuf_set(err, -EINVAL, "workers must be between 1 and %d, not %u",
+				  SCANNER_WORKERS_MAX, opts->workers);
 	struct scanner *sc = calloc(1, sizeof(*sc));
 	if (!sc)
 		return errbuf_errno(err, ENOMEM, "allocating a scanner");

@@ -18,6 +18,12 @@
 
 struct scanner;
 
+/** The most worker threads a scan may have (scanner_create() refuses more). */
+#define SCANNER_WORKERS_MAX 256
+
+/** The slow-directory threshold, in milliseconds, when scanner_opts.slow_threshold_ms is 0. */
+#define SCANNER_SLOW_MS_DEFAULT 100
+
 /** Flags of struct scanner_opts. */
 enum scanner_flags {
 	SCANNER_FOLLOW_SYMLINKS = 1u << 0,
@@ -30,7 +36,7 @@ enum scanner_flags {
 struct scanner_opts {
 	/** Absolute path of the root directory. */
 	const char *root;
-	/** Worker threads, 1..256; 0: scanner_default_workers(). */
+	/** Worker threads, 1..SCANNER_WORKERS_MAX; 0: scanner_default_workers(). */
 	unsigned workers;
 	/** Keep entries of depth <= max_depth; negative: no limit. */
 	int max_depth;
@@ -39,7 +45,10 @@ struct scanner_opts {
 	/** gitignore patterns applied at the root, with precedence over .gitignore files. */
 	const char *const *ignore;
 	size_t ignore_count;
-	/** A directory whose open+read+stat takes longer is logged and counted as slow. 0: 100. */
+	/**
+	 * A directory whose open+read+stat takes longer is logged and counted as slow;
+	 * 0: SCANNER_SLOW_MS_DEFAULT.
+	 */
 	unsigned slow_threshold_ms;
 	/** The scan's id in the store. */
 	uint64_t scan_id;
