@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "store/store_codec.h"
 
 /*
@@ -74,43 +75,57 @@ static int store_migrate_1_markers(struct store *s, MDB_txn *txn, struct errbuf 
 	return 0;
 }
 
+/*
+ * One scan of format 1: when interrupted with zero totals (a crash mid-scan), counts what it
+ * stored and gives it a finish time if it had none; rewrites the record (under `cur`) if either
+ * changed.
+ */
+static int store_migrate_1_scan(struct store *s, MDB_txn *txn, MDB_cursor *cur, uint64_t id,
+				const MDB_val *v, int64_t now, struct errbuf *err)
+{
+	static const struct store_scan_totals zero;
+	struct store_scan scan;
+	int rc = store_scan_decode(id, v->mv_data, v->mv_size, &scan);
+	if (rc < 0)
+		return errbuf_errno(err, -rc, "reading scan %" PRIu64 " of %s", id, s->path);
+	if (scan.state != SCAN_INTERRUPTED || memcmp(&scan.totals, &zero, sizeof(zero)))
+		goto out;
+	if ((rc = store_count_stored(s, txn, id, &scan.totals, err)) < 0)
+		goto out;
+	if (!memcmp(&scan.totals, &zero, sizeof(zero)) && scan.finished_ns != 0)
+		goto out; /* nothing stored, nothing to say */
+	if (scan.finished_ns == 0)
+		scan.finished_ns = now;
+	unsigned char *buf, key[8];
+	size_t len;
+	if ((rc = store_scan_encode(&scan, &buf, &len)) < 0) {
+		rc = errbuf_errno(err, -rc, "counting scan %" PRIu64, id);
+		goto out;
+	}
+	/* A value of a new size moves the node: put with a key of our own, not the cursor's. */
+	MDB_val nk = store_scan_key(key, id), nv = {len, buf};
+	if ((rc = mdb_cursor_put(cur, &nk, &nv, 0)))
+		rc = store_mdb_err(s, err, rc, "writing scan %" PRIu64 " to %s", id, s->path);
+	free(buf);
+out:
+	store_scan_clear(&scan);
+	return rc;
+}
+
 /* Interrupted scans with zero totals get those of what they stored. */
 static int store_migrate_1_totals(struct store *s, MDB_txn *txn, struct errbuf *err)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
+	int64_t now = clock_wall_ns();
 	int rc = mdb_cursor_open(txn, s->db_scans, &cur);
 	if (rc)
 		return store_mdb_err(s, err, rc, "opening a cursor on %s", s->path);
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		struct store_scan scan;
-		if (k.mv_size != 8)
-			continue;
-		uint64_t id = bytes_be64_get(k.mv_data);
-		if ((rc = store_scan_decode(id, v.mv_data, v.mv_size, &scan)) < 0) {
-			mdb_cursor_close(cur);
-			return errbuf_errno(err, -rc, "reading scan %" PRIu64 " of %s", id, s->path);
-		}
-		static const struct store_scan_totals zero;
-		unsigned char *buf = NULL;
-		size_t len;
-		if (scan.state == SCAN_INTERRUPTED && !memcmp(&scan.totals, &zero, sizeof(zero)) &&
-		    (rc = store_count_stored(s, txn, id, &scan.totals, err)) == 0 &&
-		    memcmp(&scan.totals, &zero, sizeof(zero)) &&
-		    (rc = store_scan_encode(&scan, &buf, &len)) == 0) {
-			/* A value of a new size moves the node: put with a key of our own. */
-			unsigned char key[8];
-			MDB_val nk = store_scan_key(key, id), nv = {len, buf};
-			if ((rc = mdb_cursor_put(cur, &nk, &nv, 0)))
-				rc = store_mdb_err(s, err, rc, "writing scan %" PRIu64 " to %s", id,
-						   s->path);
-		} else if (rc == -ENOMEM) {
-			rc = errbuf_errno(err, ENOMEM, "counting scan %" PRIu64, id);
-		}
-		free(buf);
-		store_scan_clear(&scan);
-		if (rc < 0) {
+		if (k.mv_size == 8 &&
+		    (rc = store_migrate_1_scan(s, txn, cur, bytes_be64_get(k.mv_data), &v, now,
+					       err)) < 0) {
 			mdb_cursor_close(cur);
 			return rc;
 		}
