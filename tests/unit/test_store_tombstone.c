@@ -277,11 +277,11 @@ static void test_scan_states_pruned(void)
 	struct store_info info;
 	uint64_t live = tsu_scan(s, SCAN_RUNNING, "/live"), root, id, last = 0;
 	CU_ASSERT_EQUAL(tsu_put_files(s, live, 0, "", 2, &root, &err), 0);
-	for (int i = 0; i < 500; i++)
+	for (int i = 0; i < 120; i++)
 		one_short_scan(s, i, &last);
 	CU_ASSERT_EQUAL(store_info(s, &info, &err), 0);
 	CU_ASSERT_EQUAL(info.scan_states, 1); /* the live scan only */
-	CU_ASSERT_EQUAL(list_count(s), 1 + 400);
+	CU_ASSERT_EQUAL(list_count(s), 1 + 96);
 
 	/* A finished scan still takes writes (as before); its numbering of errors goes on. */
 	CU_ASSERT_EQUAL(store_put_error(s, last, "late", 4, "open", EIO, &err), 0);
@@ -428,7 +428,7 @@ int main(void)
 		{"writes queued before the tombstone leave no row", test_tombstone_drops_queued_writes},
 		{"a tombstone survives kill -9 and the open purges", test_tombstone_survives_kill},
 		{"tombstones and purges commit in a full map", test_tombstone_in_full_map},
-		{"write states of 500 finished or deleted scans are pruned", test_scan_states_pruned},
+		{"write states of 120 finished or deleted scans are pruned", test_scan_states_pruned},
 		{"an interrupted scan counts what it stored", test_interrupted_scan_counts_what_it_stored},
 		{NULL, NULL},
 	};
