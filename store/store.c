@@ -262,7 +262,8 @@ static int store_env_open(struct store *s, const struct store_opts *opts, struct
 		s->env = NULL;
 		return store_mdb_err(s, err, rc, "creating the LMDB environment for %s", s->path);
 	}
-	if ((rc = mdb_env_set_maxdbs(s->env, 8)) ||
+	/* Seven tables today; room for those the next formats add. */
+	if ((rc = mdb_env_set_maxdbs(s->env, 16)) ||
 	    (rc = mdb_env_set_maxreaders(s->env, opts->max_readers ? opts->max_readers : 512)) ||
 	    (rc = mdb_env_set_mapsize(s->env, (size_t)s->map_size)))
 		return store_mdb_err(s, err, rc, "configuring the LMDB environment for %s", s->path);

@@ -18,8 +18,8 @@
  *
  * A scan's directories are the dirs rows holding its id. Its root was submitted first, so they
  * all have ids at or above the root's: the search starts there and skips older scans. The root
- * link goes after them (it is how the next attempt finds where to start), then the record and
- * the tombstone, together.
+ * link goes after them (it is how the next attempt finds where to start), then the record, and
+ * the tombstone last, each in its own transaction (the smaller, the likelier to fit a full map).
  */
 
 #define STORE_PURGE_CHUNK 10000
@@ -116,6 +116,7 @@ enum store_purge_stage {
 	STORE_PURGE_ERRORS,
 	STORE_PURGE_ROOT,
 	STORE_PURGE_RECORD,
+	STORE_PURGE_TOMBSTONE,
 	STORE_PURGE_DONE
 };
 
@@ -180,6 +181,10 @@ static int store_purge_step(struct store *s, MDB_txn *txn, struct store_purge *p
 		*done = true;
 		if ((rc = mdb_del(txn, s->db_scans, &k, NULL)) && rc != MDB_NOTFOUND)
 			return store_mdb_err(s, err, rc, "deleting the record from %s", s->path);
+		return 0;
+	case STORE_PURGE_TOMBSTONE:
+		k = store_scan_key(key, p->scan_id);
+		*done = true;
 		if ((rc = mdb_del(txn, s->db_tombstones, &k, NULL)) && rc != MDB_NOTFOUND)
 			return store_mdb_err(s, err, rc, "deleting the tombstone from %s", s->path);
 		return 0;

@@ -250,6 +250,38 @@ static void test_tombstone_in_full_map(void)
 	tsu_rmrf(dir);
 }
 
+/* A map filled to the last page by scan records alone: deleting still commits, and frees room. */
+static void test_tombstone_in_map_full_of_records(void)
+{
+	char dir[64], big[3000];
+	struct store *s = tsu_open(tsu_tmpdir(dir), 256 << 10);
+	struct errbuf err = {0};
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	uint64_t last = 0;
+	int rc, n = 0;
+	for (;;) {
+		struct store_scan sc = {.state = SCAN_COMPLETED, .root = "/x", .root_len = 2,
+					.options_json = big};
+		if ((rc = store_scan_create(s, &sc, &err)) < 0)
+			break;
+		last = sc.id;
+		CU_ASSERT_FATAL(++n < 10000);
+	}
+	CU_ASSERT_EQUAL_FATAL(rc, -ENOSPC);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "raise --map-size"));
+	CU_ASSERT_FATAL(last > 5);
+	for (uint64_t id = last; id > last - 5; id--)
+		CU_ASSERT_EQUAL(store_scan_tombstone(s, id, &err), 0);
+	CU_ASSERT_EQUAL(store_purge_tombstoned(s, &err), 0);
+	CU_ASSERT_EQUAL(list_count(s), (size_t)n - 5);
+	struct store_scan sc = {.state = SCAN_COMPLETED, .root = "/x", .root_len = 2,
+				.options_json = big};
+	CU_ASSERT_EQUAL(store_scan_create(s, &sc, &err), 0);
+	store_close(s);
+	tsu_rmrf(dir);
+}
+
 /* Writes and finishes one scan of the many: an error recorded, then a final state. */
 static void one_short_scan(struct store *s, int i, uint64_t *id_out)
 {
@@ -428,6 +460,8 @@ int main(void)
 		{"writes queued before the tombstone leave no row", test_tombstone_drops_queued_writes},
 		{"a tombstone survives kill -9 and the open purges", test_tombstone_survives_kill},
 		{"tombstones and purges commit in a full map", test_tombstone_in_full_map},
+		{"tombstones and purges commit in a map full of records",
+		 test_tombstone_in_map_full_of_records},
 		{"write states of 120 finished or deleted scans are pruned", test_scan_states_pruned},
 		{"an interrupted scan counts what it stored", test_interrupted_scan_counts_what_it_stored},
 		{NULL, NULL},
