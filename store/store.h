@@ -166,7 +166,9 @@ int store_scan_list(struct store *s, uint64_t before_id, unsigned state_mask, st
  * store_scan_purge() (or the next store_open()) removes them.
  *
  * The caller should have stopped the scan's writers first, but nothing breaks if it did not.
- * A tombstone is a 9-byte row, so it commits when a full map has refused a scan's entries.
+ * A tombstone is one row of an 8-byte key and no value: it commits in a map that a scan's
+ * entries, or scan records, filled. Thread-safe; it waits for LMDB's writer lock (at most one
+ * write transaction), never for the queue of submitted entries.
  *
  * Returns 0; -ENOENT when there is no such scan or it is tombstoned already; or, when the
  * tombstone could not be committed (the map or the disk is full, a write failed), a negative
@@ -185,7 +187,8 @@ int store_scan_tombstone(struct store *s, uint64_t id, struct errbuf *err);
  *
  * Returns 0 once nothing of the scan is left (also when an earlier purge finished it); -EINVAL
  * when the scan exists and is not tombstoned (a live scan is never purged); another negative
- * error when a transaction failed (the purge can be called again later).
+ * error when a transaction failed (the purge can be called again later). Thread-safe: two purges
+ * of one scan at once are harmless. Must return before store_close().
  */
 int store_scan_purge(struct store *s, uint64_t id, struct errbuf *err);
 

@@ -24,7 +24,8 @@
  * store_scan_update() is ordered after its scan's batches and a finishing one can sync first.
  *
  * Per-scan state (store_state.c) is found by a hash probe when an item is submitted, and the item
- * keeps a pointer to it: the writer never looks states up. A scan's first submission in this
+ * keeps a pointer to it (its `pending` count keeps the state alive): the writer probes only for a
+ * failed transaction and for a record that finishes its scan. A scan's first submission in this
  * process checks, in a read transaction, that the scan exists and is not tombstoned; the writer
  * checks it again inside each write transaction (a tombstone may have been committed since), and
  * drops the items of a scan that is gone.
