@@ -24,12 +24,24 @@
  * workers only encode and hand over buffers. Submissions block when too much is pending, which
  * bounds memory whatever the tree.
  *
+ * Deleting a scan takes two steps: a tombstone (store_scan_tombstone()), a tiny record committed
+ * and synced at once, after which every read treats the scan as gone; then the purge of its rows
+ * (store_scan_purge()), which may take a while and may run later, in the background. A purge a
+ * crash cut short is resumed by the next store_open(). store_scan_delete() does both.
+ *
  * Thread safety: every function here is thread-safe unless it says otherwise, and may be called
  * from scan workers and HTTP threads at once. A struct store_batch belongs to one thread.
  */
 
-/** The on-disk format this binary reads and writes. */
-#define STORE_FORMAT_VERSION 1
+/**
+ * The on-disk format this binary reads and writes. Every change of the layout bumps it and adds a
+ * migration from the previous format (store_format.c); store_open() migrates an older store in
+ * place and refuses a newer one.
+ *
+ *   1  the first format
+ *   2  deletion tombstones (a "tombstones" table; format 1's "deleting:" markers become tombstones)
+ */
+#define STORE_FORMAT_VERSION 2
 
 struct store;
 
@@ -41,13 +53,23 @@ struct store_opts {
 	uint64_t map_size;
 	/** Reader slots (one per thread that reads at once). 0: the default (512). */
 	unsigned max_readers;
+	/**
+	 * Tests only: when set, store_open() calls it inside its recovery transaction (format
+	 * migration included) just before the commit, so that a test can kill the process there.
+	 */
+	void (*test_before_recover_commit)(void *ctx);
+	void *test_ctx;
 };
 
 /**
- * Opens (creating if needed) the store in opts->dir, takes the directory's exclusive lock, checks
- * the format version, marks scans left queued or running by a previous process as interrupted,
- * and starts the writer thread. Fails with a message naming the directory (and the lock holder's
- * pid when another process holds it).
+ * Opens (creating if needed) the store in opts->dir and takes the directory's exclusive lock.
+ * Then, in one write transaction committed and synced before anything else is written: checks
+ * the format version, migrating a store of an older format in place (a crash before that commit
+ * leaves the old store as it was) and refusing a newer one with a message saying what to do;
+ * marks scans left queued or running by a previous process as interrupted, with totals counted
+ * from what they stored. Then purges the scans left tombstoned (a purge that finds the map full
+ * is left for later, and the open goes on) and starts the writer thread. Fails with a message
+ * naming the directory (and the lock holder's pid when another process holds it).
  */
 int store_open(struct store **out, const struct store_opts *opts, struct errbuf *err);
 
@@ -115,11 +137,15 @@ int store_scan_create(struct store *s, struct store_scan *scan, struct errbuf *e
 /**
  * Overwrites the record of scan->id. The write is ordered after every batch and error already
  * submitted for that scan, and returns once committed; when it moves the scan to a finished state
- * it is synced to disk first, so a scan marked completed is durable.
+ * it is synced to disk first, so a scan marked completed is durable. -ENOENT when there is no
+ * such scan (or it is tombstoned).
  */
 int store_scan_update(struct store *s, const struct store_scan *scan, struct errbuf *err);
 
-/** Reads one scan. Returns 0, -ENOENT when there is no such scan, or another negative error. */
+/**
+ * Reads one scan. Returns 0, -ENOENT when there is no such scan (or it is tombstoned), or another
+ * negative error.
+ */
 int store_scan_get(struct store *s, uint64_t id, struct store_scan *out, struct errbuf *err);
 
 /** Called per scan by store_scan_list(); return non-zero to stop. `scan` is valid during the call. */
@@ -127,15 +153,54 @@ typedef int (*store_scan_cb)(void *ctx, const struct store_scan *scan);
 
 /**
  * Lists scans newest first, starting below `before_id` (0: from the newest), calling `cb` for
- * each whose state bit is in `state_mask` (1u << state; 0: all).
+ * each whose state bit is in `state_mask` (1u << state; 0: all). Tombstoned scans are skipped.
  */
 int store_scan_list(struct store *s, uint64_t before_id, unsigned state_mask, store_scan_cb cb,
 		    void *ctx, struct errbuf *err);
 
 /**
- * Removes a scan with its entries, errors and links, in many small transactions so that other
- * scans' writers are not held up. The caller must have stopped the scan first. -ENOENT when
- * there is no such scan.
+ * Deletes scan `id` durably, in one small transaction: writes its tombstone, commits and syncs it
+ * before returning. From then on the scan is gone for every call here: store_scan_get() and
+ * store_walk() answer -ENOENT, store_scan_list() skips it, updates and submissions of its entries
+ * and errors are refused, and what was already queued for it is dropped. Its rows stay until
+ * store_scan_purge() (or the next store_open()) removes them.
+ *
+ * The caller should have stopped the scan's writers first, but nothing breaks if it did not.
+ * A tombstone is one row of an 8-byte key and no value: it commits in a map that a scan's
+ * entries, or scan records, filled. Thread-safe; it waits for LMDB's writer lock (at most one
+ * write transaction), never for the queue of submitted entries.
+ *
+ * Returns 0; -ENOENT when there is no such scan or it is tombstoned already; or, when the
+ * tombstone could not be committed (the map or the disk is full, a write failed), a negative
+ * error whose message says why (for a full map: "store full: ... raise --map-size"), and the scan
+ * is left as it was. When the commit succeeded but the sync after it failed, returns that error
+ * too: the scan is gone, but the deletion may not survive a power loss.
+ */
+int store_scan_tombstone(struct store *s, uint64_t id, struct errbuf *err);
+
+/**
+ * Removes the rows of tombstoned scan `id` (entries, directories, links, errors, then its record
+ * and tombstone), in many small transactions so that other scans' writers are not held up; when
+ * the map is full, smaller ones, since every committed deletion frees room for the next. Meant for
+ * a background thread: it may take seconds for millions of entries. A crash midway is harmless:
+ * the tombstone stays until the end, and store_open() resumes the purge.
+ *
+ * Returns 0 once nothing of the scan is left (also when an earlier purge finished it); -EINVAL
+ * when the scan exists and is not tombstoned (a live scan is never purged); another negative
+ * error when a transaction failed (the purge can be called again later). Thread-safe: two purges
+ * of one scan at once are harmless. Must return before store_close().
+ */
+int store_scan_purge(struct store *s, uint64_t id, struct errbuf *err);
+
+/**
+ * Purges every tombstoned scan (as store_open() does), oldest first, stopping at the first
+ * failure. For a caller that retries after a purge failed, e.g. once the map has room again.
+ */
+int store_purge_tombstoned(struct store *s, struct errbuf *err);
+
+/**
+ * store_scan_tombstone(), then store_scan_purge(): removes a scan with its entries, errors and
+ * links before returning. -ENOENT when there is no such scan.
  */
 int store_scan_delete(struct store *s, uint64_t id, struct errbuf *err);
 
@@ -174,12 +239,16 @@ size_t store_batch_count(const struct store_batch *b);
  * root) of scan `scan_id` to the writer, and gives the directory its dir_id in *dir_id. The
  * store takes the batch's content; `b` comes back empty, ready for the next directory. Blocks
  * while too much is pending. Returns a negative error when the store can no longer write for
- * this scan (the map is full, the disk failed): the scan should stop and fail with that message.
+ * this scan (the map is full, the disk failed): the scan should stop and fail with that message;
+ * -ENOENT when the scan does not exist or is tombstoned.
  */
 int store_put_dir(struct store *s, uint64_t scan_id, uint64_t parent_dir_id, const char *name,
 		  size_t name_len, struct store_batch *b, uint64_t *dir_id, struct errbuf *err);
 
-/** Records an error of scan `scan_id`: the path (relative to the root), the operation, the errno. */
+/**
+ * Records an error of scan `scan_id`: the path (relative to the root), the operation, the errno.
+ * Queued like a directory; fails as store_put_dir() does.
+ */
 int store_put_error(struct store *s, uint64_t scan_id, const char *path, size_t path_len,
 		    const char *op, int errnum, struct errbuf *err);
 
@@ -265,8 +334,13 @@ struct store_info {
 	uint64_t commits;      /**< write transactions committed since open */
 	uint64_t write_errors; /**< write transactions that failed since open */
 	bool writable;         /**< false after a failed commit, until one succeeds */
+	/** Scans whose write state the store keeps in memory (being written, not yet finished). */
+	uint64_t scan_states;
+	/** Tombstoned scans whose rows are not purged yet. */
+	uint64_t tombstones;
 };
 
+/** Fills `out`. Thread-safe; reads one short transaction. */
 int store_info(struct store *s, struct store_info *out, struct errbuf *err);
 
 #endif

@@ -15,7 +15,7 @@
 
 /** Submissions block while this many bytes wait for the writer (in-flight ones included). */
 #define STORE_PENDING_MAX (16u << 20)
-/* Below this much pending, the writer waits up to STORE_COALESCE_NS for more before a commit. */
+/** Below this much pending, the writer waits up to STORE_COALESCE_NS for more before a commit. */
 #define STORE_COALESCE_BYTES (1u << 20)
 #define STORE_COALESCE_NS 2000000L
 
@@ -23,8 +23,8 @@
 #define STORE_META_FORMAT "format"
 #define STORE_META_NEXT_SCAN "next_scan_id"
 #define STORE_META_NEXT_DIR "next_dir_id"
-/** Prefix of "a deletion of scan <BE64> is under way" markers, finished on the next open. */
-#define STORE_META_DELETING "deleting:"
+/** Format 1 only: prefix of "a deletion of scan <BE64> is under way"; format 2 has tombstones. */
+#define STORE_META_DELETING_V1 "deleting:"
 
 /** What a queued item asks of the writer. */
 enum store_item_kind {
@@ -45,6 +45,36 @@ struct store_wait {
 	struct errbuf err;
 };
 
+/**
+ * What the store remembers of a scan that submits directories or errors; in s->states, under
+ * s->mu. It exists from the scan's first submission in this process until the scan is finished
+ * (an update to a finished state committed) or tombstoned, and nothing of it is queued any more:
+ * then it is pruned. A later submission makes a new one after checking that the scan exists.
+ */
+struct store_scan_state {
+	struct store_scan_state *next; /**< the next state in the same hash bucket */
+	uint64_t scan_id;
+	/** The first write failure (negative) and its message (malloc'ed), or 0 and NULL. */
+	int err_code;
+	char *err_msg;
+	/** The last errors sequence number handed out; valid when err_seq_known. */
+	uint64_t err_seq;
+	bool err_seq_known;
+	/** Tombstoned: submissions are refused and queued items dropped. */
+	bool deleted;
+	/** An update to a finished state was committed. */
+	bool finished;
+	/** Items of this scan queued or being written: the state lives at least that long. */
+	size_t pending;
+};
+
+/** The per-scan states: a hash table of chains keyed by scan id (store_state.c). */
+struct store_states {
+	struct store_scan_state **buckets;
+	size_t nbuckets; /**< a power of two, or 0 before the first insert */
+	size_t count;
+};
+
 /** One unit of work for the writer; owned by the queue, then by the writer, which frees it. */
 struct store_item {
 	struct store_item *next;
@@ -52,6 +82,8 @@ struct store_item {
 	unsigned flags;
 	uint64_t scan_id;
 	uint64_t seq; /**< submission order, shared by all scans */
+	/** DIR and ERROR: the scan's state, kept alive by its `pending` count until retired. */
+	struct store_scan_state *st;
 	/** DIR: the directory's dir_id and its parent's; ERROR: dir_id holds the error's seq. */
 	uint64_t dir_id, parent;
 	/** DIR: the batch's records (varint name_len, name, varint val_len, value), malloc'ed. */
@@ -59,26 +91,14 @@ struct store_item {
 	size_t buf_len, count;
 	/** Bytes charged to the pending bound. */
 	size_t cost;
-	/** Set by the writer before it publishes done_seq; NULL when nobody waits. */
+	/** Where the submitter waits for the outcome; NULL when nobody waits. */
 	struct store_wait *wait;
-	bool skip; /**< writer-local: the scan already failed */
+	bool skip; /**< writer-local: written, or not to be written (its scan failed or is gone) */
+	bool gone; /**< writer-local: its scan was found deleted inside the write transaction */
+	bool finishes; /**< writer-local: a committed update that moved its scan to a finished state */
 	/** DIR: the directory's name; ERROR: the encoded value; SCAN: the record. */
 	size_t data_len;
 	unsigned char data[];
-};
-
-/** What the store remembers per scan being written; in s->scans, under s->mu. */
-struct store_scan_state {
-	struct store_scan_state *next;
-	uint64_t scan_id;
-	/** The first write failure (negative) and its message (malloc'ed), or 0 and NULL. */
-	int err_code;
-	char *err_msg;
-	/** The last errors sequence number handed out; 0 until looked up. */
-	uint64_t err_seq;
-	bool err_seq_known;
-	/** store_scan_delete() began: submissions are refused. */
-	bool deleted;
 };
 
 struct store {
@@ -87,11 +107,11 @@ struct store {
 	int lock_fd;
 	MDB_env *env;
 	bool env_open;
-	MDB_dbi db_meta, db_scans, db_entries, db_dirs, db_links, db_errors;
+	MDB_dbi db_meta, db_scans, db_entries, db_dirs, db_links, db_errors, db_tombstones;
 	uint64_t map_size;
 
 	pthread_mutex_t mu;
-	pthread_cond_t work_cond;  /**< the writer waits for items or stop */
+	pthread_cond_t work_cond;  /**< the writer waits for items or stop (timed: monotonic) */
 	pthread_cond_t space_cond; /**< submitters wait for the pending bound */
 	pthread_cond_t done_cond;  /**< waiters for done_seq */
 	bool mu_ready, writer_started;
@@ -99,15 +119,17 @@ struct store {
 	/* Everything below is under mu. */
 	struct store_item *head, **tail;
 	size_t pending_bytes;
-	/* Threads waiting for a commit (flushes, synchronous writes): the writer stops coalescing. */
+	/** Threads waiting for a commit (flushes, synchronous writes): the writer stops coalescing. */
 	unsigned waiters;
 	uint64_t submit_seq, done_seq;
 	uint64_t next_dir_id, next_scan_id;
-	struct store_scan_state *scans;
+	struct store_states states;
 	bool stop;
 	uint64_t commits, write_errors;
 	bool writable;
 };
+
+/* ---------------------------------------------------------------- store.c */
 
 /** Maps an LMDB or errno return code to a negative errno. */
 int store_mdb_code(int rc);
@@ -116,30 +138,107 @@ int store_mdb_code(int rc);
 int store_mdb_err(struct store *s, struct errbuf *err, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/** Finds (create: or adds) the state of a scan; under s->mu. NULL when absent or out of memory. */
-struct store_scan_state *store_state_get(struct store *s, uint64_t scan_id, bool create);
+/** Begins a read transaction, with a message on failure. */
+int store_read_begin(struct store *s, MDB_txn **txn, struct errbuf *err);
+
+/**
+ * Counts a commit (e NULL) or a failure, under s->mu taken here. Only a commit that wrote entries
+ * or freed pages proves the store writes again (`proves`): a scan record is a few bytes that still
+ * fit in a full map. A failure also fails scan `scan_id` (when not 0): its later calls return it.
+ */
+void store_note_commit(struct store *s, uint64_t scan_id, const struct errbuf *e, bool proves);
+
+/* ---------------------------------------------------------------- store_state.c (under s->mu) */
+
+/** The state of a scan, or NULL. */
+struct store_scan_state *store_state_find(struct store *s, uint64_t scan_id);
+
+/** The state of a scan, added when missing; NULL when out of memory. */
+struct store_scan_state *store_state_add(struct store *s, uint64_t scan_id);
+
+/** Frees the state when nothing needs it any more (finished or deleted, nothing pending). */
+void store_state_prune(struct store *s, struct store_scan_state *st);
+
+/** Frees every state (store_close()). */
+void store_states_free(struct store *s);
+
+/* ---------------------------------------------------------------- store_scan.c */
+
+/**
+ * Looks up the live record of scan `id` in `txn`: 0 with *rec pointing into the txn; -ENOENT
+ * ("no scan N") when there is none or it is tombstoned; another error with its message.
+ */
+int store_scan_lookup(struct store *s, MDB_txn *txn, uint64_t id, MDB_val *rec,
+		      struct errbuf *err);
+
+/** Whether scan `id` has a tombstone in `txn`: 0 (*yes set) or a negative error. */
+int store_tombstoned(struct store *s, MDB_txn *txn, uint64_t id, bool *yes, struct errbuf *err);
+
+/** Encodes scan `id`'s key (8 bytes, big-endian) into `key` and returns its MDB_val. */
+MDB_val store_scan_key(unsigned char key[8], uint64_t id);
+
+/* ---------------------------------------------------------------- store.c: the meta table */
+
+/** Reads a BE64 meta value; *found false (and 0 returned) when absent. */
+int store_meta_get_u64(struct store *s, MDB_txn *txn, const char *key, uint64_t *out,
+		       bool *found, struct errbuf *err);
+
+/** Writes a BE64 meta value within `txn`. */
+int store_meta_put_u64(struct store *s, MDB_txn *txn, const char *key, uint64_t value,
+		       struct errbuf *err);
 
 /** Writes a meta counter as BE64 within `txn`, never lowering it. */
 int store_meta_raise(struct store *s, MDB_txn *txn, const char *key, uint64_t value,
 		     struct errbuf *err);
 
-/** Starts the writer thread (store_writer.c). */
+/* ---------------------------------------------------------------- store_format.c */
+
+/**
+ * Checks the format of the store in `txn` (its tables open): writes the current one into a new
+ * store, migrates an older one in place, step by step, within `txn`, and refuses a newer one or
+ * one too old to migrate with a message saying what to do.
+ */
+int store_format_check(struct store *s, MDB_txn *txn, struct errbuf *err);
+
+/* ---------------------------------------------------------------- store_recover.c */
+
+/**
+ * Opens the tables, checks (or migrates) the format, loads the id counters, marks unfinished scans
+ * interrupted with their stored totals, and lists the tombstones to purge (*tomb, malloc'ed, in
+ * id order), all in one write transaction, committed and synced.
+ */
+int store_recover(struct store *s, const struct store_opts *opts, uint64_t **tomb, size_t *ntomb,
+		  struct errbuf *err);
+
+/** Counts what scan `id` stored in `txn`: entries by type, bytes of files, errors. */
+int store_count_stored(struct store *s, MDB_txn *txn, uint64_t id, struct store_scan_totals *out,
+		       struct errbuf *err);
+
+/* ---------------------------------------------------------------- store_batch.c */
+
+/**
+ * Takes the batch's buffer (malloc'ed: the caller frees it), with its length, capacity and entry
+ * count; the batch comes back empty, ready for the next directory. Not thread-safe (one batch,
+ * one thread).
+ */
+unsigned char *store_batch_take(struct store_batch *b, size_t *len, size_t *cap, size_t *count);
+
+/* ---------------------------------------------------------------- store_writer.c */
+
+/** Starts the writer thread. */
 int store_writer_start(struct store *s, struct errbuf *err);
 
 /** Stops it after it drained the queue; waits. Safe when it never started. */
 void store_writer_stop(struct store *s);
 
-/** Queues an item (taking it) and, when `wait` is set, waits for its commit. */
+/** Queues a scan-record item (taking it) and, when `wait` is set, waits for its commit. */
 int store_writer_submit(struct store *s, struct store_item *it, struct store_wait *wait,
 			struct errbuf *err);
 
-/** Deletes the data of a scan whose record is gone, in small transactions (store_walk.c). */
-int store_delete_data(struct store *s, uint64_t scan_id, struct errbuf *err);
+/* ---------------------------------------------------------------- store_purge.c */
 
-/** Read transaction helpers: begin (with a message on failure) and abort. */
-int store_read_begin(struct store *s, MDB_txn **txn, struct errbuf *err);
-
-/* Counts a successful commit that proves the store writes again (after a failure). */
-void store_mark_writable(struct store *s);
+/** Lists the tombstoned scans in `txn` into *ids (malloc'ed, in id order). */
+int store_tombstones_list(struct store *s, MDB_txn *txn, uint64_t **ids, size_t *n,
+			  struct errbuf *err);
 
 #endif

@@ -31,14 +31,33 @@ struct store_walk_frame {
 	size_t path_len;
 };
 
+/** What store_walk() was asked: the filter, where to resume, the page, and where to answer. */
+struct store_walk_args {
+	const struct store_walk_filter *filter;
+	const struct store_pos *resume;
+	size_t limit;
+	store_entry_cb cb;
+	void *ctx;
+	struct store_pos *next;
+	bool *more;
+};
+
 struct store_walker {
 	struct store *s;
 	MDB_txn *txn;
 	uint64_t scan_id;
+	const struct store_walk_args *a;
 	char *path;
 	size_t path_len, path_cap;
 	struct store_walk_frame *frames;
 	size_t depth, frames_cap;
+	/* The walk proper (store_walk_run()): the cursor, its key and value, the scratch key. */
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc; /**< the cursor's last answer: 0, MDB_NOTFOUND or an error */
+	unsigned char key[8 + 255];
+	size_t count; /**< entries given to the callback */
+	int stop;     /**< what store_walk() returns when the walk stops early (the callback's) */
 };
 
 static int store_walk_path_add(struct store_walker *w, const char *name, size_t len,
@@ -187,144 +206,177 @@ static bool store_walk_in_dir(int rc, const MDB_val *k, uint64_t dir)
 	return rc == 0 && k->mv_size > 8 && bytes_be64_get(k->mv_data) == dir;
 }
 
-/* The walk proper, once the txn is open and the scan known to exist. */
-static int store_walk_run(struct store_walker *w, uint64_t root,
-			  const struct store_walk_filter *filter, const struct store_pos *resume,
-			  size_t limit, store_entry_cb cb, void *ctx, struct store_pos *next,
-			  bool *more, struct errbuf *err)
+/* The error of a resume position that does not belong to this walk. */
+static int store_walk_bad_resume(struct store_walker *w, struct errbuf *err)
 {
-	struct store *s = w->s;
-	MDB_cursor *cur;
-	unsigned char key[8 + 255];
-	MDB_val k, v;
+	return errbuf_set(err, -EINVAL, "walking scan %" PRIu64
+			  ": the resume position is not one of this walk", w->scan_id);
+}
+
+/* Decodes the entry under the cursor. */
+static int store_walk_decode(struct store_walker *w, struct entry *e, struct errbuf *err)
+{
+	if (store_entry_decode(w->v.mv_data, w->v.mv_size, e) < 0)
+		return errbuf_set(err, -EIO, "walking scan %" PRIu64 ": corrupt entry in %s",
+				  w->scan_id, w->s->path);
+	return 0;
+}
+
+/* Pushes directory `child` and puts the cursor on its first entry. */
+static int store_walk_descend(struct store_walker *w, uint64_t child, struct errbuf *err)
+{
+	int rc = store_walk_push(w, child, err);
+	if (rc < 0)
+		return rc;
+	bytes_be64_put(w->key, child);
+	w->k = (MDB_val){8, w->key};
+	w->rc = mdb_cursor_get(w->cur, &w->k, &w->v, MDB_SET_RANGE);
+	return 0;
+}
+
+/*
+ * Puts the cursor on the first entry to look at: after the resume position (into its subtree
+ * first when it is a directory), or at the start of the base directory.
+ */
+static int store_walk_position(struct store_walker *w, struct errbuf *err)
+{
+	const struct store_pos *resume = w->a->resume;
+	if (!resume || !resume->dir_id) {
+		bytes_be64_put(w->key, w->frames[0].dir_id);
+		w->k = (MDB_val){8, w->key};
+		w->rc = mdb_cursor_get(w->cur, &w->k, &w->v, MDB_SET_RANGE);
+		return 0;
+	}
+	if (resume->name_len < 1 || resume->name_len > 255)
+		return store_walk_bad_resume(w, err);
+	int rc = store_walk_resume_stack(w, resume->dir_id, err);
+	if (rc < 0)
+		return rc;
+	bytes_be64_put(w->key, resume->dir_id);
+	memcpy(w->key + 8, resume->name, resume->name_len);
+	w->k = (MDB_val){8 + resume->name_len, w->key};
+	rc = mdb_cursor_get(w->cur, &w->k, &w->v, MDB_SET_KEY);
+	if (rc == MDB_NOTFOUND)
+		return store_walk_bad_resume(w, err);
+	if (rc)
+		return store_mdb_err(w->s, err, rc, "reading entries of %s", w->s->path);
 	struct entry e;
+	if ((rc = store_walk_decode(w, &e, err)) < 0)
+		return rc;
+	*w->a->next = *resume;
+	uint64_t child = 0;
+	if (e.type == ENTRY_DIR &&
+	    (rc = store_walk_link(w, resume->dir_id, resume->name, resume->name_len, &child, err)) < 0)
+		return rc;
+	if (!child) {
+		w->rc = mdb_cursor_get(w->cur, &w->k, &w->v, MDB_NEXT);
+		return 0;
+	}
+	if ((rc = store_walk_path_add(w, resume->name, resume->name_len, err)) < 0)
+		return rc;
+	return store_walk_descend(w, child, err);
+}
+
+/*
+ * The top directory is done: drops its frame and puts the cursor after the directory's own
+ * entry in its parent (its name is the path's last component). *have: the cursor is already on
+ * the next entry to look at.
+ */
+static void store_walk_climb(struct store_walker *w, bool *have)
+{
+	struct store_walk_frame *top = &w->frames[w->depth - 1], *up = top - 1;
+	size_t off = up->path_len ? up->path_len + 1 : 0;
+	size_t len = top->path_len - off;
+	bytes_be64_put(w->key, up->dir_id);
+	memcpy(w->key + 8, w->path + off, len);
+	w->k = (MDB_val){8 + len, w->key};
+	w->depth--;
+	w->path_len = up->path_len;
+	w->rc = mdb_cursor_get(w->cur, &w->k, &w->v, MDB_SET_RANGE);
+	/* Past its own entry (found), or at whatever follows where it would be. */
+	*have = !(w->rc == 0 && w->k.mv_size == 8 + len && memcmp(w->k.mv_data, w->key, 8 + len) == 0);
+}
+
+/*
+ * Visits the entry under the cursor, in the top directory: gives it to the callback when the
+ * filter passes it, then descends into it when it is a linked directory (*have set). Returns 1
+ * when the walk stops here: the page is full, or the callback said stop (w->stop).
+ */
+static int store_walk_visit(struct store_walker *w, bool *have, struct errbuf *err)
+{
+	const struct store_walk_args *a = w->a;
+	struct store_walk_frame *top = &w->frames[w->depth - 1];
+	unsigned mask = a->filter ? a->filter->type_mask : 0;
+	const char *name = (const char *)w->k.mv_data + 8;
+	size_t name_len = w->k.mv_size - 8;
+	struct entry e;
+	int rc = store_walk_decode(w, &e, err);
+	if (rc < 0)
+		return rc;
+	e.name = name;
+	e.name_len = name_len;
+	w->path_len = top->path_len;
+	if ((rc = store_walk_path_add(w, name, name_len, err)) < 0)
+		return rc;
+	if (!mask || (mask & (1u << e.type))) {
+		if (w->count == a->limit) {
+			*a->more = true; /* another entry passes: the page stops before it */
+			return 1;
+		}
+		if ((rc = a->cb(a->ctx, w->path, w->path_len, &e))) {
+			w->stop = rc;
+			return 1;
+		}
+		w->count++;
+		a->next->dir_id = top->dir_id;
+		a->next->name_len = name_len;
+		memcpy(a->next->name, name, name_len);
+	}
+	if (e.type != ENTRY_DIR)
+		return 0;
+	uint64_t child;
+	if ((rc = store_walk_link(w, top->dir_id, name, name_len, &child, err)) < 0)
+		return rc;
+	if (!child)
+		return 0;
+	*have = true;
+	return store_walk_descend(w, child, err);
+}
+
+/* The walk proper, once the txn is open and the scan known to exist. */
+static int store_walk_run(struct store_walker *w, uint64_t root, struct errbuf *err)
+{
+	const struct store_walk_filter *filter = w->a->filter;
 	int rc = store_walk_base(w, root, filter ? filter->prefix : NULL,
 				 filter && filter->prefix ? filter->prefix_len : 0, err);
 	if (rc < 0)
 		return rc;
-	unsigned mask = filter ? filter->type_mask : 0;
-	if ((rc = mdb_cursor_open(w->txn, s->db_entries, &cur)))
-		return store_mdb_err(s, err, rc, "opening a cursor on %s", s->path);
-
-	/* Position the cursor: `have` says its current key is the next entry to look at. */
-	bool have;
-	if (resume && resume->dir_id) {
-		if (resume->name_len < 1 || resume->name_len > 255) {
-			rc = errbuf_set(err, -EINVAL, "walking scan %" PRIu64
-					": the resume position is not one of this walk", w->scan_id);
-			goto out;
-		}
-		if ((rc = store_walk_resume_stack(w, resume->dir_id, err)) < 0)
-			goto out;
-		bytes_be64_put(key, resume->dir_id);
-		memcpy(key + 8, resume->name, resume->name_len);
-		k = (MDB_val){8 + resume->name_len, key};
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-		if (rc == MDB_NOTFOUND) {
-			rc = errbuf_set(err, -EINVAL, "walking scan %" PRIu64
-					": the resume position is not one of this walk", w->scan_id);
-			goto out;
-		}
-		if (rc) {
-			rc = store_mdb_err(s, err, rc, "reading entries of %s", s->path);
-			goto out;
-		}
-		if ((rc = store_entry_decode(v.mv_data, v.mv_size, &e)) < 0) {
-			rc = errbuf_set(err, rc, "walking scan %" PRIu64 ": corrupt entry in %s",
-					w->scan_id, s->path);
-			goto out;
-		}
-		uint64_t child = 0;
-		if (e.type == ENTRY_DIR &&
-		    (rc = store_walk_link(w, resume->dir_id, resume->name, resume->name_len, &child,
-					  err)) < 0)
-			goto out;
-		if (child) {
-			if ((rc = store_walk_path_add(w, resume->name, resume->name_len, err)) < 0 ||
-			    (rc = store_walk_push(w, child, err)) < 0)
-				goto out;
-			bytes_be64_put(key, child);
-			k = (MDB_val){8, key};
-			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		} else {
-			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-		}
-		*next = *resume;
-	} else {
-		bytes_be64_put(key, w->frames[0].dir_id);
-		k = (MDB_val){8, key};
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	}
-	have = true;
-
-	size_t count = 0;
+	if ((rc = mdb_cursor_open(w->txn, w->s->db_entries, &w->cur)))
+		return store_mdb_err(w->s, err, rc, "opening a cursor on %s", w->s->path);
+	if ((rc = store_walk_position(w, err)) < 0)
+		goto out;
+	/* `have`: the cursor's current key is the next entry to look at. */
+	bool have = true;
 	for (;;) {
 		if (!have)
-			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			w->rc = mdb_cursor_get(w->cur, &w->k, &w->v, MDB_NEXT);
 		have = false;
-		if (rc && rc != MDB_NOTFOUND) {
-			rc = store_mdb_err(s, err, rc, "reading entries of %s", s->path);
+		if (w->rc && w->rc != MDB_NOTFOUND) {
+			rc = store_mdb_err(w->s, err, w->rc, "reading entries of %s", w->s->path);
 			goto out;
 		}
-		struct store_walk_frame *top = &w->frames[w->depth - 1];
-		if (!store_walk_in_dir(rc, &k, top->dir_id)) {
-			/* The directory is done: climb back to its entry in the parent. */
+		if (!store_walk_in_dir(w->rc, &w->k, w->frames[w->depth - 1].dir_id)) {
 			if (w->depth == 1)
 				break;
-			struct store_walk_frame *up = top - 1;
-			size_t off = up->path_len ? up->path_len + 1 : 0;
-			bytes_be64_put(key, up->dir_id);
-			memcpy(key + 8, w->path + off, top->path_len - off);
-			k = (MDB_val){8 + top->path_len - off, key};
-			w->depth--;
-			w->path_len = up->path_len;
-			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-			/* Past its own entry (found), or at whatever follows where it would be. */
-			have = !(rc == 0 && k.mv_size == 8 + top->path_len - off &&
-				 memcmp(k.mv_data, key, k.mv_size) == 0);
+			store_walk_climb(w, &have);
 			continue;
 		}
-		const char *name = (const char *)k.mv_data + 8;
-		size_t name_len = k.mv_size - 8;
-		if ((rc = store_entry_decode(v.mv_data, v.mv_size, &e)) < 0) {
-			rc = errbuf_set(err, rc, "walking scan %" PRIu64 ": corrupt entry in %s",
-					w->scan_id, s->path);
-			goto out;
-		}
-		e.name = name;
-		e.name_len = name_len;
-		w->path_len = top->path_len;
-		if ((rc = store_walk_path_add(w, name, name_len, err)) < 0)
-			goto out;
-		if (!mask || (mask & (1u << e.type))) {
-			if (count == limit) {
-				*more = true; /* another entry passes: the page stops before it */
-				break;
-			}
-			if ((rc = cb(ctx, w->path, w->path_len, &e)))
-				goto out;
-			count++;
-			next->dir_id = top->dir_id;
-			next->name_len = name_len;
-			memcpy(next->name, name, name_len);
-		}
-		if (e.type != ENTRY_DIR)
-			continue;
-		uint64_t child;
-		if ((rc = store_walk_link(w, top->dir_id, name, name_len, &child, err)) < 0)
-			goto out;
-		if (!child)
-			continue;
-		if ((rc = store_walk_push(w, child, err)) < 0)
-			goto out;
-		bytes_be64_put(key, child);
-		k = (MDB_val){8, key};
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		have = true;
+		if ((rc = store_walk_visit(w, &have, err)) != 0)
+			break;
 	}
-	rc = 0;
+	rc = rc > 0 ? w->stop : rc;
 out:
-	mdb_cursor_close(cur);
+	mdb_cursor_close(w->cur);
 	return rc;
 }
 
@@ -341,7 +393,8 @@ int store_walk(struct store *s, uint64_t scan_id, const struct store_walk_filter
 	       const struct store_pos *resume, size_t limit, store_entry_cb cb, void *ctx,
 	       struct store_pos *next, bool *more, struct errbuf *err)
 {
-	struct store_walker w = {.s = s, .scan_id = scan_id};
+	const struct store_walk_args a = {filter, resume, limit, cb, ctx, next, more};
+	struct store_walker w = {.s = s, .scan_id = scan_id, .a = &a};
 	unsigned char key[16];
 	MDB_val k, v;
 	*more = false;
@@ -349,17 +402,8 @@ int store_walk(struct store *s, uint64_t scan_id, const struct store_walk_filter
 	int rc = store_read_begin(s, &w.txn, err);
 	if (rc < 0)
 		return rc;
-	bytes_be64_put(key, scan_id);
-	k = (MDB_val){8, key};
-	rc = mdb_get(w.txn, s->db_scans, &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		rc = errbuf_set(err, -ENOENT, "no scan %" PRIu64, scan_id);
+	if ((rc = store_scan_lookup(s, w.txn, scan_id, &v, err)) < 0)
 		goto out;
-	}
-	if (rc) {
-		rc = store_mdb_err(s, err, rc, "reading scan %" PRIu64 " from %s", scan_id, s->path);
-		goto out;
-	}
 	/* The root link: (0, scan id). A scan with no directory stored yet has no entries. */
 	bytes_be64_put(key, 0);
 	bytes_be64_put(key + 8, scan_id);
@@ -371,8 +415,7 @@ int store_walk(struct store *s, uint64_t scan_id, const struct store_walk_filter
 			rc = errbuf_set(err, -ENOENT, "no directory %.*s in scan %" PRIu64,
 					(int)filter->prefix_len, filter->prefix, scan_id);
 		else if (resume && resume->dir_id)
-			rc = errbuf_set(err, -EINVAL, "walking scan %" PRIu64
-					": the resume position is not one of this walk", scan_id);
+			rc = store_walk_bad_resume(&w, err);
 		else
 			rc = 0;
 		goto out;
@@ -383,8 +426,7 @@ int store_walk(struct store *s, uint64_t scan_id, const struct store_walk_filter
 				     scan_id, s->path);
 		goto out;
 	}
-	rc = store_walk_run(&w, bytes_be64_get(v.mv_data), filter, resume, limit, cb, ctx, next,
-			    more, err);
+	rc = store_walk_run(&w, bytes_be64_get(v.mv_data), err);
 out:
 	mdb_txn_abort(w.txn);
 	free(w.path);
@@ -405,14 +447,10 @@ int store_errors(struct store *s, uint64_t scan_id, uint64_t after, size_t limit
 	int rc = store_read_begin(s, &txn, err);
 	if (rc < 0)
 		return rc;
-	bytes_be64_put(key, scan_id);
-	k = (MDB_val){8, key};
-	rc = mdb_get(txn, s->db_scans, &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		rc = errbuf_set(err, -ENOENT, "no scan %" PRIu64, scan_id);
+	if ((rc = store_scan_lookup(s, txn, scan_id, &v, err)) < 0)
 		goto out;
-	}
-	if (rc || (rc = mdb_cursor_open(txn, s->db_errors, &cur))) {
+	bytes_be64_put(key, scan_id);
+	if ((rc = mdb_cursor_open(txn, s->db_errors, &cur))) {
 		rc = store_mdb_err(s, err, rc, "reading errors of scan %" PRIu64 " from %s",
 				   scan_id, s->path);
 		goto out;

@@ -1,171 +1,48 @@
-/* store_writer.c: batches, the submission queue and the writer thread that commits it. */
+/* store_writer.c: the submission queue and the writer thread that commits it. */
 #include "store/store_impl.h"
 
 #include <errno.h>
-#include <time.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "store/store_codec.h"
 
 /*
  * Design (see also the essay atop store.c).
  *
  * Submitters (scan workers, the job manager) append items to one FIFO under s->mu; the writer
- * takes the whole FIFO at once, writes it outside the lock, then publishes done_seq (the
- * sequence number of the last item it finished) and wakes waiters. pending_bytes counts items
- * until the writer retired them, running ones included, so a slow disk makes submitters wait
- * instead of growing memory.
+ * takes the whole FIFO at once, writes it outside the lock, then, under the lock again, retires
+ * it: publishes done_seq (the sequence number of the last item it finished), releases the items'
+ * scan states and wakes waiters. pending_bytes counts items until the writer retired them,
+ * running ones included, so a slow disk makes submitters wait instead of growing memory.
  *
  * A run of data items (directories, errors) is written in one transaction. Scan records are
  * written alone in their own transaction, after the data queued before them, so that a
  * store_scan_update() is ordered after its scan's batches and a finishing one can sync first.
+ *
+ * Per-scan state (store_state.c) is found by a hash probe when an item is submitted, and the item
+ * keeps a pointer to it (its `pending` count keeps the state alive): the writer probes only for a
+ * failed transaction and for a record that finishes its scan. A scan's first submission in this
+ * process checks, in a read transaction, that the scan exists and is not tombstoned; the writer
+ * checks it again inside each write transaction (a tombstone may have been committed since), and
+ * drops the items of a scan that is gone.
  */
 
-struct store_batch {
-	unsigned char *buf;
-	size_t len, cap, count;
-	/** Where the last name added starts in buf, and its length (for the order check). */
-	size_t last_off, last_len;
-};
-
-int store_batch_create(struct store_batch **out, struct errbuf *err)
-{
-	*out = calloc(1, sizeof(**out));
-	if (!*out)
-		return errbuf_errno(err, ENOMEM, "creating a store batch");
-	return 0;
-}
-
-void store_batch_destroy(struct store_batch *b)
-{
-	if (b) {
-		free(b->buf);
-		free(b);
-	}
-}
-
-size_t store_batch_count(const struct store_batch *b)
-{
-	return b->count;
-}
-
-/* Empties a batch, giving up its buffer. */
-static void store_batch_reset(struct store_batch *b)
-{
-	b->buf = NULL;
-	b->len = b->cap = b->count = 0;
-	b->last_off = b->last_len = 0;
-}
-
-int store_batch_add(struct store_batch *b, const struct entry *e, struct errbuf *err)
-{
-	if (e->name_len < 1 || e->name_len > 255 || memchr(e->name, '/', e->name_len) ||
-	    memchr(e->name, '\0', e->name_len))
-		return errbuf_set(err, -EINVAL, "adding an entry to a store batch: invalid name "
-						"(%zu bytes)", e->name_len);
-	if (e->target_len > 65536)
-		return errbuf_set(err, -EINVAL, "adding %.*s to a store batch: symlink target of "
-						"%zu bytes", (int)e->name_len, e->name, e->target_len);
-	if (b->count > 0 && store_name_cmp((const char *)b->buf + b->last_off, b->last_len,
-					   e->name, e->name_len) >= 0)
-		return errbuf_set(err, -EINVAL,
-				  "adding %.*s to a store batch: entries must come in bytewise "
-				  "order of names, and it follows %.*s",
-				  (int)e->name_len, e->name, (int)b->last_len,
-				  (const char *)b->buf + b->last_off);
-	/* A name of <= 255 bytes has a 2-byte varint; a value < 2 MiB a 3-byte one at most. */
-	size_t need = 2 + e->name_len + 3 + store_entry_bound(e);
-	if (b->cap - b->len < need) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap - b->len < need)
-			cap *= 2;
-		unsigned char *buf = realloc(b->buf, cap);
-		if (!buf)
-			return errbuf_errno(err, ENOMEM, "adding %.*s to a store batch",
-					    (int)e->name_len, e->name);
-		b->buf = buf;
-		b->cap = cap;
-	}
-	unsigned char *p = b->buf + b->len;
-	p += bytes_varint_put(p, e->name_len);
-	b->last_off = (size_t)(p - b->buf);
-	b->last_len = e->name_len;
-	memcpy(p, e->name, e->name_len);
-	p += e->name_len;
-	/* Encode past room for the longest length prefix, then close the gap. */
-	size_t vlen = store_entry_encode(e, p + 3);
-	size_t n = bytes_varint_put(p, vlen);
-	if (n < 3)
-		memmove(p + n, p + 3, vlen);
-	b->len = (size_t)(p + n + vlen - b->buf);
-	b->count++;
-	return 0;
-}
-
-size_t store_batch_bytes(const struct store_batch *b)
-{
-	return b ? b->len : 0;
-}
-
-int store_batch_reserve(struct store_batch *b, size_t extra, struct errbuf *err)
-{
-	if (b->cap - b->len >= extra)
-		return 0;
-	unsigned char *buf = realloc(b->buf, b->len + extra);
-	if (!buf)
-		return errbuf_errno(err, ENOMEM, "reserving %zu bytes in a store batch", extra);
-	b->buf = buf;
-	b->cap = b->len + extra;
-	return 0;
-}
-
-int store_batch_append(struct store_batch *dst, struct store_batch *src, struct errbuf *err)
-{
-	if (src->count == 0)
-		return 0;
-	/* The first name of src sits after its 2-byte-at-most length varint. */
-	uint64_t first_len = 0;
-	const unsigned char *name = src->buf;
-	int bad = bytes_varint_get(&name, src->buf + src->len, &first_len);
-	if (dst->count > 0 && (bad < 0 ||
-	    store_name_cmp((const char *)dst->buf + dst->last_off, dst->last_len,
-			   (const char *)name, (size_t)first_len) >= 0))
-		return errbuf_set(err, -EINVAL, "appending store batches: names out of order");
-	if (dst->cap - dst->len < src->len) {
-		size_t cap = dst->cap ? dst->cap : 4096;
-		while (cap - dst->len < src->len)
-			cap *= 2;
-		unsigned char *buf = realloc(dst->buf, cap);
-		if (!buf)
-			return errbuf_errno(err, ENOMEM, "appending store batches of %zu entries",
-					    src->count);
-		dst->buf = buf;
-		dst->cap = cap;
-	}
-	memcpy(dst->buf + dst->len, src->buf, src->len);
-	dst->last_off = dst->len + src->last_off;
-	dst->last_len = src->last_len;
-	dst->len += src->len;
-	dst->count += src->count;
-	src->len = src->count = 0;
-	src->last_off = src->last_len = 0;
-	return 0;
-}
-
 /* The error that stops writes for a scan, under s->mu; 0 when it may write. */
-static int store_scan_blocked(struct store *s, uint64_t scan_id, struct errbuf *err)
+static int store_scan_blocked(struct store *s, const struct store_scan_state *st,
+			      struct errbuf *err)
 {
-	struct store_scan_state *st = store_state_get(s, scan_id, false);
-	if (!st)
-		return 0;
 	if (st->err_code)
 		return errbuf_set(err, st->err_code, "%s", st->err_msg ? st->err_msg : "write failed");
 	if (st->deleted)
 		return errbuf_set(err, -ENOENT, "writing to scan %" PRIu64 ": it was deleted",
-				  scan_id);
+				  st->scan_id);
+	if (s->stop)
+		return errbuf_set(err, -ESHUTDOWN, "writing to scan %" PRIu64 ": the store is closing",
+				  st->scan_id);
 	return 0;
 }
 
@@ -179,6 +56,8 @@ static void store_enqueue(struct store *s, struct store_item *it)
 	*s->tail = it;
 	s->tail = &it->next;
 	s->pending_bytes += it->cost;
+	if (it->st)
+		it->st->pending++;
 	/*
 	 * Wake the writer for the first item, or when enough piled up to end its lingering; not for
 	 * every directory, which cost a context switch each (perf: 13% of a kernel-like scan).
@@ -192,6 +71,54 @@ static void store_wait_room(struct store *s)
 {
 	while (s->pending_bytes >= STORE_PENDING_MAX && !s->stop)
 		pthread_cond_wait(&s->space_cond, &s->mu);
+}
+
+/* Whether scan `scan_id` may be written: it exists and has no tombstone. Not under s->mu. */
+static int store_scan_writable(struct store *s, uint64_t scan_id, struct errbuf *err)
+{
+	MDB_txn *txn;
+	MDB_val v;
+	int rc = store_read_begin(s, &txn, err);
+	if (rc < 0)
+		return rc;
+	rc = store_scan_lookup(s, txn, scan_id, &v, err);
+	mdb_txn_abort(txn);
+	if (rc == -ENOENT)
+		return errbuf_set(err, -ENOENT, "writing to scan %" PRIu64 ": no such scan (never "
+				  "created, or deleted)", scan_id);
+	return rc;
+}
+
+/*
+ * Takes s->mu, waits for room, and finds the state of `scan_id`, making it (after checking that
+ * the scan may be written) when this is the scan's first submission. On success returns 0 with
+ * s->mu held and *out set; on failure, with s->mu released.
+ */
+static int store_state_acquire(struct store *s, uint64_t scan_id, struct store_scan_state **out,
+			       struct errbuf *err)
+{
+	pthread_mutex_lock(&s->mu);
+	store_wait_room(s);
+	struct store_scan_state *st = store_state_find(s, scan_id);
+	if (!st) {
+		pthread_mutex_unlock(&s->mu);
+		int rc = store_scan_writable(s, scan_id, err);
+		if (rc < 0)
+			return rc;
+		pthread_mutex_lock(&s->mu);
+		store_wait_room(s);
+		if (!(st = store_state_add(s, scan_id))) {
+			pthread_mutex_unlock(&s->mu);
+			return errbuf_errno(err, ENOMEM, "writing to scan %" PRIu64, scan_id);
+		}
+	}
+	int rc = store_scan_blocked(s, st, err);
+	if (rc < 0) {
+		pthread_mutex_unlock(&s->mu);
+		return rc;
+	}
+	*out = st;
+	return 0;
 }
 
 int store_put_dir(struct store *s, uint64_t scan_id, uint64_t parent_dir_id, const char *name,
@@ -211,30 +138,20 @@ int store_put_dir(struct store *s, uint64_t scan_id, uint64_t parent_dir_id, con
 	it->parent = parent_dir_id;
 	it->data_len = name_len;
 	memcpy(it->data, name, name_len);
-	it->cost = sizeof(*it) + name_len + b->cap;
+	size_t cap;
+	/* Taken either way: the scan stops on a failure, and "b comes back empty" holds. */
+	it->buf = store_batch_take(b, &it->buf_len, &cap, &it->count);
+	it->cost = sizeof(*it) + name_len + cap;
 
-	pthread_mutex_lock(&s->mu);
-	store_wait_room(s);
-	int rc = store_scan_blocked(s, scan_id, err);
-	if (rc == 0 && s->stop)
-		rc = errbuf_set(err, -ESHUTDOWN,
-				"storing a directory of scan %" PRIu64 ": the store is closing",
-				scan_id);
+	int rc = store_state_acquire(s, scan_id, &it->st, err);
 	if (rc < 0) {
-		pthread_mutex_unlock(&s->mu);
+		free(it->buf);
 		free(it);
-		/* The scan stops anyway; an empty batch keeps the contract "b comes back empty". */
-		free(b->buf);
-		store_batch_reset(b);
 		return rc;
 	}
-	it->buf = b->buf;
-	it->buf_len = b->len;
-	it->count = b->count;
 	it->dir_id = *dir_id = s->next_dir_id++;
 	store_enqueue(s, it);
 	pthread_mutex_unlock(&s->mu);
-	store_batch_reset(b);
 	return 0;
 }
 
@@ -299,30 +216,30 @@ int store_put_error_detail(struct store *s, uint64_t scan_id, const char *path, 
 	free(ops);
 	it->cost = sizeof(*it) + it->data_len;
 
-	/* Sequence numbers continue those already stored (a store reopened mid-life). */
-	pthread_mutex_lock(&s->mu);
-	struct store_scan_state *st = store_state_get(s, scan_id, true);
-	bool known = st && st->err_seq_known;
-	pthread_mutex_unlock(&s->mu);
+	/*
+	 * Sequence numbers continue those already stored (a store reopened mid-life). A state that
+	 * does not know them yet has no error of its scan queued (states outlive their items), so
+	 * the last one stored is the last one handed out.
+	 */
+	struct store_scan_state *st;
 	uint64_t last = 0;
-	int rc = 0;
-	if (!known && (rc = store_last_error_seq(s, scan_id, &last, err)) < 0)
-		goto fail;
-
-	pthread_mutex_lock(&s->mu);
-	store_wait_room(s);
-	if ((rc = store_scan_blocked(s, scan_id, err)) < 0 ||
-	    !(st = store_state_get(s, scan_id, true))) {
+	bool have_last = false;
+	int rc;
+	for (;;) {
+		if ((rc = store_state_acquire(s, scan_id, &st, err)) < 0)
+			goto fail;
+		if (st->err_seq_known || have_last)
+			break;
 		pthread_mutex_unlock(&s->mu);
-		if (rc == 0)
-			rc = errbuf_errno(err, ENOMEM, "recording an error of scan %" PRIu64,
-					  scan_id);
-		goto fail;
+		if ((rc = store_last_error_seq(s, scan_id, &last, err)) < 0)
+			goto fail;
+		have_last = true;
 	}
 	if (!st->err_seq_known) {
 		st->err_seq = last;
 		st->err_seq_known = true;
 	}
+	it->st = st;
 	it->dir_id = ++st->err_seq;
 	store_enqueue(s, it);
 	pthread_mutex_unlock(&s->mu);
@@ -347,7 +264,7 @@ int store_flush(struct store *s, uint64_t scan_id, struct errbuf *err)
 	pthread_mutex_lock(&s->mu);
 	uint64_t target = s->submit_seq;
 	store_wait_done(s, target);
-	struct store_scan_state *st = store_state_get(s, scan_id, false);
+	struct store_scan_state *st = store_state_find(s, scan_id);
 	int rc = 0;
 	if (st && st->err_code)
 		rc = errbuf_set(err, st->err_code, "%s", st->err_msg ? st->err_msg : "write failed");
@@ -382,43 +299,6 @@ int store_writer_submit(struct store *s, struct store_item *it, struct store_wai
 
 /* ---------------------------------------------------------------- the writer thread */
 
-/* Counts a transaction's outcome; a failed one also fails `scan_id` when not 0. */
-/*
- * Counts a commit (e NULL) or a failure. Only a commit of entries, or a delete, proves the store
- * writes again (`proves`): a scan record is a few bytes that still fit in a full map, and the
- * job manager writes one right after a failure.
- */
-static void store_note_commit(struct store *s, uint64_t scan_id, const struct errbuf *e,
-			      bool proves)
-{
-	pthread_mutex_lock(&s->mu);
-	if (!e) {
-		s->commits++;
-		if (proves)
-			s->writable = true;
-		pthread_mutex_unlock(&s->mu);
-		return;
-	}
-	s->write_errors++;
-	s->writable = false;
-	struct store_scan_state *st = scan_id ? store_state_get(s, scan_id, true) : NULL;
-	if (st && !st->err_code) {
-		st->err_code = e->code < 0 ? e->code : -EIO;
-		st->err_msg = strdup(e->msg); /* NULL is handled: "write failed" */
-	}
-	pthread_mutex_unlock(&s->mu);
-}
-
-static void store_note(struct store *s, uint64_t scan_id, const struct errbuf *e)
-{
-	store_note_commit(s, scan_id, e, true);
-}
-
-void store_mark_writable(struct store *s)
-{
-	store_note_commit(s, 0, NULL, true);
-}
-
 /* Puts a key that should sort after all others; falls back to a plain insert when it does not
  * (runs of two scans retried apart), and reports a true duplicate as MDB_KEYEXIST. */
 static int store_put_sorted(MDB_cursor *c, MDB_val *k, MDB_val *v)
@@ -429,110 +309,159 @@ static int store_put_sorted(MDB_cursor *c, MDB_val *k, MDB_val *v)
 	return rc;
 }
 
+/* What one data transaction writes with: its cursors, and how to name its scans in messages. */
+struct store_data_txn {
+	MDB_txn *txn;
+	MDB_cursor *entries, *dirs;
+	char who[64];
+};
+
+/*
+ * Marks the items in [first, end) of scans that are gone (no record, or a tombstone) in the
+ * transaction: they are dropped, not written. Items of one scan mostly come in runs, so the
+ * answer for the previous scan is reused.
+ */
+static int store_drop_gone(struct store *s, MDB_txn *txn, struct store_item *first,
+			   struct store_item *end, uint64_t only, struct errbuf *err)
+{
+	uint64_t last = 0;
+	bool last_gone = false;
+	for (struct store_item *it = first; it != end; it = it->next) {
+		if (it->skip || (only && it->scan_id != only))
+			continue;
+		if (it->scan_id != last) {
+			MDB_val v;
+			int rc = store_scan_lookup(s, txn, it->scan_id, &v, err);
+			if (rc < 0 && rc != -ENOENT)
+				return rc;
+			last = it->scan_id;
+			last_gone = rc == -ENOENT;
+		}
+		if (last_gone)
+			it->skip = it->gone = true;
+	}
+	return 0;
+}
+
+static int store_write_error_item(struct store *s, struct store_data_txn *t,
+				  const struct store_item *it, struct errbuf *err)
+{
+	unsigned char ekey[16];
+	bytes_be64_put(ekey, it->scan_id);
+	bytes_be64_put(ekey + 8, it->dir_id);
+	MDB_val k = {16, ekey}, v = {it->data_len, (void *)it->data};
+	int rc = mdb_put(t->txn, s->db_errors, &k, &v, 0);
+	if (rc)
+		return store_mdb_err(s, err, rc, "writing errors of %s to %s", t->who, s->path);
+	return 0;
+}
+
+/* The batch's entries, under the directory's dir_id (already in key[0..8)). */
+static int store_write_entries(struct store *s, struct store_data_txn *t,
+			       const struct store_item *it, unsigned char *key, struct errbuf *err)
+{
+	const unsigned char *p = it->buf, *bend = p + it->buf_len;
+	while (p < bend) {
+		uint64_t nlen, vlen;
+		if (bytes_varint_get(&p, bend, &nlen) < 0 || nlen > 255 ||
+		    nlen > (uint64_t)(bend - p))
+			return errbuf_set(err, -EIO, "writing %s: corrupt batch", t->who);
+		memcpy(key + 8, p, nlen);
+		p += nlen;
+		if (bytes_varint_get(&p, bend, &vlen) < 0 || vlen > (uint64_t)(bend - p))
+			return errbuf_set(err, -EIO, "writing %s: corrupt batch", t->who);
+		MDB_val ek = {8 + nlen, key}, ev = {vlen, (void *)p};
+		p += vlen;
+		int rc = store_put_sorted(t->entries, &ek, &ev);
+		if (rc)
+			return store_mdb_err(s, err, rc, "writing entries of %s to %s", t->who,
+					     s->path);
+	}
+	return 0;
+}
+
+/* A directory: its dirs row, its link from the parent (or from (0, scan) for a root), entries. */
+static int store_write_dir_item(struct store *s, struct store_data_txn *t,
+				const struct store_item *it, struct errbuf *err)
+{
+	unsigned char key[8 + 255], val[20 + 255], lkey[8 + 255];
+	bytes_be64_put(key, it->dir_id);
+	MDB_val k = {8, key}, v = {0, val};
+	v.mv_size = store_dir_encode(it->scan_id, it->parent, (const char *)it->data, it->data_len,
+				     val);
+	int rc = store_put_sorted(t->dirs, &k, &v);
+	if (rc)
+		return store_mdb_err(s, err, rc, "writing directory %" PRIu64 " of %s to %s",
+				     it->dir_id, t->who, s->path);
+	bytes_be64_put(lkey, it->parent);
+	if (it->parent) {
+		memcpy(lkey + 8, it->data, it->data_len);
+		k = (MDB_val){8 + it->data_len, lkey};
+	} else {
+		bytes_be64_put(lkey + 8, it->scan_id);
+		k = (MDB_val){16, lkey};
+	}
+	v = (MDB_val){8, key};
+	if ((rc = mdb_put(t->txn, s->db_links, &k, &v, MDB_NOOVERWRITE)))
+		return store_mdb_err(s, err, rc,
+				     "linking directory %.*s (under %" PRIu64 ") of %s in %s",
+				     (int)it->data_len, (const char *)it->data, it->parent, t->who,
+				     s->path);
+	return store_write_entries(s, t, it, key, err);
+}
+
+/* Writes the items of [first, end) not skipped, of scan `only` (0: all), into t->txn. */
+static int store_write_items(struct store *s, struct store_data_txn *t, struct store_item *first,
+			     struct store_item *end, uint64_t only, struct errbuf *err)
+{
+	uint64_t max_dir = 0;
+	int rc = store_drop_gone(s, t->txn, first, end, only, err);
+	for (struct store_item *it = first; rc == 0 && it != end; it = it->next) {
+		if (it->skip || (only && it->scan_id != only))
+			continue;
+		if (it->kind == STORE_ITEM_ERROR) {
+			rc = store_write_error_item(s, t, it, err);
+			continue;
+		}
+		rc = store_write_dir_item(s, t, it, err);
+		if (it->dir_id > max_dir)
+			max_dir = it->dir_id;
+	}
+	if (rc == 0 && max_dir &&
+	    (rc = store_meta_raise(s, t->txn, STORE_META_NEXT_DIR, max_dir + 1, err)) < 0)
+		errbuf_prefix(err, "storing %s", t->who);
+	return rc;
+}
+
 /* Writes the data items in [first, end) not skipped, of scan `only` (0: all), in one txn. */
 static int store_write_txn(struct store *s, struct store_item *first, struct store_item *end,
 			   uint64_t only, uint64_t msg_scan, struct errbuf *err)
 {
-	char who[64];
+	struct store_data_txn t = {0};
 	if (msg_scan)
-		snprintf(who, sizeof(who), "scan %" PRIu64, msg_scan);
+		snprintf(t.who, sizeof(t.who), "scan %" PRIu64, msg_scan);
 	else
-		snprintf(who, sizeof(who), "several scans");
-	MDB_txn *txn;
-	MDB_cursor *ce = NULL, *cd = NULL;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+		snprintf(t.who, sizeof(t.who), "several scans");
+	int rc = mdb_txn_begin(s->env, NULL, 0, &t.txn);
 	if (rc)
-		return store_mdb_err(s, err, rc, "starting a write transaction for %s on %s", who,
+		return store_mdb_err(s, err, rc, "starting a write transaction for %s on %s", t.who,
 				     s->path);
-	if ((rc = mdb_cursor_open(txn, s->db_entries, &ce)) ||
-	    (rc = mdb_cursor_open(txn, s->db_dirs, &cd))) {
+	if ((rc = mdb_cursor_open(t.txn, s->db_entries, &t.entries)) ||
+	    (rc = mdb_cursor_open(t.txn, s->db_dirs, &t.dirs)))
 		rc = store_mdb_err(s, err, rc, "opening a cursor on %s", s->path);
-		goto fail;
+	else
+		rc = store_write_items(s, &t, first, end, only, err);
+	if (t.entries)
+		mdb_cursor_close(t.entries);
+	if (t.dirs)
+		mdb_cursor_close(t.dirs);
+	if (rc) {
+		mdb_txn_abort(t.txn);
+		return rc < 0 ? rc : -EIO;
 	}
-	uint64_t max_dir = 0;
-	unsigned char key[8 + 255], val[20 + 255], lkey[8 + 255];
-	for (struct store_item *it = first; it != end; it = it->next) {
-		if (it->skip || (only && it->scan_id != only))
-			continue;
-		if (it->kind == STORE_ITEM_ERROR) {
-			unsigned char ekey[16];
-			bytes_be64_put(ekey, it->scan_id);
-			bytes_be64_put(ekey + 8, it->dir_id);
-			MDB_val k = {16, ekey}, v = {it->data_len, it->data};
-			if ((rc = mdb_put(txn, s->db_errors, &k, &v, 0))) {
-				rc = store_mdb_err(s, err, rc, "writing errors of %s to %s", who,
-						   s->path);
-				goto fail;
-			}
-			continue;
-		}
-		bytes_be64_put(key, it->dir_id);
-		MDB_val k = {8, key}, v = {0, val};
-		v.mv_size = store_dir_encode(it->scan_id, it->parent, (const char *)it->data,
-					     it->data_len, val);
-		if ((rc = store_put_sorted(cd, &k, &v))) {
-			rc = store_mdb_err(s, err, rc, "writing directory %" PRIu64 " of %s to %s",
-					   it->dir_id, who, s->path);
-			goto fail;
-		}
-		/* The link: (parent, name), or (0, scan id) for the root. */
-		bytes_be64_put(lkey, it->parent);
-		if (it->parent) {
-			memcpy(lkey + 8, it->data, it->data_len);
-			k = (MDB_val){8 + it->data_len, lkey};
-		} else {
-			bytes_be64_put(lkey + 8, it->scan_id);
-			k = (MDB_val){16, lkey};
-		}
-		v = (MDB_val){8, key};
-		if ((rc = mdb_put(txn, s->db_links, &k, &v, MDB_NOOVERWRITE))) {
-			rc = store_mdb_err(s, err, rc,
-					   "linking directory %.*s (under %" PRIu64 ") of %s in %s",
-					   (int)it->data_len, (const char *)it->data, it->parent,
-					   who, s->path);
-			goto fail;
-		}
-		const unsigned char *p = it->buf, *bend = p + it->buf_len;
-		while (p < bend) {
-			uint64_t nlen, vlen;
-			if (bytes_varint_get(&p, bend, &nlen) < 0 || nlen > 255 ||
-			    nlen > (uint64_t)(bend - p)) {
-				rc = errbuf_set(err, -EIO, "writing %s: corrupt batch", who);
-				goto fail;
-			}
-			memcpy(key + 8, p, nlen);
-			p += nlen;
-			if (bytes_varint_get(&p, bend, &vlen) < 0 || vlen > (uint64_t)(bend - p)) {
-				rc = errbuf_set(err, -EIO, "writing %s: corrupt batch", who);
-				goto fail;
-			}
-			MDB_val ek = {8 + nlen, key}, ev = {vlen, (void *)p};
-			p += vlen;
-			if ((rc = store_put_sorted(ce, &ek, &ev))) {
-				rc = store_mdb_err(s, err, rc, "writing entries of %s to %s", who,
-						   s->path);
-				goto fail;
-			}
-		}
-		if (it->dir_id > max_dir)
-			max_dir = it->dir_id;
-	}
-	if (max_dir && (rc = store_meta_raise(s, txn, STORE_META_NEXT_DIR, max_dir + 1, err)) < 0) {
-		errbuf_prefix(err, "storing %s", who);
-		goto fail;
-	}
-	mdb_cursor_close(ce);
-	mdb_cursor_close(cd);
-	if ((rc = mdb_txn_commit(txn)))
-		return store_mdb_err(s, err, rc, "committing entries of %s to %s", who, s->path);
+	if ((rc = mdb_txn_commit(t.txn)))
+		return store_mdb_err(s, err, rc, "committing entries of %s to %s", t.who, s->path);
 	return 0;
-fail:
-	if (ce)
-		mdb_cursor_close(ce);
-	if (cd)
-		mdb_cursor_close(cd);
-	mdb_txn_abort(txn);
-	return rc < 0 ? rc : -EIO;
 }
 
 /* Writes a run of directories and errors: all in one txn, or each scan alone if that fails. */
@@ -542,8 +471,7 @@ static void store_write_data(struct store *s, struct store_item *first, struct s
 	bool many = false;
 	pthread_mutex_lock(&s->mu);
 	for (struct store_item *it = first; it != end; it = it->next) {
-		struct store_scan_state *st = store_state_get(s, it->scan_id, false);
-		it->skip = st && (st->err_code || st->deleted);
+		it->skip = it->st->err_code || it->st->deleted;
 		if (it->skip)
 			continue;
 		if (!one)
@@ -557,10 +485,10 @@ static void store_write_data(struct store *s, struct store_item *first, struct s
 	struct errbuf e;
 	errbuf_clear(&e);
 	if (store_write_txn(s, first, end, 0, many ? 0 : one, &e) == 0) {
-		store_note(s, 0, NULL);
+		store_note_commit(s, 0, NULL, true);
 		return;
 	}
-	store_note(s, many ? 0 : one, &e);
+	store_note_commit(s, many ? 0 : one, &e, true);
 	if (!many)
 		return;
 	/* Find which scans fail: retry each alone. */
@@ -573,11 +501,33 @@ static void store_write_data(struct store *s, struct store_item *first, struct s
 		uint64_t scan = it->scan_id;
 		errbuf_clear(&e);
 		int rc = store_write_txn(s, first, end, scan, scan, &e);
-		store_note(s, scan, rc < 0 ? &e : NULL);
+		store_note_commit(s, scan, rc < 0 ? &e : NULL, true);
 		for (; it != end; it = it->next)
 			if (it->scan_id == scan)
 				it->skip = true;
 	}
+}
+
+/* Writes a scan record in `txn`: a new one, or an update of a live one. */
+static int store_put_scan(struct store *s, MDB_txn *txn, struct store_item *it,
+			  struct errbuf *err)
+{
+	unsigned char key[8];
+	MDB_val k = store_scan_key(key, it->scan_id), v = {it->data_len, it->data}, old;
+	int rc;
+	if (!(it->flags & STORE_ITEM_CREATE) &&
+	    (rc = store_scan_lookup(s, txn, it->scan_id, &old, err)) < 0) {
+		if (rc == -ENOENT)
+			errbuf_set(err, -ENOENT, "updating scan %" PRIu64 ": no such scan",
+				   it->scan_id);
+		return rc;
+	}
+	if ((rc = mdb_put(txn, s->db_scans, &k, &v, 0)))
+		return store_mdb_err(s, err, rc, "writing scan %" PRIu64 " to %s", it->scan_id,
+				     s->path);
+	if (it->flags & STORE_ITEM_CREATE)
+		return store_meta_raise(s, txn, STORE_META_NEXT_SCAN, it->scan_id + 1, err);
+	return 0;
 }
 
 /* Writes a scan record alone; a finishing one syncs the data before and itself after. */
@@ -586,9 +536,6 @@ static void store_write_scan(struct store *s, struct store_item *it)
 	struct store_wait *w = it->wait;
 	struct errbuf e;
 	errbuf_clear(&e);
-	unsigned char key[8];
-	bytes_be64_put(key, it->scan_id);
-	MDB_val k = {8, key}, v = {it->data_len, it->data}, old;
 	MDB_txn *txn = NULL;
 	int rc = 0;
 	if ((it->flags & STORE_ITEM_SYNC) && (rc = mdb_env_sync(s->env, 1))) {
@@ -601,21 +548,7 @@ static void store_write_scan(struct store *s, struct store_item *it)
 		rc = store_mdb_err(s, &e, rc, "starting a write transaction on %s", s->path);
 		goto out;
 	}
-	if (!(it->flags & STORE_ITEM_CREATE)) {
-		rc = mdb_get(txn, s->db_scans, &k, &old);
-		if (rc == MDB_NOTFOUND) {
-			rc = errbuf_set(&e, -ENOENT, "updating scan %" PRIu64 ": no such scan",
-					it->scan_id);
-			goto out;
-		}
-	}
-	if (rc || (rc = mdb_put(txn, s->db_scans, &k, &v, 0))) {
-		rc = store_mdb_err(s, &e, rc, "writing scan %" PRIu64 " to %s", it->scan_id,
-				   s->path);
-		goto out;
-	}
-	if ((it->flags & STORE_ITEM_CREATE) &&
-	    (rc = store_meta_raise(s, txn, STORE_META_NEXT_SCAN, it->scan_id + 1, &e)) < 0)
+	if ((rc = store_put_scan(s, txn, it, &e)) < 0)
 		goto out;
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
@@ -624,6 +557,10 @@ static void store_write_scan(struct store *s, struct store_item *it)
 				   s->path);
 		goto out;
 	}
+	enum scan_state state;
+	it->finishes = !(it->flags & STORE_ITEM_CREATE) &&
+		       store_scan_peek_state(it->data, it->data_len, &state) == 0 &&
+		       scan_state_finished(state);
 	if ((it->flags & STORE_ITEM_SYNC) && (rc = mdb_env_sync(s->env, 1)))
 		rc = store_mdb_err(s, &e, rc, "syncing %s after writing scan %" PRIu64, s->path,
 				   it->scan_id);
@@ -639,9 +576,8 @@ out:
 	}
 }
 
-/* Writes a list taken from the queue and frees it; returns its last seq and its cost. */
-static void store_writer_run(struct store *s, struct store_item *list, uint64_t *last_seq,
-			     size_t *cost)
+/* Writes a list taken from the queue (the items stay the writer's until retired). */
+static void store_writer_run(struct store *s, struct store_item *list)
 {
 	struct store_item *it = list;
 	while (it) {
@@ -653,15 +589,35 @@ static void store_writer_run(struct store *s, struct store_item *list, uint64_t 
 				end = end->next;
 			store_write_data(s, it, end);
 		}
-		while (it != end) {
-			struct store_item *next = it->next;
-			*last_seq = it->seq;
-			*cost += it->cost;
-			free(it->buf);
-			free(it);
-			it = next;
-		}
+		it = end;
 	}
+}
+
+/*
+ * Under s->mu: gives back the pending bytes of a written list, publishes its last seq, and
+ * releases its scans' states (a scan found gone is marked deleted; a finished one is noted), so
+ * that a state whose scan is over and has nothing queued is freed.
+ */
+static void store_writer_retire(struct store *s, struct store_item *list)
+{
+	for (struct store_item *it = list; it; it = it->next) {
+		s->pending_bytes -= it->cost;
+		s->done_seq = it->seq;
+		struct store_scan_state *st = it->st;
+		if (it->finishes)
+			st = store_state_find(s, it->scan_id);
+		if (!st)
+			continue;
+		if (it->st)
+			st->pending--;
+		if (it->gone)
+			st->deleted = true;
+		if (it->finishes)
+			st->finished = true;
+		store_state_prune(s, st);
+	}
+	pthread_cond_broadcast(&s->done_cond);
+	pthread_cond_broadcast(&s->space_cond);
 }
 
 /*
@@ -671,13 +627,7 @@ static void store_writer_run(struct store *s, struct store_item *list, uint64_t 
  */
 static void store_writer_coalesce(struct store *s)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += STORE_COALESCE_NS;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = clock_deadline(STORE_COALESCE_NS);
 	while (!s->stop && s->waiters == 0 && s->pending_bytes < STORE_COALESCE_BYTES)
 		if (pthread_cond_timedwait(&s->work_cond, &s->mu, &until) == ETIMEDOUT)
 			break;
@@ -697,14 +647,17 @@ static void *store_writer_main(void *arg)
 		s->head = NULL;
 		s->tail = &s->head;
 		pthread_mutex_unlock(&s->mu);
-		uint64_t last_seq = 0;
-		size_t cost = 0;
-		store_writer_run(s, list, &last_seq, &cost);
+		store_writer_run(s, list);
 		pthread_mutex_lock(&s->mu);
-		s->pending_bytes -= cost;
-		s->done_seq = last_seq;
-		pthread_cond_broadcast(&s->done_cond);
-		pthread_cond_broadcast(&s->space_cond);
+		store_writer_retire(s, list);
+		pthread_mutex_unlock(&s->mu);
+		while (list) {
+			struct store_item *next = list->next;
+			free(list->buf);
+			free(list);
+			list = next;
+		}
+		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;

@@ -46,9 +46,21 @@ static void test_unknown_format_refused(void)
 	struct errbuf err = {0};
 	CU_ASSERT_TRUE(store_open(&s, &o, &err) < 0);
 	char want[256];
-	snprintf(want, sizeof(want), "data directory %s has store format 7; this binary reads format 1",
-		 dir);
+	snprintf(want, sizeof(want),
+		 "data directory %s has store format 7, newer than this binary's format %d: run the "
+		 "leindexd that wrote it (or a newer one), or give this one an empty data directory",
+		 dir, STORE_FORMAT_VERSION);
 	CU_ASSERT_STRING_EQUAL(err.msg, want);
+	/* Nothing was written: the format is still 7. */
+	CU_ASSERT_EQUAL_FATAL(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 8);
+	CU_ASSERT_EQUAL_FATAL(mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY, 0600), 0);
+	CU_ASSERT_EQUAL_FATAL(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	CU_ASSERT_EQUAL_FATAL(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	CU_ASSERT_EQUAL(mdb_get(txn, meta, &k, &v), 0);
+	CU_ASSERT_TRUE(v.mv_size == 8 && memcmp(v.mv_data, seven, 8) == 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
 	tsu_rmrf(dir);
 }
 

@@ -1,0 +1,154 @@
+/* store_batch.c: one directory's entries, encoded in name order by the worker that read it. */
+#include "store/store_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_codec.h"
+
+/*
+ * A batch is a plain buffer of records (varint name length, name, varint value length, value),
+ * the layout the writer walks (store_writer.c). store_put_dir() takes the buffer itself, without
+ * a copy, and leaves the batch empty for the next directory.
+ */
+
+struct store_batch {
+	unsigned char *buf;
+	size_t len, cap, count;
+	/** Where the last name added starts in buf, and its length (for the order check). */
+	size_t last_off, last_len;
+};
+
+int store_batch_create(struct store_batch **out, struct errbuf *err)
+{
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return errbuf_errno(err, ENOMEM, "creating a store batch");
+	return 0;
+}
+
+void store_batch_destroy(struct store_batch *b)
+{
+	if (b) {
+		free(b->buf);
+		free(b);
+	}
+}
+
+size_t store_batch_count(const struct store_batch *b)
+{
+	return b->count;
+}
+
+static void store_batch_reset(struct store_batch *b)
+{
+	b->buf = NULL;
+	b->len = b->cap = b->count = 0;
+	b->last_off = b->last_len = 0;
+}
+
+int store_batch_add(struct store_batch *b, const struct entry *e, struct errbuf *err)
+{
+	if (e->name_len < 1 || e->name_len > 255 || memchr(e->name, '/', e->name_len) ||
+	    memchr(e->name, '\0', e->name_len))
+		return errbuf_set(err, -EINVAL, "adding an entry to a store batch: invalid name "
+						"(%zu bytes)", e->name_len);
+	if (e->target_len > 65536)
+		return errbuf_set(err, -EINVAL, "adding %.*s to a store batch: symlink target of "
+						"%zu bytes", (int)e->name_len, e->name, e->target_len);
+	if (b->count > 0 && store_name_cmp((const char *)b->buf + b->last_off, b->last_len,
+					   e->name, e->name_len) >= 0)
+		return errbuf_set(err, -EINVAL,
+				  "adding %.*s to a store batch: entries must come in bytewise "
+				  "order of names, and it follows %.*s",
+				  (int)e->name_len, e->name, (int)b->last_len,
+				  (const char *)b->buf + b->last_off);
+	/* A name of <= 255 bytes has a 2-byte varint; a value < 2 MiB a 3-byte one at most. */
+	size_t need = 2 + e->name_len + 3 + store_entry_bound(e);
+	if (b->cap - b->len < need) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap - b->len < need)
+			cap *= 2;
+		unsigned char *buf = realloc(b->buf, cap);
+		if (!buf)
+			return errbuf_errno(err, ENOMEM, "adding %.*s to a store batch",
+					    (int)e->name_len, e->name);
+		b->buf = buf;
+		b->cap = cap;
+	}
+	unsigned char *p = b->buf + b->len;
+	p += bytes_varint_put(p, e->name_len);
+	b->last_off = (size_t)(p - b->buf);
+	b->last_len = e->name_len;
+	memcpy(p, e->name, e->name_len);
+	p += e->name_len;
+	/* Encode past room for the longest length prefix, then close the gap. */
+	size_t vlen = store_entry_encode(e, p + 3);
+	size_t n = bytes_varint_put(p, vlen);
+	if (n < 3)
+		memmove(p + n, p + 3, vlen);
+	b->len = (size_t)(p + n + vlen - b->buf);
+	b->count++;
+	return 0;
+}
+
+size_t store_batch_bytes(const struct store_batch *b)
+{
+	return b ? b->len : 0;
+}
+
+int store_batch_reserve(struct store_batch *b, size_t extra, struct errbuf *err)
+{
+	if (b->cap - b->len >= extra)
+		return 0;
+	unsigned char *buf = realloc(b->buf, b->len + extra);
+	if (!buf)
+		return errbuf_errno(err, ENOMEM, "reserving %zu bytes in a store batch", extra);
+	b->buf = buf;
+	b->cap = b->len + extra;
+	return 0;
+}
+
+int store_batch_append(struct store_batch *dst, struct store_batch *src, struct errbuf *err)
+{
+	if (src->count == 0)
+		return 0;
+	/* The first name of src sits after its 2-byte-at-most length varint. */
+	uint64_t first_len = 0;
+	const unsigned char *name = src->buf;
+	int bad = bytes_varint_get(&name, src->buf + src->len, &first_len);
+	if (dst->count > 0 && (bad < 0 ||
+	    store_name_cmp((const char *)dst->buf + dst->last_off, dst->last_len,
+			   (const char *)name, (size_t)first_len) >= 0))
+		return errbuf_set(err, -EINVAL, "appending store batches: names out of order");
+	if (dst->cap - dst->len < src->len) {
+		size_t cap = dst->cap ? dst->cap : 4096;
+		while (cap - dst->len < src->len)
+			cap *= 2;
+		unsigned char *buf = realloc(dst->buf, cap);
+		if (!buf)
+			return errbuf_errno(err, ENOMEM, "appending store batches of %zu entries",
+					    src->count);
+		dst->buf = buf;
+		dst->cap = cap;
+	}
+	memcpy(dst->buf + dst->len, src->buf, src->len);
+	dst->last_off = dst->len + src->last_off;
+	dst->last_len = src->last_len;
+	dst->len += src->len;
+	dst->count += src->count;
+	src->len = src->count = 0;
+	src->last_off = src->last_len = 0;
+	return 0;
+}
+
+unsigned char *store_batch_take(struct store_batch *b, size_t *len, size_t *cap, size_t *count)
+{
+	unsigned char *buf = b->buf;
+	*len = b->len;
+	*cap = b->cap;
+	*count = b->count;
+	store_batch_reset(b);
+	return buf;
+}
