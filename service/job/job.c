@@ -1,4 +1,4 @@
-/* job.c: the job manager's life cycle: queue, runners, cancel, delete, shutdown (reads: job_view.c). */
+/* job.c: the job manager: queue, runners, cancel, delete, shutdown (runs: scan_run.c; reads: job_view.c). */
 #include "service/job/job.h"
 
 #include <errno.h>
@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/clock.h"
 #include "base/log.h"
 #include "service/job/job_impl.h"
 

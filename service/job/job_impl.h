@@ -1,4 +1,4 @@
-/* job_impl.h: the job manager's private state, shared by job.c (life cycle) and job_view.c (reads). */
+/* job_impl.h: the job manager's private state, shared by job.c and job_view.c. */
 #ifndef LEINDEX_JOB_IMPL_H
 #define LEINDEX_JOB_IMPL_H
 

@@ -1,4 +1,4 @@
-/* job_view.c: what readers see of the job manager: live scans, counters, process totals. */
+/* job_view.c: what readers see: the merged view of a scan, live scans, process totals. */
 #include "service/job/job.h"
 
 #include <errno.h>
@@ -64,7 +64,7 @@ static int jobq_view_rec(unsigned flags, struct jobq_view *out)
 	return out->counters_json ? 0 : -ENOMEM;
 }
 
-/* Overlays the manager's view of out->rec.id when it holds it: 1, 0 (not held), -ENOENT, -ENOMEM. */
+/* Overlays the manager's view of scan `id` when it holds it: 1, 0 (not held), -ENOENT, -ENOMEM. */
 static int jobq_view_live(struct jobq *jq, uint64_t id, unsigned flags, struct jobq_view *out)
 {
 	int ret = 0;

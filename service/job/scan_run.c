@@ -174,7 +174,8 @@ static void scanrun_fail_create(struct scanrun *r, const struct errbuf *e)
 {
 	pthread_mutex_lock(r->lock);
 	scanrun_end_locked(r, SCAN_FAILED);
-	snprintf(r->error, sizeof(r->error), "%s", e->msg[0] ? e->msg : "the scanner could not be created");
+	snprintf(r->error, sizeof(r->error), "%s",
+		 e->msg[0] ? e->msg : "the scanner could not be created");
 	pthread_mutex_unlock(r->lock);
 	LOG_EV(LOG_ERROR, "scan failed to start", LOG_U64("scan_id", r->id),
 	       LOG_STR("error", r->error));
