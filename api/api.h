@@ -240,11 +240,14 @@ int api_scan_states(struct api_ctx *ctx, uint64_t by_state[SCAN_STATE_COUNT],
 		    void *arg, struct errbuf *err);
 
 /**
- * Writes the scan resource of `id` into `w`. Returns 0, -ENOENT (unknown or deleted), or another
- * negative error with a message in err.
+ * Writes the scan resource of `id` into `w`: its merged view (jobq_view_get()). Returns 0,
+ * -ENOENT (unknown or deleted), or another negative error with a message in err.
  */
 int api_scan_write(struct api_ctx *ctx, uint64_t id, struct jsonw *w, struct errbuf *err);
-/** Writes the scan resource of a store record (overlaid with the manager's live view). */
+/**
+ * Writes the scan resource of a store record overlaid with the manager's view
+ * (jobq_view_overlay()). Returns 0, or -ENOENT (deleted) or -ENOMEM and writes nothing.
+ */
 int api_scan_write_rec(struct api_ctx *ctx, const struct store_scan *rec, struct jsonw *w);
 
 /**

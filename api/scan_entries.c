@@ -21,26 +21,13 @@
  */
 static int api_scan_check(struct api_req *req, bool finished, enum MHD_Result *res)
 {
-	struct jobq_live live;
-	int lv = jobq_live(req->ctx->jobq, req->id, &live);
-	if (lv == -ENOENT) {
-		*res = api_problem(req, 404, "scan %llu does not exist", (unsigned long long)req->id);
-		return -1;
-	}
-	if (lv == 1) {
-		if (finished && !scan_state_finished(live.state)) {
-			*res = api_problem(req, 409, "scan %llu is %s; its entries can be read once it has "
-					   "finished (GET /scans/%llu?wait=60 waits for that)",
-					   (unsigned long long)req->id, scan_state_name(live.state),
-					   (unsigned long long)req->id);
-			return -1;
-		}
-		return 0;
-	}
-	struct store_scan rec = {0};
+	struct jobq_view v;
 	struct errbuf err;
 	errbuf_clear(&err);
-	int rc = store_scan_get(req->ctx->store, req->id, &rec, &err);
+	int rc = jobq_view_get(req->ctx->jobq, req->id, 0, &v, &err);
+	enum scan_state st = v.state;
+	bool live = v.live;
+	jobq_view_clear(&v);
 	if (rc == -ENOENT) {
 		*res = api_problem(req, 404, "scan %llu does not exist", (unsigned long long)req->id);
 		return -1;
@@ -49,11 +36,16 @@ static int api_scan_check(struct api_req *req, bool finished, enum MHD_Result *r
 		*res = api_problem(req, 500, "reading scan %llu: %s", (unsigned long long)req->id, err.msg);
 		return -1;
 	}
-	enum scan_state st = rec.state;
-	store_scan_clear(&rec);
 	if (finished && !scan_state_finished(st)) {
-		*res = api_problem(req, 409, "scan %llu is %s; its entries can be read once it has finished",
-				   (unsigned long long)req->id, scan_state_name(st));
+		/* The manager holds it, so it will finish in this process: say how to wait. */
+		if (live)
+			*res = api_problem(req, 409, "scan %llu is %s; its entries can be read once it has "
+					   "finished (GET /scans/%llu?wait=60 waits for that)",
+					   (unsigned long long)req->id, scan_state_name(st),
+					   (unsigned long long)req->id);
+		else
+			*res = api_problem(req, 409, "scan %llu is %s; its entries can be read once it has finished",
+					   (unsigned long long)req->id, scan_state_name(st));
 		return -1;
 	}
 	return 0;

@@ -20,77 +20,69 @@
 
 /* ---------------------------------------------------------------- the scan resource */
 
-int api_scan_write_rec(struct api_ctx *ctx, const struct store_scan *rec, struct jsonw *w)
+/* Writes the scan resource of a merged view. */
+static void api_scan_write_view(const struct jobq_view *v, struct jsonw *w)
 {
-	struct jobq_live live;
-	int lv = jobq_live(ctx->jobq, rec->id, &live);
-	if (lv < 0)
-		return lv;
-	enum scan_state state = lv ? live.state : rec->state;
-	int64_t started = lv ? live.started_ns : rec->started_ns;
-	int64_t finished = lv ? live.finished_ns : rec->finished_ns;
-	struct scanner_progress p = {0};
-	if (lv) {
-		p = live.progress;
-	} else {
-		p.dirs = rec->totals.dirs, p.files = rec->totals.files;
-		p.symlinks = rec->totals.symlinks, p.other = rec->totals.other;
-		p.bytes = rec->totals.bytes, p.errors = rec->totals.errors;
-	}
-	const char *error = lv ? (live.error[0] ? live.error : NULL) : rec->error;
-
+	const struct store_scan *rec = &v->rec;
+	const struct scanner_progress *p = &v->progress;
 	jsonw_obj(w);
 	jsonw_key(w, "id");
 	jsonw_u64(w, rec->id);
 	jsonw_path(w, "root", rec->root ? rec->root : "", rec->root ? rec->root_len : 0);
 	jsonw_key(w, "state");
-	jsonw_str(w, scan_state_name(state));
+	jsonw_str(w, scan_state_name(v->state));
 	jsonw_key(w, "options");
 	if (rec->options_json && rec->options_json[0])
 		jsonw_rawval(w, rec->options_json, strlen(rec->options_json));
 	else
 		jsonw_rawval(w, "{}", 2);
 	api_jw_time(w, "created_at", rec->created_ns);
-	api_jw_time(w, "started_at", started);
-	api_jw_time(w, "finished_at", finished);
+	api_jw_time(w, "started_at", v->started_ns);
+	api_jw_time(w, "finished_at", v->finished_ns);
 	jsonw_key(w, "progress");
 	jsonw_obj(w);
 	jsonw_key(w, "dirs");
-	jsonw_u64(w, p.dirs);
+	jsonw_u64(w, p->dirs);
 	jsonw_key(w, "files");
-	jsonw_u64(w, p.files);
+	jsonw_u64(w, p->files);
 	jsonw_key(w, "symlinks");
-	jsonw_u64(w, p.symlinks);
+	jsonw_u64(w, p->symlinks);
 	jsonw_key(w, "other");
-	jsonw_u64(w, p.other);
+	jsonw_u64(w, p->other);
 	jsonw_key(w, "bytes");
-	jsonw_u64(w, p.bytes);
+	jsonw_u64(w, p->bytes);
 	jsonw_key(w, "errors");
-	jsonw_u64(w, p.errors);
+	jsonw_u64(w, p->errors);
 	jsonw_key(w, "queued_dirs");
-	jsonw_u64(w, scan_state_finished(state) ? 0 : p.queued_dirs);
+	jsonw_u64(w, scan_state_finished(v->state) ? 0 : p->queued_dirs);
 	jsonw_obj_end(w);
 	jsonw_key(w, "error");
-	if (error && utf8_valid(error, strlen(error)))
-		jsonw_str(w, error);
-	else if (error)
+	if (v->error && utf8_valid(v->error, strlen(v->error)))
+		jsonw_str(w, v->error);
+	else if (v->error)
 		jsonw_str(w, "the scan failed (the message is not valid UTF-8; see the log)");
 	else
 		jsonw_null(w);
 	jsonw_obj_end(w);
-	return 0;
+}
+
+int api_scan_write_rec(struct api_ctx *ctx, const struct store_scan *rec, struct jsonw *w)
+{
+	struct jobq_view v;
+	int rc = jobq_view_overlay(ctx->jobq, rec, 0, &v);
+	if (rc == 0)
+		api_scan_write_view(&v, w);
+	jobq_view_clear(&v);
+	return rc;
 }
 
 int api_scan_write(struct api_ctx *ctx, uint64_t id, struct jsonw *w, struct errbuf *err)
 {
-	if (jobq_deleted(ctx->jobq, id))
-		return -ENOENT;
-	struct store_scan rec = {0};
-	int rc = store_scan_get(ctx->store, id, &rec, err);
-	if (rc < 0)
-		return rc;
-	rc = api_scan_write_rec(ctx, &rec, w);
-	store_scan_clear(&rec);
+	struct jobq_view v;
+	int rc = jobq_view_get(ctx->jobq, id, 0, &v, err);
+	if (rc == 0)
+		api_scan_write_view(&v, w);
+	jobq_view_clear(&v);
 	return rc;
 }
 

@@ -20,11 +20,12 @@ struct api_states_acc {
 static int api_states_cb(void *arg, const struct store_scan *scan)
 {
 	struct api_states_acc *a = arg;
-	struct jobq_live live;
-	int lv = jobq_live(a->ctx->jobq, scan->id, &live);
-	if (lv < 0)
-		return 0; /* deleted */
-	enum scan_state st = lv ? live.state : scan->state;
+	struct jobq_view v;
+	int rc = jobq_view_overlay(a->ctx->jobq, scan, 0, &v);
+	enum scan_state st = v.state;
+	jobq_view_clear(&v);
+	if (rc < 0)
+		return 0; /* deleted (or out of memory, which a state-only view never is) */
 	if ((unsigned)st < SCAN_STATE_COUNT)
 		a->by_state[st]++;
 	return a->each ? a->each(a->arg, scan, st) : 0;

@@ -1,5 +1,7 @@
 /* main.c: leindexd's entry point: parse the configuration, then serve, scan once, or probe. */
 #include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
 
@@ -34,6 +36,26 @@ static void main_tune_malloc(void)
 	 * instead of staying in the heap between scans.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+}
+
+/*
+ * The server (shutdown) and the one-shot scan (cancel) take SIGINT and SIGTERM with sigwait():
+ * block them before any thread starts (the store's writer among them), so that every thread
+ * inherits the mask and none is killed by them or takes them from the thread that waits. A
+ * shell starts background commands with SIGINT ignored, and an ignored signal is dropped even
+ * while blocked: take the default action back first, so both always reach the waiter.
+ */
+static void main_take_signals(void)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGINT, &dfl, NULL);
+	sigaction(SIGTERM, &dfl, NULL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
 /* The server's options are a view of the process configuration. */
@@ -80,6 +102,7 @@ int main(int argc, char **argv)
 		status = 0;
 		break;
 	case CONFIG_SCAN:
+		main_take_signals();
 		status = cli_scan(&cfg);
 		break;
 	case CONFIG_HEALTH:
@@ -87,6 +110,7 @@ int main(int argc, char **argv)
 		break;
 	case CONFIG_SERVE:
 	default:
+		main_take_signals();
 		status = main_serve(&cfg);
 		break;
 	}

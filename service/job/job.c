@@ -1,4 +1,4 @@
-/* job.c: the job manager's life cycle: queue, runners, cancel, delete, shutdown (reads: job_view.c). */
+/* job.c: the job manager: queue, runners, cancel, delete, shutdown (runs: scan_run.c; reads: job_view.c). */
 #include "service/job/job.h"
 
 #include <errno.h>
@@ -6,10 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "service/job/job_impl.h"
 #include "base/log.h"
+#include "service/job/job_impl.h"
 
 /*
  * Design.
@@ -17,13 +16,14 @@
  * The manager holds every scan that is not finished yet (and the few being recorded as finished)
  * in an "active" list; finished scans live only in the store. A scan waits in a FIFO queue until
  * one of max_running runner threads ("jobq-N") takes it: lock, take the head, unlock, run the
- * scan (scanner_run() starts and joins the scan's own worker pool), relock, retire. The memory
- * view wins while a scan is active, so readers never see the store lag behind a transition: a
- * scan leaves the active list only after its final record is committed.
+ * scan through scanrun_run() (scan_run.c: the life cycle the one-shot CLI shares; the scanner
+ * starts and joins the scan's own worker pool), relock, retire. Each job's scanrun borrows
+ * jq->lock. The memory view wins while a scan is active, so readers never see the store lag
+ * behind a transition: a scan leaves the active list only after its final record is committed.
  *
- * Stopping a scan sets job->stop once (cancel by a user, or interrupt at shutdown: the first one
- * wins) and calls scanner_cancel(). job->sc is set and cleared under the lock, and the runner
- * destroys the scanner only after clearing it, so any thread holding the lock may use it.
+ * Stopping a scan sets its run's stop reason once (cancel by a user, or interrupt at shutdown:
+ * the first one wins) and cancels its scanner. The scanner is attached and detached under the
+ * lock and destroyed only after it is detached, so any thread holding the lock may use it.
  *
  * Deletion hides the id at once (the "deleted" set, consulted by every read) and hands the store
  * removal, which is bulk work, to one deleter thread ("jobq-delete"); a running scan is first
@@ -36,28 +36,18 @@
  *
  * Process totals for /metrics (jobq_metrics()) are kept apart from the store, so deleting a scan
  * never takes its figures back: a runner folds what its scan found into jq->done in the same
- * critical section that detaches the scanner, and readers add the live progress of the scanners
- * still attached. Every scanner_stats() call is made under the lock, since it fills buffers of
- * the scanner that a second caller would overwrite.
+ * critical section that detaches the scanner (the scanrun's fold hook), and readers add the live
+ * progress of the scanners still attached, which they may only touch under the lock.
+ *
+ * Tests hold a runner at a named point (jobq_opts.test_hook) to replay each interleaving of
+ * cancel, delete and shutdown with a running scan.
  */
-
-static int64_t jobq_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void jobq_job_free(struct jobq_job *job)
 {
 	if (!job)
 		return;
-	free(job->root);
-	for (size_t i = 0; i < job->ignore_count; i++)
-		free(job->ignore[i]);
-	free(job->ignore);
-	free(job->options_json);
-	free(job->counters_json);
+	scanrun_clear(&job->run);
 	free(job);
 }
 
@@ -96,7 +86,7 @@ static void jobq_undelete_locked(struct jobq *jq, uint64_t id)
 struct jobq_job *jobq_find_locked(struct jobq *jq, uint64_t id)
 {
 	for (struct jobq_job *j = jq->active; j; j = j->anext)
-		if (j->id == id)
+		if (j->run.id == id)
 			return j;
 	return NULL;
 }
@@ -140,49 +130,25 @@ static void jobq_queue_delete_locked(struct jobq *jq, uint64_t id)
 	pthread_cond_signal(&jq->del_cond);
 }
 
-struct store_scan_totals jobq_totals(const struct scanner_progress *p)
-{
-	return (struct store_scan_totals){.dirs = p->dirs, .files = p->files,
-					  .symlinks = p->symlinks, .other = p->other,
-					  .bytes = p->bytes, .errors = p->errors};
-}
-
-/* The record of a job, borrowing its strings. The caller holds the lock or owns the job. */
-static void jobq_record(const struct jobq_job *job, struct store_scan *rec)
-{
-	*rec = (struct store_scan){
-		.id = job->id, .state = job->state, .root = job->root, .root_len = strlen(job->root),
-		.options_json = job->options_json, .counters_json = job->counters_json,
-		.error = job->error[0] ? (char *)job->error : NULL, .created_ns = job->created_ns,
-		.started_ns = job->started_ns, .finished_ns = job->finished_ns,
-		.totals = jobq_totals(&job->progress)};
-}
-
-/* Writes the store record of `job` as it stands (a snapshot taken under the lock). */
-static int jobq_write_record(struct jobq *jq, struct jobq_job *job, struct errbuf *err)
-{
-	errbuf_clear(err);
-	struct store_scan rec;
-	pthread_mutex_lock(&jq->lock);
-	jobq_record(job, &rec);
-	pthread_mutex_unlock(&jq->lock);
-	return store_scan_update(jq->store, &rec, err);
-}
+/* Whether the job being retired ran (it held a runner) or ended while queued. */
+enum jobq_retire_from { JOBQ_FROM_QUEUE, JOBQ_FROM_RUNNER };
 
 /*
- * Writes the final record of `job` (already in a finished state, owned by the caller while it
- * stays in the active list), then retires it. Called without the lock.
+ * Retires `job`, whose final record write returned `rc` (message in `err`): it leaves the active
+ * list, unless the write failed (readers then keep seeing its final state from memory), and stops
+ * counting as running in the same step, so whoever on_finish wakes sees the counts settled. Its
+ * runner, or the thread that ended it while queued, owns it until here. Called without the lock.
  */
-static void jobq_finish(struct jobq *jq, struct jobq_job *job)
+static void jobq_retire(struct jobq *jq, struct jobq_job *job, int rc, const struct errbuf *err,
+			enum jobq_retire_from from)
 {
-	struct errbuf err;
-	int rc = jobq_write_record(jq, job, &err);
-
-	uint64_t id = job->id;
+	uint64_t id = job->run.id;
 	pthread_mutex_lock(&jq->lock);
+	if (from == JOBQ_FROM_RUNNER)
+		jq->running--;
 	if (rc < 0) {
 		LOG_EV(LOG_ERROR, "recording the end of a scan failed", LOG_U64("scan_id", id),
-		       LOG_STR("state", scan_state_name(job->state)), LOG_STR("error", err.msg));
+		       LOG_STR("state", scan_state_name(job->run.state)), LOG_STR("error", err->msg));
 		job->unrecorded = true;
 		if (job->deleted) {
 			jobq_unlink_active_locked(jq, job);
@@ -200,66 +166,27 @@ static void jobq_finish(struct jobq *jq, struct jobq_job *job)
 		jq->on_finish(jq->on_finish_ctx, id);
 }
 
-static void jobq_run(struct jobq *jq, struct jobq_job *job)
+/* Writes the final record of `job`, ended while queued, and retires it. Without the lock. */
+static void jobq_finish_unstarted(struct jobq *jq, struct jobq_job *job)
 {
 	struct errbuf err;
-	if (jobq_write_record(jq, job, &err) < 0)
-		LOG_EV(LOG_WARN, "recording the start of a scan failed", LOG_U64("scan_id", job->id),
-		       LOG_STR("error", err.msg));
-	LOG_EV(LOG_INFO, "scan started", LOG_U64("scan_id", job->id),
-	       LOG_BYTES("root", job->root, strlen(job->root)));
-
 	errbuf_clear(&err);
-	struct scanner *sc = NULL;
-	if (scanner_create(&sc, &job->sopts, jq->store, &err) < 0) {
-		pthread_mutex_lock(&jq->lock);
-		job->state = SCAN_FAILED;
-		snprintf(job->error, sizeof(job->error), "%s", err.msg[0] ? err.msg : "scanner_create failed");
-		job->counters_json = jobq_counters_json(NULL, NULL);
-		job->finished_ns = jobq_now_ns();
-		pthread_mutex_unlock(&jq->lock);
-		jobq_finish(jq, job);
-		return;
-	}
-	pthread_mutex_lock(&jq->lock);
-	job->sc = sc;
-	bool stop = job->stop != JOBQ_RUN;
-	pthread_mutex_unlock(&jq->lock);
-	if (stop)
-		scanner_cancel(sc);
+	int rc = scanrun_write(&job->run, &err);
+	jobq_retire(jq, job, rc, &err, JOBQ_FROM_QUEUE);
+}
 
-	enum scanner_outcome outcome = scanner_run(sc, &err);
-	struct scanner_progress prog;
-	struct scanner_stats st;
-	/*
-	 * One step under the lock: readers call scanner_stats() under it too (it fills buffers of
-	 * the scanner), and the live view, the counters and the process totals pass from the
-	 * scanner to the job at once, so no reader sees them missing or counted twice.
-	 */
-	pthread_mutex_lock(&jq->lock);
-	scanner_progress(sc, &prog);
-	prog.queued_dirs = 0;
-	scanner_stats(sc, &st);
-	struct store_scan_totals totals = jobq_totals(&prog);
-	job->counters_json = jobq_counters_json(&st, &totals);
-	jobq_metrics_add(&jq->done, &prog, &st);
-	job->sc = NULL;
-	job->progress = prog;
-	if (outcome == SCANNER_DONE)
-		job->state = SCAN_COMPLETED;
-	else if (outcome == SCANNER_FAILED)
-		job->state = SCAN_FAILED;
-	else
-		job->state = job->stop == JOBQ_INTERRUPT ? SCAN_INTERRUPTED : SCAN_CANCELLED;
-	if (outcome == SCANNER_FAILED)
-		snprintf(job->error, sizeof(job->error), "%s", err.msg[0] ? err.msg : "the scan failed");
-	job->finished_ns = jobq_now_ns();
-	pthread_mutex_unlock(&jq->lock);
-	scanner_destroy(sc);
-	/* The scanner logged "scan finished" with its counts; say only what it cannot know. */
-	if (job->state == SCAN_INTERRUPTED)
-		LOG_EV(LOG_INFO, "scan interrupted by shutdown", LOG_U64("scan_id", job->id));
-	jobq_finish(jq, job);
+/* The scanrun fold hook: under jq->lock, a finished scan's figures join the process totals. */
+static void jobq_fold(void *ctx, const struct scanner_progress *p, const struct scanner_stats *st)
+{
+	struct jobq *jq = ctx;
+	jobq_metrics_add(&jq->done, p, st);
+}
+
+/* The scanrun point hook, passed on to the test hook. */
+static void jobq_point(void *ctx, uint64_t id, enum scanrun_point pt)
+{
+	struct jobq *jq = ctx;
+	jq->test_hook(jq->test_hook_ctx, id, (enum jobq_point)pt);
 }
 
 static void *jobq_runner_main(void *arg)
@@ -273,15 +200,16 @@ static void *jobq_runner_main(void *arg)
 			break;
 		struct jobq_job *job = jq->qhead;
 		jobq_unlink_queue_locked(jq, job);
-		job->state = SCAN_RUNNING;
-		job->started_ns = jobq_now_ns();
+		scanrun_start_locked(&job->run);
 		jq->running++;
 		pthread_mutex_unlock(&jq->lock);
 
-		jobq_run(jq, job);
+		struct errbuf err;
+		errbuf_clear(&err);
+		int rc = scanrun_run(&job->run, &err);
+		jobq_retire(jq, job, rc, &err, JOBQ_FROM_RUNNER);
 
 		pthread_mutex_lock(&jq->lock);
-		jq->running--;
 	}
 	pthread_mutex_unlock(&jq->lock);
 	return NULL;
@@ -330,6 +258,8 @@ int jobq_create(struct jobq **out, const struct jobq_opts *opts, struct errbuf *
 	jq->max_queued = opts->max_queued;
 	jq->on_finish = opts->on_finish;
 	jq->on_finish_ctx = opts->on_finish_ctx;
+	jq->test_hook = opts->test_hook;
+	jq->test_hook_ctx = opts->test_hook_ctx;
 	int rc;
 	if ((rc = pthread_mutex_init(&jq->lock, NULL)) != 0)
 		goto fail_rc;
@@ -384,28 +314,22 @@ void jobq_shutdown(struct jobq *jq)
 	struct jobq_job *queued = jq->qhead;
 	jq->qhead = jq->qtail = NULL;
 	jq->qlen = 0;
-	int64_t now = jobq_now_ns();
 	for (struct jobq_job *j = queued; j; j = j->qnext) {
-		j->state = SCAN_INTERRUPTED;
-		j->stop = JOBQ_INTERRUPT;
-		j->finished_ns = now;
-		j->counters_json = jobq_counters_json(NULL, NULL);
+		j->run.stop = SCANRUN_INTERRUPT;
+		scanrun_end_locked(&j->run, SCAN_INTERRUPTED);
 	}
-	for (struct jobq_job *j = jq->active; j; j = j->anext) {
-		if (j->state != SCAN_RUNNING)
-			continue;
-		if (j->stop == JOBQ_RUN)
-			j->stop = JOBQ_INTERRUPT;
-		if (j->sc)
-			scanner_cancel(j->sc);
-	}
+	for (struct jobq_job *j = jq->active; j; j = j->anext)
+		if (j->run.state == SCAN_RUNNING)
+			scanrun_stop_locked(&j->run, SCANRUN_INTERRUPT);
 	pthread_cond_broadcast(&jq->work_cond);
 	pthread_mutex_unlock(&jq->lock);
+	if (jq->test_hook)
+		jq->test_hook(jq->test_hook_ctx, 0, JOBQ_POINT_SHUTDOWN);
 
 	while (queued) {
 		struct jobq_job *next = queued->qnext;
 		queued->qnext = NULL;
-		jobq_finish(jq, queued);
+		jobq_finish_unstarted(jq, queued);
 		queued = next;
 	}
 	for (unsigned i = 0; i < jq->runner_count; i++)
@@ -450,44 +374,31 @@ void jobq_destroy(struct jobq *jq)
 	free(jq);
 }
 
-/* Copies the options into a new job. */
-static struct jobq_job *jobq_job_new(const struct scanner_opts *opts, const char *options_json)
+/* A new job with a copy of the options, its run borrowing jq->lock and reporting to jq. */
+static struct jobq_job *jobq_job_new(struct jobq *jq, const struct scanner_opts *opts,
+				     const char *options_json, struct errbuf *err)
 {
 	struct jobq_job *job = calloc(1, sizeof(*job));
-	if (!job)
+	if (!job) {
+		errbuf_errno(err, ENOMEM, "queueing a scan of %s", opts->root);
 		return NULL;
-	job->root = strdup(opts->root);
-	job->options_json = strdup(options_json ? options_json : "{}");
-	if (!job->root || !job->options_json)
-		goto fail;
-	if (opts->ignore_count) {
-		job->ignore = calloc(opts->ignore_count, sizeof(*job->ignore));
-		if (!job->ignore)
-			goto fail;
-		for (size_t i = 0; i < opts->ignore_count; i++) {
-			job->ignore[i] = strdup(opts->ignore[i]);
-			if (!job->ignore[i])
-				goto fail;
-			job->ignore_count++;
-		}
 	}
-	job->sopts = *opts;
-	job->sopts.root = job->root;
-	job->sopts.ignore = (const char *const *)job->ignore;
-	job->sopts.ignore_count = job->ignore_count;
-	job->sopts.log_tag = job->tag;
+	struct scanrun_args a = {
+		.store = jq->store, .lock = &jq->lock, .opts = opts, .options_json = options_json,
+		.hooks = {.fold = jobq_fold, .point = jq->test_hook ? jobq_point : NULL, .ctx = jq}};
+	if (scanrun_init(&job->run, &a, err) < 0) {
+		jobq_job_free(job);
+		return NULL;
+	}
 	return job;
-fail:
-	jobq_job_free(job);
-	return NULL;
 }
 
 int jobq_submit(struct jobq *jq, const struct scanner_opts *opts, const char *options_json,
 		uint64_t *id, struct errbuf *err)
 {
-	struct jobq_job *job = jobq_job_new(opts, options_json);
+	struct jobq_job *job = jobq_job_new(jq, opts, options_json, err);
 	if (!job)
-		return errbuf_errno(err, ENOMEM, "queueing a scan of %s", opts->root);
+		return -ENOMEM;
 
 	pthread_mutex_lock(&jq->lock);
 	if (jq->stopping) {
@@ -506,19 +417,12 @@ int jobq_submit(struct jobq *jq, const struct scanner_opts *opts, const char *op
 	jq->reserved++;
 	pthread_mutex_unlock(&jq->lock);
 
-	job->state = SCAN_QUEUED;
-	job->created_ns = jobq_now_ns();
-	struct store_scan rec;
-	jobq_record(job, &rec);
-	rec.id = 0;
-	int rc = store_scan_create(jq->store, &rec, err);
+	/* Not shared yet: the record is created without the lock. */
+	int rc = scanrun_record_create(&job->run, SCAN_QUEUED, err);
 
 	pthread_mutex_lock(&jq->lock);
 	jq->reserved--;
 	if (rc == 0) {
-		job->id = rec.id;
-		job->sopts.scan_id = rec.id;
-		snprintf(job->tag, sizeof(job->tag), "scan %llu", (unsigned long long)rec.id);
 		job->anext = jq->active;
 		jq->active = job;
 		if (jq->qtail)
@@ -527,7 +431,7 @@ int jobq_submit(struct jobq *jq, const struct scanner_opts *opts, const char *op
 			jq->qhead = job;
 		jq->qtail = job;
 		jq->qlen++;
-		*id = rec.id;
+		*id = job->run.id;
 		pthread_cond_signal(&jq->work_cond);
 	}
 	if (jq->reserved == 0)
@@ -543,21 +447,22 @@ int jobq_submit(struct jobq *jq, const struct scanner_opts *opts, const char *op
 }
 
 /*
- * Finds scan `id` for cancel and delete. On success jq->lock is held and *job is the live job,
- * or NULL when the scan is only in the store (its stored state then in *stored). Returns -ENOENT
- * or a store error, with the lock released, when there is no such scan or it is being deleted.
+ * Finds scan `id` for cancel and delete and returns with jq->lock HELD: *job is the live job, or
+ * NULL when the scan is only in the store (its stored state then in *stored). Returns -ENOENT or
+ * a store error, with the lock NOT held, when there is no such scan or it is being deleted.
  */
-static int jobq_lookup_locked(struct jobq *jq, uint64_t id, struct jobq_job **job,
-			      enum scan_state *stored, struct errbuf *err)
+static int jobq_lock_scan(struct jobq *jq, uint64_t id, struct jobq_job **job,
+			  enum scan_state *stored, struct errbuf *err)
 {
 	pthread_mutex_lock(&jq->lock);
-	*job = jobq_is_deleted_locked(jq, id) ? NULL : jobq_find_locked(jq, id);
+	bool deleted = jobq_is_deleted_locked(jq, id);
+	*job = deleted ? NULL : jobq_find_locked(jq, id);
 	if (*job)
 		return 0;
-	bool deleted = jobq_is_deleted_locked(jq, id);
 	pthread_mutex_unlock(&jq->lock);
 	if (deleted)
 		return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
+	/* Not held: read the store without the lock (it may be slow). */
 	struct store_scan rec = {0};
 	int rc = store_scan_get(jq->store, id, &rec, err);
 	*stored = rec.state;
@@ -580,7 +485,7 @@ int jobq_cancel(struct jobq *jq, uint64_t id, struct errbuf *err)
 {
 	struct jobq_job *job;
 	enum scan_state stored = SCAN_COMPLETED;
-	int rc = jobq_lookup_locked(jq, id, &job, &stored, err);
+	int rc = jobq_lock_scan(jq, id, &job, &stored, err);
 	if (rc < 0)
 		return rc;
 	if (!job) {
@@ -588,25 +493,21 @@ int jobq_cancel(struct jobq *jq, uint64_t id, struct errbuf *err)
 		return errbuf_set(err, -EALREADY, "scan %llu is already %s; only queued or running scans can be cancelled",
 				  (unsigned long long)id, scan_state_name(stored));
 	}
-	if (job->state == SCAN_QUEUED) {
+	struct scanrun *r = &job->run;
+	if (r->state == SCAN_QUEUED) {
 		jobq_unlink_queue_locked(jq, job);
-		job->stop = JOBQ_CANCEL;
-		job->state = SCAN_CANCELLED;
-		job->finished_ns = jobq_now_ns();
-		job->counters_json = jobq_counters_json(NULL, NULL);
+		r->stop = SCANRUN_CANCEL;
+		scanrun_end_locked(r, SCAN_CANCELLED);
 		pthread_mutex_unlock(&jq->lock);
-		jobq_finish(jq, job);
+		jobq_finish_unstarted(jq, job);
 		return 0;
 	}
-	if (job->state != SCAN_RUNNING || job->stop != JOBQ_RUN) {
-		const char *what = job->state == SCAN_RUNNING ? "already stopping" : scan_state_name(job->state);
+	if (r->state != SCAN_RUNNING || !scanrun_stop_locked(r, SCANRUN_CANCEL)) {
+		const char *what = r->state == SCAN_RUNNING ? "already stopping" : scan_state_name(r->state);
 		pthread_mutex_unlock(&jq->lock);
 		return errbuf_set(err, -EALREADY, "scan %llu is %s; only queued or running scans can be cancelled",
 				  (unsigned long long)id, what);
 	}
-	job->stop = JOBQ_CANCEL;
-	if (job->sc)
-		scanner_cancel(job->sc);
 	pthread_mutex_unlock(&jq->lock);
 	LOG_EV(LOG_INFO, "scan cancel requested", LOG_U64("scan_id", id));
 	return 0;
@@ -616,7 +517,7 @@ int jobq_delete(struct jobq *jq, uint64_t id, struct errbuf *err)
 {
 	struct jobq_job *job;
 	enum scan_state stored;
-	int rc = jobq_lookup_locked(jq, id, &job, &stored, err);
+	int rc = jobq_lock_scan(jq, id, &job, &stored, err);
 	if (rc < 0)
 		return rc;
 	if (jobq_push_id(&jq->deleted, &jq->deleted_len, &jq->deleted_cap, id) < 0) {
@@ -625,7 +526,7 @@ int jobq_delete(struct jobq *jq, uint64_t id, struct errbuf *err)
 	}
 	if (!job) {
 		jobq_queue_delete_locked(jq, id);
-	} else if (job->state == SCAN_QUEUED) {
+	} else if (job->run.state == SCAN_QUEUED) {
 		jobq_unlink_queue_locked(jq, job);
 		jobq_unlink_active_locked(jq, job);
 		jobq_job_free(job);
@@ -637,10 +538,7 @@ int jobq_delete(struct jobq *jq, uint64_t id, struct errbuf *err)
 	} else {
 		/* Running or being recorded: its runner queues the removal once the record is final. */
 		job->deleted = true;
-		if (job->stop == JOBQ_RUN)
-			job->stop = JOBQ_CANCEL;
-		if (job->sc)
-			scanner_cancel(job->sc);
+		scanrun_stop_locked(&job->run, SCANRUN_CANCEL);
 	}
 	pthread_mutex_unlock(&jq->lock);
 	if (jq->on_finish)

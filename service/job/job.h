@@ -6,14 +6,15 @@
 #include <stdint.h>
 
 #include "base/errbuf.h"
+#include "service/job/scan_run.h"
 #include "service/scan/scanner.h"
 #include "store/store.h"
 
 /*
  * Calling sequence: jobq_create() once the store is open; jobq_submit(), jobq_live(),
- * jobq_cancel(), jobq_delete(), jobq_stats_json(), jobq_counts(), jobq_metrics() from any
- * thread; jobq_shutdown() on SIGTERM (running and queued scans become interrupted);
- * jobq_destroy() last, before store_close().
+ * jobq_view_get(), jobq_view_overlay(), jobq_cancel(), jobq_delete(), jobq_counts(),
+ * jobq_metrics() from any thread; jobq_shutdown() on SIGTERM (running and queued scans become
+ * interrupted); jobq_destroy() last, before store_close().
  *
  * Every function is thread-safe. None of them does scan or bulk store work on the caller's
  * thread: scans run on the manager's runner threads, deletions on its deleter thread. A caller
@@ -28,6 +29,26 @@ typedef void (*jobq_finish_cb)(void *ctx, uint64_t id);
 /** Scans running at once when jobq_opts.max_running is 0 (and `--max-running`'s default). */
 #define JOBQ_MAX_RUNNING_DEFAULT 2
 
+/** Named points where jobq_opts.test_hook is called. */
+enum jobq_point {
+	/** Running, start record written, no scanner yet. */
+	JOBQ_POINT_STARTED = SCANRUN_STARTED,
+	/** The scanner is attached; scanner_run() not called yet. */
+	JOBQ_POINT_ATTACHED = SCANRUN_ATTACHED,
+	/** scanner_run() returned; the scanner is still attached. */
+	JOBQ_POINT_RAN = SCANRUN_RAN,
+	/** The final state is set in memory; the final record is not written yet. */
+	JOBQ_POINT_FINAL = SCANRUN_FINAL,
+	/** jobq_shutdown() has stopped the queued and running scans and will now join (id 0). */
+	JOBQ_POINT_SHUTDOWN,
+};
+
+/**
+ * Tests only: called without any jobq lock on the thread at the point (a runner, or the one in
+ * jobq_shutdown()), which may block in it to hold the scan there while the test acts.
+ */
+typedef void (*jobq_test_hook)(void *ctx, uint64_t id, enum jobq_point pt);
+
 /** How to create a job manager. */
 struct jobq_opts {
 	/** The store scans are written to; borrowed, must outlive the jobq. */
@@ -39,6 +60,9 @@ struct jobq_opts {
 	/** Optional notification of finished scans (wakes HTTP waiters). */
 	jobq_finish_cb on_finish;
 	void *on_finish_ctx;
+	/** Tests only (NULL in the service): replays races deterministically (tests/unit/test_job.c). */
+	jobq_test_hook test_hook;
+	void *test_hook_ctx;
 };
 
 int jobq_create(struct jobq **out, const struct jobq_opts *opts, struct errbuf *err);
@@ -61,7 +85,7 @@ struct jobq_live {
 	int64_t started_ns, finished_ns;
 	struct scanner_progress progress;
 	/** Why it failed (copied, NUL-terminated), empty when it did not. */
-	char error[1024];
+	char error[SCANRUN_ERROR_MAX];
 };
 
 /**
@@ -86,19 +110,66 @@ int jobq_cancel(struct jobq *jq, uint64_t id, struct errbuf *err);
  */
 int jobq_delete(struct jobq *jq, uint64_t id, struct errbuf *err);
 
-/**
- * The live counters of a scan the manager holds, as JSON text (malloc'ed, caller frees) in *json.
- * Returns 1 with *json set, 0 when the manager does not hold it (read counters_json from the
- * store), -ENOENT when deleted, -EAGAIN when the scan is still queued, -ENOMEM.
- */
-int jobq_stats_json(struct jobq *jq, uint64_t id, char **json);
+/** What jobq_view_get() and jobq_view_overlay() fill beyond the record. */
+enum jobq_view_flags {
+	/** counters_json: the performance counters (live ones while the scan runs). */
+	JOBQ_VIEW_COUNTERS = 1u << 0,
+};
 
 /**
- * Formats counters as the JSON object text of GET /scans/{id}/stats (malloc'ed): the document of
- * scanjson_counters(), the same as `leindexd scan --json` gives. `st` and `totals` may be NULL
- * (all zero). Returns NULL when out of memory.
+ * One scan as readers see it (API answers, the CLI's summary): the stored record, overlaid with
+ * the manager's view while it holds the scan, which is always the newer one. Read the merged
+ * fields; rec gives what never changes (id, root, options_json, created_ns).
  */
-char *jobq_counters_json(const struct scanner_stats *st, const struct store_scan_totals *totals);
+struct jobq_view {
+	/**
+	 * The record: owned by the view after jobq_view_get() (freed by jobq_view_clear()); after
+	 * jobq_view_overlay() and jobq_view_of_run(), a shallow copy borrowing the caller's strings.
+	 */
+	struct store_scan rec;
+	enum scan_state state;
+	int64_t started_ns, finished_ns;
+	/** The counts; queued_dirs is non-zero only while the scan runs. */
+	struct scanner_progress progress;
+	/** Why it failed, or NULL; points into the view (or the borrowed record). */
+	const char *error;
+	/**
+	 * With JOBQ_VIEW_COUNTERS: the JSON text of the counters (GET /scans/{id}/stats; zeros with
+	 * the totals when the record has none), malloc'ed, owned by the view. NULL while the scan
+	 * is queued in the manager (it has none yet).
+	 */
+	char *counters_json;
+	/** Whether the manager (or the run) held the scan: the merged fields come from it. */
+	bool live;
+	/* Private. */
+	bool owns_rec;
+	char live_error[SCANRUN_ERROR_MAX];
+};
+
+/**
+ * Fills `out` with scan `id`: the manager's view when it holds the scan, read before the store
+ * so that a scan it has let go of is read final. Returns 0; -ENOENT when there is no such scan
+ * or it was deleted; -ENOMEM (counters); another negative error from the store. `err` says
+ * which. jobq_view_clear(out) afterwards, whatever the result.
+ */
+int jobq_view_get(struct jobq *jq, uint64_t id, unsigned flags, struct jobq_view *out,
+		  struct errbuf *err);
+
+/**
+ * Fills `out` from `rec` (borrowed: it must outlive the view), overlaid with the manager's view
+ * when it holds the scan (scan lists). Returns 0, -ENOENT when the scan was deleted, -ENOMEM.
+ */
+int jobq_view_overlay(struct jobq *jq, const struct store_scan *rec, unsigned flags,
+		      struct jobq_view *out);
+
+/**
+ * Fills `out` from a scan run outside any manager (the one-shot CLI), borrowing from `r`: takes
+ * r->lock. Returns 0 or -ENOMEM (counters).
+ */
+int jobq_view_of_run(struct scanrun *r, unsigned flags, struct jobq_view *out);
+
+/** Frees what the view owns and zeroes it. NULL is fine. */
+void jobq_view_clear(struct jobq_view *v);
 
 /** Scans running and waiting now. */
 void jobq_counts(struct jobq *jq, unsigned *running, unsigned *queued);

@@ -1,4 +1,4 @@
-/* job_impl.h: the job manager's private state, shared by job.c (life cycle) and job_view.c (reads). */
+/* job_impl.h: the job manager's private state, shared by job.c and job_view.c. */
 #ifndef LEINDEX_JOB_IMPL_H
 #define LEINDEX_JOB_IMPL_H
 
@@ -9,29 +9,16 @@
 
 #include "service/job/job.h"
 
-/* Who asked a scan to stop; the first one wins. */
-enum jobq_stop { JOBQ_RUN = 0, JOBQ_CANCEL, JOBQ_INTERRUPT };
-
-/** One scan the manager holds (queued, running, or being recorded as finished). */
+/**
+ * One scan the manager holds (queued, running, or being recorded as finished). Its run's
+ * guarded fields are guarded by jq->lock (the run borrows it); the rest of it too.
+ */
 struct jobq_job {
-	uint64_t id;
-	enum scan_state state;
-	struct scanner_opts sopts;
-	char *root;
-	char **ignore;
-	size_t ignore_count;
-	char tag[32];
-	char *options_json;
-	int64_t created_ns, started_ns, finished_ns;
-	/** Set and cleared under the lock; valid while the lock is held. */
-	struct scanner *sc;
-	enum jobq_stop stop;
+	struct scanrun run;
+	/** Deleted while running or being recorded: its runner queues the removal once final. */
 	bool deleted;
 	/** Its final record could not be written: kept in memory so readers see the truth. */
 	bool unrecorded;
-	struct scanner_progress progress;
-	char *counters_json;
-	char error[1024];
 	struct jobq_job *qnext; /**< in the FIFO queue */
 	struct jobq_job *anext; /**< in the active list */
 };
@@ -41,6 +28,8 @@ struct jobq {
 	unsigned max_running, max_queued;
 	jobq_finish_cb on_finish;
 	void *on_finish_ctx;
+	jobq_test_hook test_hook;
+	void *test_hook_ctx;
 
 	pthread_mutex_t lock;
 	pthread_cond_t work_cond; /**< runners: queue not empty or stopping */
@@ -78,8 +67,6 @@ struct jobq {
 bool jobq_is_deleted_locked(const struct jobq *jq, uint64_t id);
 /** The active job `id`, or NULL. */
 struct jobq_job *jobq_find_locked(struct jobq *jq, uint64_t id);
-/** The store totals of a progress. */
-struct store_scan_totals jobq_totals(const struct scanner_progress *p);
 /** Adds what a scan found (its progress and scandir histogram) to `m`. */
 void jobq_metrics_add(struct jobq_metrics *m, const struct scanner_progress *p,
 		      const struct scanner_stats *st);

@@ -1,8 +1,7 @@
-/* job_view.c: what readers see of the job manager: live scans, counters, process totals. */
+/* job_view.c: what readers see: the merged view of a scan, live scans, process totals. */
 #include "service/job/job.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -10,12 +9,128 @@
 #include <string.h>
 
 #include "service/job/job_impl.h"
-#include "service/job/scanjson.h"
 
 /*
  * Every function here takes the manager's lock for a short copy (see the design note of job.c):
  * a scanner is only used while the lock is held, and the runner detaches it under the lock.
+ * Store reads are made without the lock, after the manager's view was taken: a scan the manager
+ * no longer holds has its final record committed, so that order never shows a stale record.
  */
+
+/* The merged fields of `out` from run `r`. r->lock held. -ENOMEM (counters). */
+static int jobq_view_run_locked(const struct scanrun *r, unsigned flags, struct jobq_view *out)
+{
+	out->live = true;
+	out->state = r->state;
+	out->started_ns = r->started_ns;
+	out->finished_ns = r->finished_ns;
+	scanrun_progress_locked(r, &out->progress);
+	snprintf(out->live_error, sizeof(out->live_error), "%s", r->error);
+	out->error = out->live_error[0] ? out->live_error : NULL;
+	if (!(flags & JOBQ_VIEW_COUNTERS) || r->state == SCAN_QUEUED)
+		return 0;
+	if (r->sc) {
+		struct scanner_stats st;
+		if (scanner_stats(r->sc, &st) < 0)
+			return -ENOMEM;
+		struct store_scan_totals t = scanrun_totals(&out->progress);
+		out->counters_json = scanrun_counters_json(&st, &t);
+		scanner_stats_clear(&st);
+	} else {
+		/* Between start and attach, or a scanner that could not be created: zeros. */
+		out->counters_json = r->counters_json ? strdup(r->counters_json)
+						      : scanrun_counters_json(NULL, NULL);
+	}
+	return out->counters_json ? 0 : -ENOMEM;
+}
+
+/* The merged fields of `out` from its record alone. */
+static int jobq_view_rec(unsigned flags, struct jobq_view *out)
+{
+	const struct store_scan *rec = &out->rec;
+	out->live = false;
+	out->state = rec->state;
+	out->started_ns = rec->started_ns;
+	out->finished_ns = rec->finished_ns;
+	out->progress = (struct scanner_progress){
+		.dirs = rec->totals.dirs, .files = rec->totals.files, .symlinks = rec->totals.symlinks,
+		.other = rec->totals.other, .bytes = rec->totals.bytes, .errors = rec->totals.errors};
+	out->error = rec->error;
+	if (!(flags & JOBQ_VIEW_COUNTERS))
+		return 0;
+	/* A scan cut short by a crash has no counters: zeros with its totals. */
+	out->counters_json = rec->counters_json ? strdup(rec->counters_json)
+						: scanrun_counters_json(NULL, &rec->totals);
+	return out->counters_json ? 0 : -ENOMEM;
+}
+
+/* Overlays the manager's view of scan `id` when it holds it: 1, 0 (not held), -ENOENT, -ENOMEM. */
+static int jobq_view_live(struct jobq *jq, uint64_t id, unsigned flags, struct jobq_view *out)
+{
+	int ret = 0;
+	pthread_mutex_lock(&jq->lock);
+	struct jobq_job *job = jobq_find_locked(jq, id);
+	if (jobq_is_deleted_locked(jq, id))
+		ret = -ENOENT;
+	else if (job)
+		ret = jobq_view_run_locked(&job->run, flags, out) < 0 ? -ENOMEM : 1;
+	pthread_mutex_unlock(&jq->lock);
+	return ret;
+}
+
+int jobq_view_get(struct jobq *jq, uint64_t id, unsigned flags, struct jobq_view *out,
+		  struct errbuf *err)
+{
+	memset(out, 0, sizeof(*out));
+	int lv = jobq_view_live(jq, id, flags, out);
+	if (lv == -ENOENT)
+		return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
+	if (lv < 0)
+		return errbuf_errno(err, -lv, "reading scan %llu", (unsigned long long)id);
+	out->owns_rec = true;
+	int rc = store_scan_get(jq->store, id, &out->rec, err);
+	if (rc == -ENOENT)
+		return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
+	if (rc < 0)
+		return rc;
+	if (lv == 0 && (rc = jobq_view_rec(flags, out)) < 0)
+		return errbuf_errno(err, -rc, "reading scan %llu", (unsigned long long)id);
+	return 0;
+}
+
+int jobq_view_overlay(struct jobq *jq, const struct store_scan *rec, unsigned flags,
+		      struct jobq_view *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->rec = *rec;
+	int lv = jobq_view_live(jq, rec->id, flags, out);
+	if (lv < 0)
+		return lv;
+	return lv ? 0 : jobq_view_rec(flags, out);
+}
+
+int jobq_view_of_run(struct scanrun *r, unsigned flags, struct jobq_view *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(r->lock);
+	out->rec = (struct store_scan){
+		.id = r->id, .state = r->state, .root = (char *)r->opts.root,
+		.root_len = strlen(r->opts.root), .options_json = r->options_json,
+		.created_ns = r->created_ns};
+	int rc = jobq_view_run_locked(r, flags, out);
+	pthread_mutex_unlock(r->lock);
+	return rc;
+}
+
+void jobq_view_clear(struct jobq_view *v)
+{
+	if (!v)
+		return;
+	if (v->owns_rec)
+		store_scan_clear(&v->rec);
+	free(v->counters_json);
+	memset(v, 0, sizeof(*v));
+}
 
 int jobq_live(struct jobq *jq, uint64_t id, struct jobq_live *out)
 {
@@ -25,14 +140,12 @@ int jobq_live(struct jobq *jq, uint64_t id, struct jobq_live *out)
 	if (jobq_is_deleted_locked(jq, id)) {
 		ret = -ENOENT;
 	} else if (job) {
-		out->state = job->state;
-		out->started_ns = job->started_ns;
-		out->finished_ns = job->finished_ns;
-		if (job->sc)
-			scanner_progress(job->sc, &out->progress);
-		else
-			out->progress = job->progress;
-		snprintf(out->error, sizeof(out->error), "%s", job->error);
+		const struct scanrun *r = &job->run;
+		out->state = r->state;
+		out->started_ns = r->started_ns;
+		out->finished_ns = r->finished_ns;
+		scanrun_progress_locked(r, &out->progress);
+		snprintf(out->error, sizeof(out->error), "%s", r->error);
 		ret = 1;
 	}
 	pthread_mutex_unlock(&jq->lock);
@@ -45,34 +158,6 @@ bool jobq_deleted(struct jobq *jq, uint64_t id)
 	bool d = jobq_is_deleted_locked(jq, id);
 	pthread_mutex_unlock(&jq->lock);
 	return d;
-}
-
-int jobq_stats_json(struct jobq *jq, uint64_t id, char **json)
-{
-	int ret = 0;
-	*json = NULL;
-	pthread_mutex_lock(&jq->lock);
-	struct jobq_job *job = jobq_find_locked(jq, id);
-	if (jobq_is_deleted_locked(jq, id)) {
-		ret = -ENOENT;
-	} else if (!job) {
-		ret = 0;
-	} else if (job->state == SCAN_QUEUED) {
-		ret = -EAGAIN;
-	} else if (job->sc) {
-		struct scanner_stats st;
-		struct scanner_progress p;
-		scanner_stats(job->sc, &st);
-		scanner_progress(job->sc, &p);
-		struct store_scan_totals t = jobq_totals(&p);
-		*json = jobq_counters_json(&st, &t);
-		ret = *json ? 1 : -ENOMEM;
-	} else {
-		*json = job->counters_json ? strdup(job->counters_json) : jobq_counters_json(NULL, NULL);
-		ret = *json ? 1 : -ENOMEM;
-	}
-	pthread_mutex_unlock(&jq->lock);
-	return ret;
 }
 
 void jobq_counts(struct jobq *jq, unsigned *running, unsigned *queued)
@@ -101,31 +186,17 @@ void jobq_metrics(struct jobq *jq, struct jobq_metrics *out)
 	pthread_mutex_lock(&jq->lock);
 	*out = jq->done;
 	for (struct jobq_job *j = jq->active; j; j = j->anext) {
-		if (!j->sc)
+		if (!j->run.sc)
 			continue;
 		struct scanner_progress p;
 		struct scanner_stats st;
-		scanner_progress(j->sc, &p);
-		scanner_stats(j->sc, &st);
+		scanner_progress(j->run.sc, &p);
+		/* Out of memory: the latency figures of this one scan are left out of this answer. */
+		scanner_stats(j->run.sc, &st);
 		jobq_metrics_add(out, &p, &st);
+		scanner_stats_clear(&st);
 	}
 	out->running = jq->running;
 	out->queued = (unsigned)jq->qlen;
 	pthread_mutex_unlock(&jq->lock);
-}
-
-char *jobq_counters_json(const struct scanner_stats *st, const struct store_scan_totals *t)
-{
-	static const struct scanner_stats zero_st;
-	static const struct store_scan_totals zero_t;
-	if (!st)
-		st = &zero_st;
-	if (!t)
-		t = &zero_t;
-	struct scanner_progress p = {.dirs = t->dirs, .files = t->files, .symlinks = t->symlinks,
-				     .other = t->other, .bytes = t->bytes, .errors = t->errors};
-	json_t *o = scanjson_counters(st, &p);
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	return text;
 }

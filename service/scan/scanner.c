@@ -272,10 +272,15 @@ void scanner_progress(const struct scanner *sc, struct scanner_progress *out)
 	out->queued_dirs = scanq_outstanding(m->q);
 }
 
-void scanner_stats(struct scanner *sc, struct scanner_stats *out)
+int scanner_stats(struct scanner *sc, struct scanner_stats *out)
 {
 	memset(out, 0, sizeof(*out));
+	/* Everything handed out is the caller's own copy: concurrent callers share no buffer. */
+	struct scanner_worker_stats *per = calloc(sc->nworkers ? sc->nworkers : 1, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
 	out->workers = sc->nworkers;
+	out->per_worker = per;
 	for (unsigned i = 0; i < sc->nworkers; i++) {
 		struct scan_worker_counters *c = &sc->workers[i].c;
 		out->scandir_calls += scan_load(&c->scandir_calls);
@@ -289,28 +294,39 @@ void scanner_stats(struct scanner *sc, struct scanner_stats *out)
 		out->symlink_check_seconds += scan_seconds(scan_load(&c->symlink_ns));
 		out->hash_seconds += scan_seconds(scan_load(&c->hash_ns));
 		out->store_seconds += scan_seconds(scan_load(&c->store_ns));
-		sc->stats_buf[i].dirs = scan_load(&c->dirs);
-		sc->stats_buf[i].entries = scan_load(&c->entries);
-		sc->stats_buf[i].busy_seconds = scan_seconds(scan_load(&c->busy_ns));
+		per[i].dirs = scan_load(&c->dirs);
+		per[i].entries = scan_load(&c->entries);
+		per[i].busy_seconds = scan_seconds(scan_load(&c->busy_ns));
 	}
-	out->per_worker = sc->stats_buf;
 	out->queue_peak = scanq_peak(sc->q);
+	int rc = 0;
 	pthread_mutex_lock(&sc->lock);
 	uint64_t end = sc->end_ns ? sc->end_ns : (sc->start_ns ? (uint64_t)clock_mono_ns() : 0);
 	out->wall_seconds = sc->start_ns ? scan_seconds(end - sc->start_ns) : 0;
 	out->slowest_scandir_seconds = scan_seconds(sc->slowest_ns);
-	/* Hand out a copy: the live path may be replaced by a slower directory meanwhile. */
+	/* A copy: the live path may be replaced by a slower directory meanwhile. */
 	if (sc->slowest_path) {
-		char *copy = malloc(sc->slowest_len + 1);
-		if (copy) {
-			memcpy(copy, sc->slowest_path, sc->slowest_len + 1);
-			free(sc->stats_slowest);
-			sc->stats_slowest = copy;
-			out->slowest_scandir_path = copy;
+		out->slowest_scandir_path = malloc(sc->slowest_len + 1);
+		if (out->slowest_scandir_path) {
+			memcpy(out->slowest_scandir_path, sc->slowest_path, sc->slowest_len + 1);
 			out->slowest_scandir_len = sc->slowest_len;
+		} else {
+			rc = -ENOMEM;
 		}
 	}
 	pthread_mutex_unlock(&sc->lock);
+	if (rc < 0)
+		scanner_stats_clear(out);
+	return rc;
+}
+
+void scanner_stats_clear(struct scanner_stats *st)
+{
+	if (!st)
+		return;
+	free(st->slowest_scandir_path);
+	free(st->per_worker);
+	memset(st, 0, sizeof(*st));
 }
 
 static void *scanner_worker_main(void *arg)

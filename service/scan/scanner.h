@@ -12,8 +12,8 @@
 /*
  * Calling sequence: scanner_create() with the options, scanner_run() on one thread (it starts
  * and joins the workers, and returns when the tree is done, cancelled, or the store failed),
- * scanner_cancel(), scanner_progress() and scanner_stats() from any thread at any time, then
- * scanner_destroy() after scanner_run() returned.
+ * scanner_cancel(), scanner_progress() and scanner_stats() from any thread at any time (any
+ * number of threads at once), then scanner_destroy() after scanner_run() returned.
  */
 
 struct scanner;
@@ -79,23 +79,26 @@ struct scanner_worker_stats {
 /** Upper bounds in seconds of the first SCANNER_LATENCY_BUCKETS - 1 buckets; the last is +Inf. */
 extern const double scanner_latency_bounds[SCANNER_LATENCY_BUCKETS - 1];
 
-/** The performance counters of a scan. */
+/**
+ * The performance counters of a scan: a snapshot filled by scanner_stats(), owning its path and
+ * per-worker array (free both with scanner_stats_clear()). A zeroed struct is a valid empty one.
+ */
 struct scanner_stats {
 	uint64_t scandir_calls; /**< directories opened and read, the root included */
 	uint64_t slow_scandirs;
 	double scandir_seconds, stat_seconds, ignore_match_seconds, symlink_check_seconds;
 	double hash_seconds, store_seconds, wall_seconds;
 	uint64_t queue_peak;
-	/** Path (relative, "" for the root; owned by the scanner, valid until destroy) and time. */
-	const char *slowest_scandir_path;
+	/** Path of the slowest directory (relative, "" for the root; malloc'ed, owned), or NULL. */
+	char *slowest_scandir_path;
 	size_t slowest_scandir_len;
 	double slowest_scandir_seconds;
 	/** Directories per latency bucket (not cumulative), and the sum of their latencies. */
 	uint64_t scandir_latency[SCANNER_LATENCY_BUCKETS];
 	double scandir_latency_sum;
 	unsigned workers;
-	/** workers entries, owned by the scanner, valid until destroy. */
-	const struct scanner_worker_stats *per_worker;
+	/** `workers` entries (malloc'ed, owned), or NULL when workers is 0. */
+	struct scanner_worker_stats *per_worker;
 };
 
 /** How a run ended. */
@@ -117,8 +120,16 @@ void scanner_cancel(struct scanner *sc);
 
 void scanner_progress(const struct scanner *sc, struct scanner_progress *out);
 
-/** Fills `out`; call after scanner_run() returned (or for a live, approximate view). */
-void scanner_stats(struct scanner *sc, struct scanner_stats *out);
+/**
+ * Fills `out` with a snapshot of the counters, exact after scanner_run() returned, approximate
+ * while it runs. Thread-safe: callers share nothing, since `out` owns copies of the path and of
+ * the per-worker counters. Returns 0, or -ENOMEM with `out` left empty (all zero). Either way
+ * scanner_stats_clear(out) frees it afterwards.
+ */
+int scanner_stats(struct scanner *sc, struct scanner_stats *out);
+
+/** Frees what scanner_stats() put in `st` and zeroes it. NULL is fine. */
+void scanner_stats_clear(struct scanner_stats *st);
 
 void scanner_destroy(struct scanner *sc);
 
