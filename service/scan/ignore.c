@@ -21,6 +21,8 @@
  *   of `*?[\`) is compared with memcmp, and the rest goes to wildmatch() with WM_PATHNAME. That
  *   split matters: "foo**" + "/bar" treats the "**" as a real "**" once "foo" is cut off, as git
  *   does.
+ * - What goes to wildmatch() is compiled once, when the line is parsed (struct ignore_wm, kept in
+ *   the pattern record), and matched in time bounded by pattern length x path length.
  * - Within a set the last matching pattern decides; the first set that has a match decides, in
  *   the order override sets (latest first), then file sets deepest first.
  *
@@ -38,9 +40,7 @@
  * one; references are atomic.
  */
 
-/* Defined in wildmatch.c (the module has one public header, so they are declared here). */
-bool wildmatch_mem(const unsigned char *pat, size_t plen, const unsigned char *text, size_t tlen,
-		   unsigned flags);
+/* Defined in wildmatch.c (the module has one public header, so it is declared here). */
 int wildmatch_bracket_set(const unsigned char *p, const unsigned char *pend, uint8_t set[32],
 			  const unsigned char **close);
 
@@ -74,6 +74,7 @@ struct ignore_pattern {
 	uint8_t flags;      /**< enum ignore_pat_flags */
 	uint8_t min_dots;   /**< NAME_GLOB: the basename has at least this many '.' ("*.o.*") */
 	uint8_t lastset[32]; /**< bit c: a matching path may end with byte c */
+	struct ignore_wm *wm; /**< NAME_GLOB: the pattern, PATH: what follows the prefix, compiled */
 };
 
 /** Pattern lists of a large set, by one byte of the path; all lists are descending. */
@@ -374,6 +375,13 @@ static int ignore_rules_add_line(struct ignore_rules *r, const unsigned char *s,
 		if (!path)
 			pt.min_dots = (uint8_t)(shape.dots > 255 ? 255 : shape.dots);
 	}
+	if (kind == IGNORE_KIND_NAME_GLOB || (kind == IGNORE_KIND_PATH && prefix < n)) {
+		size_t from = kind == IGNORE_KIND_PATH ? prefix : 0;
+		rc = ignore_wm_compile(&pt.wm, (const char *)s + from, n - from,
+				       kind == IGNORE_KIND_PATH ? IGNORE_WM_PATHNAME : 0, err);
+		if (rc < 0)
+			return rc;
+	}
 	memcpy(r->arena + r->arena_len, s, n);
 	r->arena_len += n + pt.tail_len;
 	for (int i = 0; i < 32; i++) {
@@ -560,6 +568,8 @@ void ignore_rules_destroy(struct ignore_rules *rules)
 			free(rules->index->any[d]);
 		}
 	free(rules->index);
+	for (size_t i = 0; i < rules->count; i++)
+		ignore_wm_destroy(rules->pats[i].wm);
 	free(rules->pats);
 	free(rules->arena);
 	free(rules->base);
@@ -631,14 +641,13 @@ static bool ignore_pattern_matches(const struct ignore_rules *r, const struct ig
 		if (q->name_dots < pt->min_dots ||
 		    !ignore_filters_pass(r, pt, q->name, q->name_len, false))
 			return false;
-		return wildmatch_mem(s, pt->len, q->name, q->name_len, 0);
+		return ignore_wm_match(pt->wm, (const char *)q->name, q->name_len);
 	case IGNORE_KIND_PATH:
 		if (pt->prefix == pt->len)
 			return rel_len == pt->len && ignore_eq(rel, s, pt->len);
 		if (!ignore_filters_pass(r, pt, rel, rel_len, true))
 			return false;
-		return wildmatch_mem(s + pt->prefix, pt->len - pt->prefix, rel + pt->prefix,
-				     rel_len - pt->prefix, IGNORE_WM_PATHNAME);
+		return ignore_wm_match(pt->wm, (const char *)rel + pt->prefix, rel_len - pt->prefix);
 	}
 	return false;
 }

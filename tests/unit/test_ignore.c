@@ -235,7 +235,7 @@ static void test_t3070_vectors(void)
 			if (v->expect[m] == 'x')
 				continue;
 			bool want = v->expect[m] == '1';
-			bool got = ignore_wildmatch(v->pattern, v->text, modes[m]);
+			bool got = ignore_wildmatch(v->pattern, v->text, modes[m]) == 1;
 			checked++;
 			if (got != want)
 				fprintf(stderr, "\n  %s: text \"%s\" pattern \"%s\": got %d, want %d",
@@ -550,7 +550,7 @@ static int ref_line(const char *line, const char *base, const char *path, bool i
 	if (!strchr(p, '/')) {
 		const char *slash = strrchr(path, '/');
 		const char *name = slash ? slash + 1 : path;
-		matched = n > 0 && ignore_wildmatch(p, name, 0);
+		matched = n > 0 && ignore_wildmatch(p, name, 0) == 1;
 	} else {
 		if (*p == '/')
 			p++;
@@ -560,7 +560,7 @@ static int ref_line(const char *line, const char *base, const char *path, bool i
 		else if (!p[prefix] && !rel[prefix])
 			matched = true;
 		else
-			matched = ignore_wildmatch(p + prefix, rel + prefix, IGNORE_WM_PATHNAME);
+			matched = ignore_wildmatch(p + prefix, rel + prefix, IGNORE_WM_PATHNAME) == 1;
 		if (!*p)
 			matched = false;
 	}

@@ -1,0 +1,784 @@
+/* test_wildmatch.c: the compiled matcher's cost bound, and its answers against git's algorithm. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "service/scan/ignore.h"
+#include "tests/unit/unit.h"
+
+/*
+ * The reference is git's dowild() (wildmatch.c, as of git 2.39) as the service ran it before
+ * patterns were compiled: depth-first backtracking with git's WM_ABORT_ALL and
+ * WM_ABORT_TO_STARSTAR pruning and its skip to the next literal. It counts its calls and gives up
+ * past a budget, so the tests can show where it explodes and compare answers where it does not.
+ */
+
+enum ref_res { REF_MATCH, REF_FAIL, REF_ABORT_ALL, REF_ABORT_TO_DSTAR };
+
+struct ref_call {
+	const unsigned char *pstart, *pend, *tend;
+	bool fold, pathname;
+	uint64_t steps, budget;
+	bool over; /**< the budget ran out: the answer is unknown */
+};
+
+static unsigned char ref_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
+}
+
+static bool ref_is_special(unsigned char c)
+{
+	return c == '*' || c == '?' || c == '[' || c == '\\';
+}
+
+static int ref_class(const unsigned char *name, size_t n, unsigned char c, bool fold)
+{
+	static const char *const names[] = {"alnum", "alpha", "blank", "cntrl", "digit", "graph",
+					    "lower", "print", "punct", "space", "upper", "xdigit"};
+	bool up = c >= 'A' && c <= 'Z', lo = c >= 'a' && c <= 'z', dig = c >= '0' && c <= '9';
+	int k = -1;
+	for (int i = 0; i < 12; i++)
+		if (strlen(names[i]) == n && memcmp(name, names[i], n) == 0)
+			k = i;
+	switch (k) {
+	case 0: return up || lo || dig;
+	case 1: return up || lo;
+	case 2: return c == ' ' || c == '\t';
+	case 3: return c < 0x20 || c == 0x7f;
+	case 4: return dig;
+	case 5: return c > 0x20 && c < 0x7f;
+	case 6: return lo;
+	case 7: return c >= 0x20 && c < 0x7f;
+	case 8: return c > 0x20 && c < 0x7f && !(up || lo || dig);
+	case 9: return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+	case 10: return up || (fold && lo);
+	case 11: return dig || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+	default: return -1;
+	}
+}
+
+/* git's bracket expression loop: 1 hit, 0 miss, -1 malformed; *pp left on the closing ']'. */
+static int ref_bracket(const struct ref_call *wm, const unsigned char **pp, unsigned char t)
+{
+	const unsigned char *p = *pp + 1, *pe = wm->pend;
+	bool negated = false, hit = false, first = true;
+	int prev = -1;
+	if (p < pe && (*p == '!' || *p == '^')) {
+		negated = true;
+		p++;
+	}
+	for (;; p++, first = false) {
+		if (p == pe)
+			return -1;
+		unsigned char c = *p;
+		if (c == ']' && !first)
+			break;
+		if (c == '\\') {
+			if (++p == pe)
+				return -1;
+			c = *p;
+			hit |= t == c;
+			prev = c;
+		} else if (c == '-' && prev >= 0 && p + 1 < pe && p[1] != ']') {
+			unsigned char hi = *++p;
+			if (hi == '\\') {
+				if (++p == pe)
+					return -1;
+				hi = *p;
+			}
+			if (t >= prev && t <= hi)
+				hit = true;
+			else if (wm->fold && t >= 'a' && t <= 'z' && t - 0x20 >= prev && t - 0x20 <= hi)
+				hit = true;
+			prev = -1;
+		} else if (c == '[' && p + 1 < pe && p[1] == ':') {
+			const unsigned char *name = p + 2, *q = name;
+			while (q < pe && *q != ']')
+				q++;
+			if (q == pe)
+				return -1;
+			if (q == name || q[-1] != ':') {
+				hit |= t == '[';
+				prev = '[';
+				continue;
+			}
+			int r = ref_class(name, (size_t)(q - 1 - name), t, wm->fold);
+			if (r < 0)
+				return -1;
+			hit |= r == 1;
+			prev = -1;
+			p = q;
+		} else {
+			hit |= t == c;
+			prev = c;
+		}
+	}
+	*pp = p;
+	return hit != negated;
+}
+
+static enum ref_res ref_run(struct ref_call *wm, const unsigned char *p, const unsigned char *t);
+
+static enum ref_res ref_star(struct ref_call *wm, const unsigned char *p, const unsigned char *t)
+{
+	const unsigned char *star = p, *pe = wm->pend, *te = wm->tend;
+	bool cross = !wm->pathname;
+	while (p < pe && *p == '*')
+		p++;
+	if (wm->pathname && p - star >= 2) {
+		bool left = star == wm->pstart || star[-1] == '/';
+		bool right = p == pe || *p == '/' || (*p == '\\' && p + 1 < pe && p[1] == '/');
+		if (left && right) {
+			if (p < pe && *p == '/' && ref_run(wm, p + 1, t) == REF_MATCH)
+				return REF_MATCH;
+			cross = true;
+		}
+	}
+	if (p == pe) {
+		if (!cross && memchr(t, '/', (size_t)(te - t)))
+			return REF_FAIL;
+		return REF_MATCH;
+	}
+	if (!cross && *p == '/') {
+		const unsigned char *slash = memchr(t, '/', (size_t)(te - t));
+		if (!slash)
+			return REF_FAIL;
+		return ref_run(wm, p + 1, slash + 1);
+	}
+	for (; t < te; t++) {
+		if (!ref_is_special(*p)) {
+			unsigned char want = wm->fold ? ref_lower(*p) : *p;
+			while (t < te && (cross || *t != '/') && (wm->fold ? ref_lower(*t) : *t) != want)
+				t++;
+			if (t == te || (wm->fold ? ref_lower(*t) : *t) != want)
+				return REF_FAIL;
+		}
+		enum ref_res r = ref_run(wm, p, t);
+		if (r != REF_FAIL) {
+			if (!cross || r != REF_ABORT_TO_DSTAR)
+				return r;
+		} else if (!cross && *t == '/') {
+			return REF_ABORT_TO_DSTAR;
+		}
+	}
+	return REF_ABORT_ALL;
+}
+
+static enum ref_res ref_run(struct ref_call *wm, const unsigned char *p, const unsigned char *t)
+{
+	const unsigned char *pe = wm->pend, *te = wm->tend;
+	if (++wm->steps > wm->budget) {
+		wm->over = true;
+		return REF_ABORT_ALL; /* unwinds at once */
+	}
+	for (; p < pe; p++, t++) {
+		if (*p == '*')
+			return ref_star(wm, p, t);
+		if (t == te)
+			return REF_ABORT_ALL;
+		unsigned char tc = wm->fold ? ref_lower(*t) : *t;
+		switch (*p) {
+		case '?':
+			if (wm->pathname && tc == '/')
+				return REF_FAIL;
+			break;
+		case '[': {
+			int r = ref_bracket(wm, &p, tc);
+			if (r < 0)
+				return REF_ABORT_ALL;
+			if (r == 0 || (wm->pathname && tc == '/'))
+				return REF_FAIL;
+			break;
+		}
+		case '\\':
+			if (++p == pe || tc != *p)
+				return REF_FAIL;
+			break;
+		default:
+			if (tc != (wm->fold ? ref_lower(*p) : *p))
+				return REF_FAIL;
+			break;
+		}
+	}
+	return t == te ? REF_MATCH : REF_FAIL;
+}
+
+/* 1 match, 0 no match, -1 the budget of calls ran out; *steps gets the calls made. */
+static int ref_match(const char *pat, size_t plen, const char *text, size_t tlen, unsigned flags,
+		     uint64_t budget, uint64_t *steps)
+{
+	struct ref_call wm = {
+		.pstart = (const unsigned char *)pat,
+		.pend = (const unsigned char *)pat + plen,
+		.tend = (const unsigned char *)text + tlen,
+		.fold = (flags & IGNORE_WM_CASEFOLD) != 0,
+		.pathname = (flags & IGNORE_WM_PATHNAME) != 0,
+		.budget = budget,
+	};
+	enum ref_res r = ref_run(&wm, wm.pstart, (const unsigned char *)text);
+	if (steps)
+		*steps = wm.steps;
+	return wm.over ? -1 : r == REF_MATCH;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The bound                                                                                */
+/* ---------------------------------------------------------------------------------------- */
+
+/** A growable byte string. */
+struct wm_buf {
+	char *s;
+	size_t n, cap;
+};
+
+static void buf_add(struct wm_buf *b, const char *s, size_t n)
+{
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		char *bigger = realloc(b->s, cap);
+		if (!bigger) {
+			perror("realloc");
+			exit(2);
+		}
+		b->s = bigger;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->n, s, n);
+	b->n += n;
+	b->s[b->n] = '\0';
+}
+
+static void buf_rep(struct wm_buf *b, const char *s, size_t times)
+{
+	for (size_t i = 0; i < times; i++)
+		buf_add(b, s, strlen(s));
+}
+
+/** The largest steps / ((plen + 1) * (tlen + 1)) seen, for the log. */
+static double bound_worst;
+
+/*
+ * Matches with the step counter and checks the bound of ignore.h: steps <= 2 (P + 1) (T + 1).
+ * `want` is the expected answer (-1: not known here). When `ref_explodes`, also shows that the
+ * backtracking reference needs more than 1000 (P + 1) (T + 1) calls on the same input.
+ */
+static void check_bound(const char *what, const struct wm_buf *pat, const struct wm_buf *text,
+			unsigned flags, int want, bool ref_explodes)
+{
+	struct ignore_wm *wm;
+	struct errbuf err = {0};
+	CU_ASSERT_EQUAL_FATAL(ignore_wm_compile(&wm, pat->s, pat->n, flags, &err), 0);
+	uint64_t steps = 0;
+	bool got = ignore_wm_match_counted(wm, text->s, text->n, &steps);
+	ignore_wm_destroy(wm);
+	double area = (double)(pat->n + 1) * (double)(text->n + 1);
+	if (steps / area > bound_worst)
+		bound_worst = steps / area;
+	fprintf(stderr, "\n    %s (P=%zu, T=%zu, flags %u): %llu steps, %.4f per (P+1)(T+1)", what,
+		pat->n, text->n, flags, (unsigned long long)steps, steps / area);
+	CU_ASSERT(steps <= 2 * (uint64_t)(pat->n + 1) * (text->n + 1));
+	if (want >= 0)
+		CU_ASSERT_EQUAL(got, want == 1);
+	if (ref_explodes) {
+		uint64_t budget = 1000 * (uint64_t)(pat->n + 1) * (text->n + 1), calls;
+		int r = ref_match(pat->s, pat->n, text->s, text->n, flags, budget, &calls);
+		fprintf(stderr, "; backtracking gave up after %llu calls", (unsigned long long)calls);
+		CU_ASSERT_EQUAL(r, -1);
+	}
+}
+
+/* The attack of issue 9 and the classic exponential shapes, each within the bound. */
+static void test_bound_pathological(void)
+{
+	struct wm_buf p = {0}, t = {0};
+
+	/* "**" "/" ten times, then "[b]x", against a 40-level path: the 107-byte POST body. */
+	buf_rep(&p, "**/", 10);
+	buf_add(&p, "[b]x", 4);
+	buf_rep(&t, "deep/", 40);
+	buf_add(&t, "bb", 2);
+	check_bound("**/ x10 [b]x, 40 levels", &p, &t, IGNORE_WM_PATHNAME, 0, true);
+	t.n -= 1;
+	buf_add(&t, "x", 1);
+	check_bound("**/ x10 [b]x, 40 levels, matching", &p, &t, IGNORE_WM_PATHNAME, 1, false);
+
+	/* "**" components that cannot be merged: "**" "/" "d*" "/" ... */
+	p.n = t.n = 0;
+	buf_rep(&p, "**/d*/", 12);
+	buf_add(&p, "[b]x", 4);
+	buf_rep(&t, "deep/", 40);
+	buf_add(&t, "bb", 2);
+	check_bound("(**/d*/) x12 [b]x, 40 levels", &p, &t, IGNORE_WM_PATHNAME, 0, true);
+
+	/* "*a" repeated, then "b", against a's, with and without WM_PATHNAME. */
+	p.n = t.n = 0;
+	buf_rep(&p, "*a", 6);
+	buf_add(&p, "*b", 2);
+	buf_rep(&t, "a", 200);
+	check_bound("*a*a*a*a*a*a*b vs a x200", &p, &t, 0, 0, false);
+	check_bound("*a*a*a*a*a*a*b vs a x200, pathname", &p, &t, IGNORE_WM_PATHNAME, 0, false);
+	check_bound("*a*a*a*a*a*a*b vs a x200, casefold", &p, &t, IGNORE_WM_CASEFOLD, 0, false);
+
+	/* "**" components only, and "**" glued into components (plain stars). */
+	p.n = t.n = 0;
+	buf_rep(&p, "**/", 30);
+	buf_add(&p, "**", 2);
+	buf_rep(&t, "d/", 500);
+	buf_add(&t, "f", 1);
+	check_bound("**/ x30 ** vs 500 levels", &p, &t, IGNORE_WM_PATHNAME, 1, false);
+	p.n = 0;
+	buf_rep(&p, "a**", 20);
+	buf_add(&p, "b", 1);
+	t.n = 0;
+	buf_rep(&t, "a", 300);
+	check_bound("a** x20 b vs a x300, no pathname", &p, &t, 0, 0, false);
+
+	/* Long bracket expressions between stars, and a pattern of thousands of tokens. */
+	p.n = t.n = 0;
+	for (int i = 0; i < 40; i++) {
+		const char *piece = "*[[:alpha:][:digit:][:punct:]!-~[[[[[]";
+		buf_add(&p, piece, strlen(piece));
+	}
+	buf_add(&p, "\x01", 1);
+	buf_rep(&t, "ab-Z", 100);
+	check_bound("(*[long bracket]) x40 vs 400 bytes", &p, &t, 0, 0, false);
+	p.n -= 1;
+	check_bound("(*[long bracket]) x40 vs 400 bytes, matching", &p, &t, 0, 1, false);
+	p.n = t.n = 0;
+	buf_rep(&p, "*a", 3000);
+	buf_add(&p, "*b", 2);
+	buf_rep(&t, "a", 4000);
+	check_bound("*a x3000 *b vs a x4000", &p, &t, 0, 0, false);
+	p.n = t.n = 0;
+	buf_rep(&p, "**/[!x]*/", 200);
+	buf_add(&p, "f", 1);
+	buf_rep(&t, "dir/", 600);
+	buf_add(&t, "f", 1);
+	check_bound("(**/[!x]*/) x200 f vs 600 levels", &p, &t, IGNORE_WM_PATHNAME, 1, false);
+
+	fprintf(stderr, "\n    worst: %.4f steps per (P+1)(T+1)", bound_worst);
+	free(p.s);
+	free(t.s);
+}
+
+/* The attack through the gitignore rules, as a scan meets it: one pattern, 40-level paths. */
+static void test_bound_through_rules(void)
+{
+	static const char *const pats[] = {"**/**/**/**/**/**/**/**/**/**/[b]x"};
+	struct ignore_rules *rules;
+	CU_ASSERT_EQUAL_FATAL(ignore_rules_from_patterns(&rules, pats, 1, NULL), 0);
+	struct ignore_stack *st = ignore_stack_push_override(NULL, rules);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	struct wm_buf path = {0};
+	size_t excluded = 0;
+	for (int depth = 1; depth <= 40; depth++) {
+		buf_add(&path, depth > 1 ? "/deep" : "deep", depth > 1 ? 5 : 4);
+		excluded += ignore_stack_excluded(st, path.s, path.n, true);
+		char leaf[8192];
+		int n = snprintf(leaf, sizeof(leaf), "%s/bx", path.s);
+		CU_ASSERT_TRUE(ignore_stack_excluded(st, leaf, (size_t)n, false));
+	}
+	CU_ASSERT_EQUAL(excluded, 0);
+	ignore_stack_unref(st);
+	free(path.s);
+}
+
+/* Limits: an empty pattern, a pattern too long to compile, texts with NUL-free binary bytes. */
+static void test_edges(void)
+{
+	struct ignore_wm *wm;
+	struct errbuf err = {0};
+	CU_ASSERT_EQUAL_FATAL(ignore_wm_compile(&wm, "", 0, IGNORE_WM_PATHNAME, &err), 0);
+	CU_ASSERT_TRUE(ignore_wm_match(wm, "", 0));
+	CU_ASSERT_FALSE(ignore_wm_match(wm, "a", 1));
+	ignore_wm_destroy(wm);
+	ignore_wm_destroy(NULL);
+
+	struct wm_buf p = {0};
+	buf_rep(&p, "?", 65535);
+	CU_ASSERT_EQUAL_FATAL(ignore_wm_compile(&wm, p.s, p.n, 0, &err), 0);
+	CU_ASSERT_TRUE(ignore_wm_match(wm, p.s, p.n));
+	CU_ASSERT_FALSE(ignore_wm_match(wm, p.s, p.n - 1));
+	ignore_wm_destroy(wm);
+	buf_add(&p, "*", 1);
+	CU_ASSERT_EQUAL(ignore_wm_compile(&wm, p.s, p.n, 0, &err), -E2BIG);
+	CU_ASSERT_PTR_NULL(wm);
+	CU_ASSERT(strstr(err.msg, "65535") != NULL);
+	free(p.s);
+
+	/* Malformed: matches nothing, costs nothing. */
+	CU_ASSERT_EQUAL_FATAL(ignore_wm_compile(&wm, "**[[:nope:]]", 12, 0, &err), 0);
+	uint64_t steps = 0;
+	CU_ASSERT_FALSE(ignore_wm_match_counted(wm, "x", 1, &steps));
+	CU_ASSERT_EQUAL(steps, 1);
+	ignore_wm_destroy(wm);
+	CU_ASSERT_EQUAL(ignore_wildmatch("a\\", "a\\", 0), 0);
+	CU_ASSERT_EQUAL(ignore_wildmatch("[\xff-\xff]", "\xff", IGNORE_WM_PATHNAME), 1);
+	CU_ASSERT_EQUAL(ignore_wildmatch("\\A", "a", IGNORE_WM_CASEFOLD), 0);
+	CU_ASSERT_EQUAL(ignore_wildmatch("\\a", "A", IGNORE_WM_CASEFOLD), 1);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Same answers as the backtracking matcher                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+#define RNG_PICK(rng, arr) (arr)[rng_next(rng) % (sizeof(arr) / sizeof((arr)[0]))]
+
+/* Pieces of random patterns: each wildcard form, brackets well and badly formed, escapes. */
+static const char *const rnd_pat_pieces[] = {
+	"a", "b", "a", "b", "A", "B", "/", "/", "/", "*", "*", "**", "**", "**/", "/**", "/**/",
+	"?", "[ab]", "[!a]", "[^b/]", "[a-c]", "[A-Z]", "[]a]", "[!]-]", "[/]", "[[:upper:]]",
+	"[[:alpha:][:digit:]]", "[[:punct:]]", "[[:x]", "[[:nope:]]", "[a-", "[", "]", "-", "!",
+	"\\*", "\\/", "\\a", "\\A", "\\", "\\\\", "***", ".", "ab", "*a", "a*", "**\\/",
+};
+
+/* Bytes of random texts. */
+static const char rnd_text_bytes[] = "aabbAB//-]*\\.[";
+
+/*
+ * A random pattern of `pieces` pieces; `well_formed`: none of the pieces that can fail every
+ * match (a bad class name, an unterminated bracket expression, a trailing '\', "\A" under
+ * casefold, "[/]" under WM_PATHNAME).
+ */
+static void rnd_pattern(uint64_t *rng, struct wm_buf *p, int pieces, bool well_formed)
+{
+	p->n = 0;
+	for (int i = 0; i < pieces; i++) {
+		const char *s = RNG_PICK(rng, rnd_pat_pieces);
+		if (well_formed && (strstr(s, "nope") || !strcmp(s, "\\") || !strcmp(s, "\\A") ||
+				    !strcmp(s, "[") || !strcmp(s, "[a-") || !strcmp(s, "[/]"))) {
+			i--;
+			continue;
+		}
+		buf_add(p, s, strlen(s));
+	}
+}
+
+static char rnd_byte(uint64_t *rng)
+{
+	return rnd_text_bytes[rng_next(rng) % (sizeof(rnd_text_bytes) - 1)];
+}
+
+/*
+ * Where the bracket expression at p[i] ('[') ends (its ']'), roughly as the matcher reads it; p->n
+ * when it does not end.
+ */
+static size_t rnd_bracket_end(const struct wm_buf *p, size_t i)
+{
+	size_t j = i + 1;
+	if (j < p->n && (p->s[j] == '!' || p->s[j] == '^'))
+		j++;
+	if (j < p->n && p->s[j] == ']')
+		j++;
+	for (; j < p->n && p->s[j] != ']'; j++) {
+		if (p->s[j] == '\\')
+			j++;
+		else if (p->s[j] == '[' && j + 1 < p->n && p->s[j + 1] == ':') {
+			const char *close = strstr(p->s + j + 2, ":]");
+			if (close && !memchr(p->s + j + 2, ']', (size_t)(close - p->s) - j - 2))
+				j = (size_t)(close - p->s) + 1;
+		}
+	}
+	return j < p->n ? j : p->n;
+}
+
+/*
+ * A text likely to match `p` under `flags`: its literals (case flipped now and then, more often
+ * under casefold), for '?' and
+ * bracket expressions a byte they take when one is found, for a star a few random bytes (a '/'
+ * now and then, not for a lone '*' under WM_PATHNAME); then, sometimes, one random edit.
+ */
+static void rnd_text_for(uint64_t *rng, const struct wm_buf *p, unsigned flags, struct wm_buf *t)
+{
+	t->n = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		char c = p->s[i];
+		if (c == '*') {
+			bool single = (i == 0 || p->s[i - 1] != '*') && (i + 1 == p->n || p->s[i + 1] != '*');
+			int k = (int)(rng_next(rng) % 4);
+			for (int j = 0; j < k; j++) {
+				char b = rnd_byte(rng);
+				if (b == '/' && (rng_next(rng) % 2 || (single && (flags & IGNORE_WM_PATHNAME))))
+					b = 'a';
+				buf_add(t, &b, 1);
+			}
+			continue;
+		}
+		if (c == '?' || c == '[') {
+			char b = rnd_byte(rng);
+			size_t end = c == '[' ? rnd_bracket_end(p, i) : i;
+			struct ignore_wm *one;
+			if (ignore_wm_compile(&one, p->s + i, end - i + 1, flags, NULL) == 0) {
+				size_t from = rng_next(rng), nb = sizeof(rnd_text_bytes) - 1;
+				for (size_t k = 0; k < nb; k++) {
+					const char *cand = &rnd_text_bytes[(from + k) % nb];
+					if (ignore_wm_match(one, cand, 1)) {
+						b = *cand;
+						break;
+					}
+				}
+				ignore_wm_destroy(one);
+			}
+			buf_add(t, &b, 1);
+			i = end;
+			continue;
+		}
+		if (c == '\\' && i + 1 < p->n)
+			c = p->s[++i];
+		bool fold = flags & IGNORE_WM_CASEFOLD;
+		if (rng_next(rng) % (fold ? 8 : 256) == 0 && ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+			c ^= 0x20;
+		buf_add(t, &c, 1);
+	}
+	uint64_t edit = rng_next(rng) % 8;
+	if (edit == 0 && t->n) {
+		t->s[rng_next(rng) % t->n] = rnd_byte(rng);
+	} else if (edit == 1 && t->n) {
+		size_t at = rng_next(rng) % t->n;
+		memmove(t->s + at, t->s + at + 1, t->n - at);
+		t->n--;
+	} else if (edit == 2) {
+		buf_add(t, "/", 1);
+	}
+}
+
+static void rnd_text(uint64_t *rng, struct wm_buf *t, size_t max)
+{
+	t->n = 0;
+	size_t n = rng_next(rng) % (max + 1);
+	for (size_t i = 0; i < n; i++) {
+		char b = rnd_byte(rng);
+		buf_add(t, &b, 1);
+	}
+}
+
+/** Counts of one differential run. */
+struct diff_stats {
+	size_t cases, matches, skipped, mismatches;
+};
+
+/* Compares one compiled pattern with the reference on one text; `prefixed` as in the caller. */
+static void diff_one(struct diff_stats *st, const struct ignore_wm *wm, const struct wm_buf *p,
+		     const struct wm_buf *t, unsigned flags, const struct ignore_wm *wm_long,
+		     struct wm_buf *scratch, size_t prefix_len)
+{
+	int want = ref_match(p->s, p->n, t->s, t->n, flags, 200000, NULL);
+	if (want < 0) {
+		st->skipped++;
+		return;
+	}
+	bool got = ignore_wm_match(wm, t->s, t->n);
+	bool got_long = got;
+	if (wm_long) {
+		scratch->n = prefix_len;
+		buf_add(scratch, t->s, t->n);
+		got_long = ignore_wm_match(wm_long, scratch->s, scratch->n);
+	}
+	st->cases++;
+	st->matches += want;
+	if ((got != (want == 1) || got_long != got) && st->mismatches++ < 10)
+		fprintf(stderr, "\n    flags %u: pattern \"%s\" text \"%s\": got %d (long form %d), "
+				"git's algorithm %d",
+			flags, p->s, t->s, got, got_long, want);
+}
+
+/*
+ * Random patterns and texts in all four modes, seeded: the compiled matcher must agree with the
+ * backtracking reference on every case the reference finishes within its budget. Each pattern is
+ * also compiled behind 32 "x/" components (64 tokens, so the long-pattern matcher runs) and
+ * matched against the text behind the same prefix: the prefix matches exactly and leaves the
+ * pattern's first "**" a whole component, so the answer must not change.
+ */
+static void test_random_vs_backtracking(void)
+{
+	static const unsigned modes[4] = {0, IGNORE_WM_CASEFOLD, IGNORE_WM_PATHNAME,
+					  IGNORE_WM_PATHNAME | IGNORE_WM_CASEFOLD};
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	struct wm_buf p = {0}, t = {0}, lp = {0}, lt = {0};
+	struct diff_stats st = {0};
+	size_t prefix_len = 64;
+	for (int round = 0; round < 24000; round++) {
+		rnd_pattern(&rng, &p, 1 + (int)(rng_next(&rng) % 7), false);
+		lp.n = 0;
+		buf_rep(&lp, "x/", 32);
+		buf_add(&lp, p.s, p.n);
+		lt.n = 0;
+		buf_add(&lt, lp.s, prefix_len);
+		for (int m = 0; m < 4; m++) {
+			struct ignore_wm *wm, *wm_long = NULL;
+			CU_ASSERT_EQUAL_FATAL(ignore_wm_compile(&wm, p.s, p.n, modes[m], NULL), 0);
+			bool check_long = round % 4 == 0;
+			if (check_long)
+				CU_ASSERT_EQUAL_FATAL(
+					ignore_wm_compile(&wm_long, lp.s, lp.n, modes[m], NULL), 0);
+			for (int k = 0; k < 4; k++) {
+				if (k < 2)
+					rnd_text_for(&rng, &p, modes[m], &t);
+				else
+					rnd_text(&rng, &t, 10);
+				diff_one(&st, wm, &p, &t, modes[m], wm_long, &lt, prefix_len);
+			}
+			ignore_wm_destroy(wm);
+			ignore_wm_destroy(wm_long);
+		}
+	}
+	fprintf(stderr, "\n    %zu cases, %zu matches, %zu beyond the reference's budget", st.cases,
+		st.matches, st.skipped);
+	CU_ASSERT_EQUAL(st.mismatches, 0);
+	CU_ASSERT(st.cases >= 300000);
+	CU_ASSERT(st.matches > st.cases / 10);
+	CU_ASSERT(st.skipped < st.cases / 1000);
+	free(p.s);
+	free(t.s);
+	free(lp.s);
+	free(lt.s);
+}
+
+/* Long random patterns (64 to 200 tokens) against texts made from them. */
+static void test_random_long_vs_backtracking(void)
+{
+	static const unsigned modes[4] = {0, IGNORE_WM_CASEFOLD, IGNORE_WM_PATHNAME,
+					  IGNORE_WM_PATHNAME | IGNORE_WM_CASEFOLD};
+	uint64_t rng = 0x2545f4914f6cdd1dull;
+	struct wm_buf p = {0}, t = {0};
+	struct diff_stats st = {0};
+	for (int round = 0; round < 3000; round++) {
+		rnd_pattern(&rng, &p, 50 + (int)(rng_next(&rng) % 100), true);
+		unsigned flags = modes[round % 4];
+		struct ignore_wm *wm;
+		CU_ASSERT_EQUAL_FATAL(ignore_wm_compile(&wm, p.s, p.n, flags, NULL), 0);
+		for (int k = 0; k < 4; k++) {
+			rnd_text_for(&rng, &p, flags, &t);
+			diff_one(&st, wm, &p, &t, flags, NULL, NULL, 0);
+		}
+		ignore_wm_destroy(wm);
+	}
+	fprintf(stderr, "\n    %zu cases, %zu matches, %zu beyond the reference's budget", st.cases,
+		st.matches, st.skipped);
+	CU_ASSERT_EQUAL(st.mismatches, 0);
+	CU_ASSERT(st.cases >= 10000);
+	CU_ASSERT(st.matches > st.cases / 50);
+	free(p.s);
+	free(t.s);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Micro-benchmark: `test_wildmatch bench`                                                  */
+/* ---------------------------------------------------------------------------------------- */
+
+static double bench_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/*
+ * The glob patterns of the kernel's .gitignore files (the ones the literal and suffix shortcuts
+ * do not take) against kernel file names and paths: ns per match, compiled against backtracking.
+ */
+static void test_bench(void)
+{
+	static const struct {
+		const char *pat;
+		unsigned flags;
+	} pats[] = {
+		{".*", 0}, {"*.[aos]", 0}, {"*.mod.[co]", 0}, {"*.dtb*", 0}, {"*.tab.[ch]", 0},
+		{"*.asn1.[ch]", 0}, {"*.so.dbg", 0}, {"*.lex.c", 0}, {"vmlinux*", 0}, {"*.c.[012]*.*", 0},
+		{"*.gz", 0}, {"*.[ch]~", 0}, {"modules.order", 0}, {"[0-9]*.patch", 0},
+		{"/include/config/**", IGNORE_WM_PATHNAME}, {"**/generated/*.h", IGNORE_WM_PATHNAME},
+		{"scripts/*/*.o", IGNORE_WM_PATHNAME}, {"doc/**/*.html", IGNORE_WM_PATHNAME},
+	};
+	static const char *const names[] = {
+		"main.c", "Makefile", "Kconfig", "sched.h", "core.o", "built-in.a", "vmlinux.lds.S",
+		"foo.mod.c", "bar.dtb.S", "parser.tab.c", "x509.asn1.h", ".gitignore", "README.rst",
+		"imx8mq-evk.dts", "drivers/gpu/drm/i915/display/intel_display.c",
+		"include/generated/autoconf.h", "scripts/kconfig/conf.o", "Documentation/admin/index.rst",
+	};
+	const size_t np = sizeof(pats) / sizeof(pats[0]), nn = sizeof(names) / sizeof(names[0]);
+	struct ignore_wm *wm[sizeof(pats) / sizeof(pats[0])];
+	size_t len[sizeof(names) / sizeof(names[0])];
+	for (size_t i = 0; i < np; i++)
+		CU_ASSERT_EQUAL_FATAL(
+			ignore_wm_compile(&wm[i], pats[i].pat, strlen(pats[i].pat), pats[i].flags, NULL),
+			0);
+	for (size_t j = 0; j < nn; j++)
+		len[j] = strlen(names[j]);
+	const int reps = 20000;
+	double best_new = 1e9, best_ref = 1e9, best_compile = 1e9;
+	size_t hits_new = 0, hits_ref = 0;
+	for (int pass = 0; pass < 9; pass++) {
+		size_t h = 0;
+		double t0 = bench_now();
+		for (int r = 0; r < reps; r++)
+			for (size_t i = 0; i < np; i++)
+				for (size_t j = 0; j < nn; j++)
+					h += ignore_wm_match(wm[i], names[j], len[j]);
+		double t1 = bench_now();
+		hits_new = h;
+		h = 0;
+		for (int r = 0; r < reps; r++)
+			for (size_t i = 0; i < np; i++)
+				for (size_t j = 0; j < nn; j++)
+					h += ref_match(pats[i].pat, strlen(pats[i].pat), names[j], len[j],
+						       pats[i].flags, UINT64_MAX, NULL) == 1;
+		double t2 = bench_now();
+		hits_ref = h;
+		for (int r = 0; r < reps / 100; r++)
+			for (size_t i = 0; i < np; i++) {
+				struct ignore_wm *w;
+				if (ignore_wm_compile(&w, pats[i].pat, strlen(pats[i].pat), pats[i].flags,
+						      NULL) == 0)
+					ignore_wm_destroy(w);
+			}
+		double t3 = bench_now();
+		if (t1 - t0 < best_new)
+			best_new = t1 - t0;
+		if (t2 - t1 < best_ref)
+			best_ref = t2 - t1;
+		if (t3 - t2 < best_compile)
+			best_compile = t3 - t2;
+	}
+	double calls = (double)reps * (double)np * (double)nn;
+	fprintf(stderr, "\n    %zu patterns x %zu names: compiled %.1f ns/match, backtracking %.1f "
+			"ns/match; compiling %.0f ns/pattern",
+		np, nn, best_new * 1e9 / calls, best_ref * 1e9 / calls,
+		best_compile * 1e9 / ((double)(reps / 100) * (double)np));
+	CU_ASSERT_EQUAL(hits_new, hits_ref);
+	for (size_t i = 0; i < np; i++)
+		ignore_wm_destroy(wm[i]);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "bench")) {
+		static const struct unit_test bench[] = {
+			{"micro-benchmark", test_bench},
+			{NULL, NULL},
+		};
+		return unit_run("wildmatch_bench", bench);
+	}
+	static const struct unit_test tests[] = {
+		{"bound on pathological patterns", test_bound_pathological},
+		{"bound through the gitignore rules", test_bound_through_rules},
+		{"edges and limits", test_edges},
+		{"random patterns vs backtracking", test_random_vs_backtracking},
+		{"long random patterns vs backtracking", test_random_long_vs_backtracking},
+		{NULL, NULL},
+	};
+	return unit_run("wildmatch", tests);
+}
