@@ -105,10 +105,10 @@ int ignore_wm_compile(struct ignore_wm **out, const char *pattern, size_t len, u
 bool ignore_wm_match(const struct ignore_wm *wm, const char *text, size_t len);
 
 /**
- * ignore_wm_match() that also adds the steps it took to *steps: one per text byte for patterns of
- * at most 63 tokens; per text byte, one per 64-bit word of states plus the pattern bytes of the
- * one-byte tokens tested, for longer ones. For tests of the bound: never more than
- * 2 * (pattern length + 1) * (text length + 1).
+ * ignore_wm_match() that also adds the steps it took to *steps: for patterns of at most 63
+ * tokens, one per text byte read, plus one; for longer ones, per text byte read and once more,
+ * one per 64-bit word of states plus the pattern bytes of each one-byte token tested. So never
+ * more than 2 * (pattern length + 1) * (text length + 1); for tests of that bound.
  */
 bool ignore_wm_match_counted(const struct ignore_wm *wm, const char *text, size_t len,
 			     uint64_t *steps);

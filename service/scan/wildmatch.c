@@ -340,25 +340,57 @@ static inline void wildmatch_bit_set(uint64_t *words, size_t i)
 	words[i >> 6] |= 1ull << (i & 63);
 }
 
-/* Fills the byte class table of a pattern of at most WILDMATCH_SMALL_TOKENS tokens. */
+/* Sets bit `bit` of take[c] for every byte c that one-byte token `t` takes. */
+static void wildmatch_mark_takes(const struct wildmatch_src *src, const struct wildmatch_tok *t,
+				 uint64_t bit, uint64_t take[256])
+{
+	switch ((enum wildmatch_kind)t->kind) {
+	case WILDMATCH_LIT:
+		if (!src->fold) {
+			take[t->byte] |= bit;
+		} else if (t->byte >= 'a' && t->byte <= 'z') {
+			take[t->byte] |= bit;
+			take[t->byte - 0x20] |= bit;
+		} else if (!(t->byte >= 'A' && t->byte <= 'Z')) {
+			take[t->byte] |= bit; /* an escaped upper-case letter takes nothing */
+		}
+		break;
+	case WILDMATCH_ANY:
+	case WILDMATCH_SET:
+		for (unsigned c = 0; c < 256; c++)
+			if (wildmatch_tok_takes(src, t, (unsigned char)c))
+				take[c] |= bit;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Fills the byte class table of a pattern of at most WILDMATCH_SMALL_TOKENS tokens: bytes that
+ * move the same states share a class (at most 256 of them).
+ */
 static int wildmatch_build_classes(struct ignore_wm *g, const struct wildmatch_src *src,
 				   const struct wildmatch_tok *tok, uint64_t star_slash)
 {
+	uint64_t take[256] = {0};
+	for (uint32_t i = 0; i < g->ntok; i++)
+		wildmatch_mark_takes(src, &tok[i], 1ull << i, take);
 	struct wildmatch_class cls[256];
-	unsigned ncls = 0;
+	unsigned ncls = 0, idle = 256; /* the class of bytes no token takes, once seen */
 	for (unsigned c = 0; c < 256; c++) {
 		struct wildmatch_class k = {
+			.take = take[c],
 			.loop = src->pathname && c == '/' ? star_slash : g->star1,
 		};
-		for (uint32_t i = 0; i < g->ntok; i++)
-			if (tok[i].kind < WILDMATCH_STAR &&
-			    wildmatch_tok_takes(src, &tok[i], (unsigned char)c))
-				k.take |= 1ull << i;
-		unsigned j = 0;
+		bool is_idle = k.take == 0 && k.loop == g->star1;
+		unsigned j = is_idle && idle < 256 ? idle : 0;
 		while (j < ncls && (cls[j].take != k.take || cls[j].loop != k.loop))
 			j++;
 		if (j == ncls)
 			cls[ncls++] = k;
+		if (is_idle)
+			idle = j;
 		g->cls[c] = (uint8_t)j;
 	}
 	g->classes = malloc(ncls * sizeof(*g->classes));
