@@ -20,6 +20,8 @@
  *   of `*?[\`) is compared with memcmp, and the rest goes to wildmatch() with WM_PATHNAME. That
  *   split matters: "foo**" + "/bar" treats the "**" as a real "**" once "foo" is cut off, as git
  *   does.
+ * - What goes to wildmatch() is compiled once, when the line is parsed (struct ignore_wm, kept in
+ *   the pattern record), and matched in time bounded by pattern length x path length.
  * - Within a set the last matching pattern decides; the first set that has a match decides, in
  *   the order override sets (latest first), then file sets deepest first.
  *
@@ -338,6 +340,13 @@ static int ignore_rules_add_line(struct ignore_rules *r, const unsigned char *s,
 		return errbuf_errno(err, -rc, "studying the pattern");
 	if (rc > 0)
 		return 0; /* can never match */
+	if (kind == IGNORE_KIND_NAME_GLOB || (kind == IGNORE_KIND_PATH && prefix < n)) {
+		size_t from = kind == IGNORE_KIND_PATH ? prefix : 0;
+		rc = ignore_wm_compile(&pt.wm, (const char *)s + from, n - from,
+				       kind == IGNORE_KIND_PATH ? IGNORE_WM_PATHNAME : 0, err);
+		if (rc < 0)
+			return rc;
+	}
 	memcpy(r->arena + r->arena_len, s, n);
 	r->arena_len += n + pt.tail_len;
 	for (int i = 0; i < 32; i++) {
@@ -526,6 +535,8 @@ void ignore_rules_destroy(struct ignore_rules *rules)
 			free(rules->index->any[d]);
 		}
 	free(rules->index);
+	for (size_t i = 0; i < rules->count; i++)
+		ignore_wm_destroy(rules->pats[i].wm);
 	free(rules->pats);
 	free(rules->arena);
 	free(rules->base);

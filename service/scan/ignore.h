@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/errbuf.h"
 
@@ -84,13 +85,46 @@ void ignore_stack_unref(struct ignore_stack *stack);
 bool ignore_stack_excluded(const struct ignore_stack *stack, const char *path, size_t len,
 			   bool is_dir);
 
-/**
- * git's wildmatch(): matches `pattern` against `text` (NUL-terminated). `flags`: IGNORE_WM_PATHNAME
- * makes '*' and '?' stop at '/' and lets '**' span directories; IGNORE_WM_CASEFOLD folds ASCII
- * case. Returns true on a match. Exposed for the unit tests of git's t3070 vectors.
+/*
+ * git's wildmatch(), as patterns compiled once and matched in time bounded by the product of
+ * pattern and text length whatever the pattern (wildmatch.c says how). `flags`:
+ * IGNORE_WM_PATHNAME makes '*' and '?' stop at '/' and lets "**" span directories;
+ * IGNORE_WM_CASEFOLD folds ASCII case.
  */
 #define IGNORE_WM_CASEFOLD 1
 #define IGNORE_WM_PATHNAME 2
-bool ignore_wildmatch(const char *pattern, const char *text, unsigned flags);
+
+/** A compiled wildmatch pattern. Immutable: any number of threads may match with one. */
+struct ignore_wm;
+
+/**
+ * Compiles `pattern` (`len` bytes, not NUL-terminated) for `flags`. The pattern is not kept
+ * referenced; *out is the caller's, for ignore_wm_destroy(). A pattern that can match nothing
+ * (a malformed bracket expression, a trailing '\') compiles to a program that matches nothing.
+ * Fails with -ENOMEM, or -E2BIG for a pattern of more than 65,535 characters and wildcards.
+ */
+int ignore_wm_compile(struct ignore_wm **out, const char *pattern, size_t len, unsigned flags,
+		      struct errbuf *err);
+
+/** Whether `text` (`len` bytes) matches. Allocation-free and thread-safe. */
+bool ignore_wm_match(const struct ignore_wm *wm, const char *text, size_t len);
+
+/**
+ * ignore_wm_match() that also adds the steps it took to *steps: for patterns of at most 63
+ * tokens, one per text byte read, plus one; for longer ones, per text byte read and once more,
+ * one per 64-bit word of states plus the pattern bytes of each one-byte token tested. So never
+ * more than 2 * (pattern length + 1) * (text length + 1); for tests of that bound.
+ */
+bool ignore_wm_match_counted(const struct ignore_wm *wm, const char *text, size_t len,
+			     uint64_t *steps);
+
+/** Frees a program. NULL is fine. */
+void ignore_wm_destroy(struct ignore_wm *wm);
+
+/**
+ * Compiles, matches once and frees: 1 when `text` matches `pattern` (both NUL-terminated), 0 when
+ * not, a negative errno when compiling fails. For the unit tests of git's t3070 vectors.
+ */
+int ignore_wildmatch(const char *pattern, const char *text, unsigned flags);
 
 #endif

@@ -10,9 +10,7 @@
 
 #include "service/scan/ignore.h"
 
-/* Defined in wildmatch.c (the module has one public header, so they are declared here). */
-bool wildmatch_mem(const unsigned char *pat, size_t plen, const unsigned char *text, size_t tlen,
-		   unsigned flags);
+/* Defined in wildmatch.c (the module has one public header, so it is declared here). */
 int wildmatch_bracket_set(const unsigned char *p, const unsigned char *pend, uint8_t set[32],
 			  const unsigned char **close);
 
@@ -46,6 +44,7 @@ struct ignore_pattern {
 	uint8_t flags;      /**< enum ignore_pat_flags */
 	uint8_t min_dots;   /**< NAME_GLOB: the basename has at least this many '.' ("*.o.*") */
 	uint8_t lastset[32]; /**< bit c: a matching path may end with byte c */
+	struct ignore_wm *wm; /**< NAME_GLOB: the pattern, PATH: what follows the prefix, compiled */
 };
 
 /** Pattern lists of a large set, by one byte of the path; all lists are descending. */

@@ -65,14 +65,13 @@ static bool ignore_pattern_matches(const struct ignore_rules *r, const struct ig
 		if (q->name_dots < pt->min_dots ||
 		    !ignore_filters_pass(r, pt, q->name, q->name_len, false))
 			return false;
-		return wildmatch_mem(s, pt->len, q->name, q->name_len, 0);
+		return ignore_wm_match(pt->wm, (const char *)q->name, q->name_len);
 	case IGNORE_KIND_PATH:
 		if (pt->prefix == pt->len)
 			return rel_len == pt->len && ignore_eq(rel, s, pt->len);
 		if (!ignore_filters_pass(r, pt, rel, rel_len, true))
 			return false;
-		return wildmatch_mem(s + pt->prefix, pt->len - pt->prefix, rel + pt->prefix,
-				     rel_len - pt->prefix, IGNORE_WM_PATHNAME);
+		return ignore_wm_match(pt->wm, (const char *)rel + pt->prefix, rel_len - pt->prefix);
 	}
 	return false;
 }

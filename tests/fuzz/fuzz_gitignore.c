@@ -96,14 +96,14 @@ static size_t fuzz_ign_path(const char *raw, size_t n, char *out)
 
 static void fuzz_ign_wildmatch(const char *pattern, const char *text, unsigned flags)
 {
-	bool m = ignore_wildmatch(pattern, text, flags);
+	bool m = ignore_wildmatch(pattern, text, flags) == 1;
 	if (!(flags & IGNORE_WM_CASEFOLD))
 		return;
 	char *lower = fuzz_ign_cstr(text, strlen(text));
 	for (char *c = lower; *c; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
-	FUZZ_CHECK(ignore_wildmatch(pattern, lower, flags) == m,
+	FUZZ_CHECK((ignore_wildmatch(pattern, lower, flags) == 1) == m,
 		   "casefold: \"%s\" matches \"%s\" and \"%s\" differently", pattern, text, lower);
 	free(lower);
 }
@@ -181,10 +181,10 @@ static int fuzz_ign_reference(const struct fuzz_ign_single *one, const char *pat
 		return 0;
 	if (!one->anchored) {
 		const char *base = strrchr(path, '/');
-		return ignore_wildmatch(one->pat, base ? base + 1 : path, 0);
+		return ignore_wildmatch(one->pat, base ? base + 1 : path, 0) == 1;
 	}
 	return one->prefix <= path_len && memcmp(one->pat, path, one->prefix) == 0 &&
-	       ignore_wildmatch(one->pat + one->prefix, path + one->prefix, IGNORE_WM_PATHNAME);
+	       ignore_wildmatch(one->pat + one->prefix, path + one->prefix, IGNORE_WM_PATHNAME) == 1;
 }
 
 static void fuzz_ign_singles(const struct fuzz_ign_line *lines, size_t count,

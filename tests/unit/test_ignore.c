@@ -235,7 +235,7 @@ static void test_t3070_vectors(void)
 			if (v->expect[m] == 'x')
 				continue;
 			bool want = v->expect[m] == '1';
-			bool got = ignore_wildmatch(v->pattern, v->text, modes[m]);
+			bool got = ignore_wildmatch(v->pattern, v->text, modes[m]) == 1;
 			checked++;
 			if (got != want)
 				fprintf(stderr, "\n  %s: text \"%s\" pattern \"%s\": got %d, want %d",
@@ -550,7 +550,7 @@ static int ref_line(const char *line, const char *base, const char *path, bool i
 	if (!strchr(p, '/')) {
 		const char *slash = strrchr(path, '/');
 		const char *name = slash ? slash + 1 : path;
-		matched = n > 0 && ignore_wildmatch(p, name, 0);
+		matched = n > 0 && ignore_wildmatch(p, name, 0) == 1;
 	} else {
 		if (*p == '/')
 			p++;
@@ -560,7 +560,7 @@ static int ref_line(const char *line, const char *base, const char *path, bool i
 		else if (!p[prefix] && !rel[prefix])
 			matched = true;
 		else
-			matched = ignore_wildmatch(p + prefix, rel + prefix, IGNORE_WM_PATHNAME);
+			matched = ignore_wildmatch(p + prefix, rel + prefix, IGNORE_WM_PATHNAME) == 1;
 		if (!*p)
 			matched = false;
 	}
@@ -639,7 +639,7 @@ static void test_matcher_vs_reference(void)
 	CU_ASSERT(matched > checked / 20); /* the random rules do exclude things */
 }
 
-/* Patterns that would take exponential time without pruning finish at once. */
+/* Patterns that take exponential time to backtrack over finish at once. */
 static void test_pathological_pattern(void)
 {
 	char text[201];
@@ -648,6 +648,16 @@ static void test_pathological_pattern(void)
 	CU_ASSERT_FALSE(ignore_wildmatch("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", text, 0));
 	CU_ASSERT_FALSE(ignore_wildmatch("**/*a*a*a*a*a*a*a*a*a*a*a*a*a*b", text, IGNORE_WM_PATHNAME));
 	CU_ASSERT_TRUE(ignore_wildmatch("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a", text, 0));
+	/* Issue 9: "**" components, which git's aborts do not prune, on a 40-level path. */
+	char deep[40 * 5 + 3] = "";
+	for (int i = 0; i < 40; i++)
+		strcat(deep, "deep/");
+	strcat(deep, "ax");
+	CU_ASSERT_EQUAL(ignore_wildmatch("**/**/**/**/**/**/**/**/**/**/[b]x", deep, IGNORE_WM_PATHNAME),
+			0);
+	deep[40 * 5] = 'b';
+	CU_ASSERT_EQUAL(ignore_wildmatch("**/**/**/**/**/**/**/**/**/**/[b]x", deep, IGNORE_WM_PATHNAME),
+			1);
 }
 
 int main(void)
