@@ -18,8 +18,8 @@
  * - the exit status comes from the failures CUnit counted (CU_get_number_of_failures() and
  *   the failed tests), never from CU_run_all_tests(), which returns success when assertions
  *   failed;
- * - a test that ran no assertion is reported ("asserted nothing"): a test that cannot fail is
- *   a defect. A test that cannot run here says so with unit_skip(), which is printed;
+ * - a test that ran no assertion fails ("asserted nothing"): a test that cannot fail is a
+ *   defect. A test that cannot run here says so with unit_skip(), which is printed;
  * - a program in which no test ran fails.
  *
  * CUnit is not thread-safe: CU_ASSERT* and unit_skip() belong on the thread that runs the test
@@ -75,7 +75,7 @@ static inline void unit_on_complete(const CU_pTest test, const CU_pSuite suite,
 		printf("skipped (%s)\n", unit_state.skip_reason);
 	} else if (asserts == 0) {
 		unit_state.empty++;
-		printf("asserted nothing (a test that cannot fail proves nothing)\n");
+		printf("FAILED\n    asserted nothing: a test that cannot fail proves nothing\n");
 	} else {
 		printf("passed (%u assertions)\n", asserts);
 	}
@@ -177,7 +177,7 @@ static inline int unit_run(const char *suite_name, const struct unit_test *tests
 		fprintf(stderr, "%s: no test ran\n", suite_name);
 		return 1;
 	}
-	return failed_asserts || failed_tests ? 1 : 0;
+	return failed_asserts || failed_tests || unit_state.empty ? 1 : 0;
 fail:
 	fprintf(stderr, "%s: CUnit: %s\n", suite_name, CU_get_error_msg());
 	CU_cleanup_registry();
