@@ -39,7 +39,7 @@ RUN cmake -S /src -B /src/build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 # checks (they validate this repository's deployment files with docker-compose, systemd-analyze
 # and npm, which a build stage has no business holding) and the ASan/TSan rebuilds of the suite.
 RUN LEINDEX_CORPORA=/corpora ctest --test-dir /src/build --output-on-failure --no-tests=error -j"$(nproc)" \
-      --label-exclude 'deploy|sanitize' \
+      --label-exclude 'deploy|sanitize|e2e|fuzz|fault' \
  && strip --strip-debug -o /src/build/leindexd.stripped /src/build/leindexd
 
 

@@ -19,4 +19,8 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 # TSan of gcc 12 cannot map its shadow under the kernel's full ASLR entropy: run without ASLR.
 runner=()
 [ "$mode" = tsan ] && runner=(setarch "$(uname -m)" -R)
-"${runner[@]}" ctest --test-dir "$dir" -L "$labels" -E 'bench_short' --output-on-failure --timeout 900
+# A test may carry several labels: one labelled e2e, fuzz or fault (slow, privileged or tool-bound
+# runs of their own) is left out even when it is also labelled unit or integration.
+exclude='e2e|fuzz|fault'
+"${runner[@]}" ctest --test-dir "$dir" -L "$labels" -LE "$exclude" -E 'bench_short' \
+	--output-on-failure --timeout 900

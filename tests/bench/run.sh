@@ -27,6 +27,8 @@ set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/poll.bash
+source "$here/../lib/poll.bash" # wait_until
 repo=$(cd "$here/../.." && pwd)
 corpora=$repo/../shared/corpora
 short=0 out= trees_dir= rounds= runs=1 cold=0 output=null workers= keep_trees=0 http=1
@@ -174,17 +176,19 @@ start_service() {
 	"$leindexd" --listen "127.0.0.1:$port" --data-dir "$work/svc" >"$out/raw/$tree/service.log" 2>&1 &
 	svc_pid=$!
 	base_url=http://127.0.0.1:$port
-	for _ in $(seq 1 200); do
-		code=$(curl -s -o /dev/null -w '%{http_code}' "$base_url/healthz" || true)
-		if [[ $code != 000 ]]; then
-			python3 "$bench_py" rss-sample "$svc_pid" "$out/raw/$tree/service-rss.tsv" &
-			sampler_pid=$!
-			return 0
-		fi
-		kill -0 "$svc_pid" 2>/dev/null || die "the service exited at start, see $out/raw/$tree/service.log"
-		sleep 0.1
-	done
-	die "the service did not answer on $base_url in 20 s, see $out/raw/$tree/service.log"
+	wait_until "$WAIT_UNTIL_DEFAULT_S" service_answers ||
+		die "the service did not answer on $base_url in $WAIT_UNTIL_DEFAULT_S s, see $out/raw/$tree/service.log"
+	python3 "$bench_py" rss-sample "$svc_pid" "$out/raw/$tree/service-rss.tsv" &
+	sampler_pid=$!
+}
+
+# service_answers: the service answers HTTP at all (any status); dies if it has exited.
+service_answers() {
+	local code
+	code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$base_url/healthz" || true)
+	[[ $code != 000 ]] && return 0
+	kill -0 "$svc_pid" 2>/dev/null || die "the service exited at start, see $out/raw/$tree/service.log"
+	return 1
 }
 
 # proc_cpu_ms PID: the user+system CPU time of PID so far, in ms.

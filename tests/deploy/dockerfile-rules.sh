@@ -24,6 +24,14 @@ mutate() {
 	grep -qF -- "$3" <<<"$out" || deploy_fail "mutation $1: expected '$3', got: $out"
 	echo "ok: rejects $1"
 }
+# accept NAME SED-EXPR: the checker must accept the edited copy (another spelling of the rule).
+accept() {
+	sed -E "$2" "$DEPLOY_SRC/Dockerfile" >"$tmp/$1"
+	cmp -s "$DEPLOY_SRC/Dockerfile" "$tmp/$1" && deploy_fail "variant $1 changed nothing (sed: $2)"
+	local out
+	out=$(python3 "$rules" "$tmp/$1") || deploy_fail "variant $1 was rejected: $out"
+	echo "ok: accepts $1"
+}
 mutate shell-entrypoint 's#^ENTRYPOINT .*#ENTRYPOINT /usr/local/bin/leindexd#' "ENTRYPOINT is in shell form"
 mutate named-user 's#^USER .*#USER leindexd#' "must be numeric"
 mutate root-user 's#^USER .*#USER 0#' "USER 0 is root"
@@ -42,6 +50,17 @@ mutate no-scan-root 's#LEINDEX_ALLOWED_ROOTS=/scan#LEINDEX_ALLOWED_ROOTS=/srv#' 
 mutate no-stopsignal '/^STOPSIGNAL /d' "STOPSIGNAL SIGTERM"
 mutate curl-healthcheck 's#CMD \["/usr/local/bin/leindexd", "health"\]#CMD curl -f http://localhost:8080/healthz#' "curl"
 mutate no-healthcheck '/^HEALTHCHECK/,/^  CMD/d' "no HEALTHCHECK"
-mutate swallowed "s#--label-exclude 'deploy\\|sanitize'#--label-exclude deploy || true#" "swallows a failure"
+mutate swallowed "s#--label-exclude 'deploy\\|sanitize\\|e2e\\|fuzz\\|fault'#--label-exclude deploy || true#" "swallows a failure"
+# The build stage's ctest leaves out the deploy, sanitize, e2e, fuzz and fault labels, and only
+# those: the unit and integration tests run there.
+mutate runs-e2e "s#\\|e2e##" "does not leave out label e2e"
+mutate runs-fuzz "s#\\|fuzz##" "does not leave out label fuzz"
+mutate runs-fault "s#\\|fault'#'#" "does not leave out label fault"
+mutate runs-sanitize "s#sanitize\\|##" "does not leave out label sanitize"
+mutate runs-every-label '/--label-exclude /d' "without --label-exclude"
+mutate skips-unit "s#--label-exclude '#--label-exclude 'unit|#" "leaves out the unit tests"
+mutate skips-integration "s#\\|fault'#|fault|integ'#" "leaves out the integration tests"
+accept short-option "s#--label-exclude '#-LE '#"
+accept reordered "s#'deploy\\|sanitize\\|e2e\\|fuzz\\|fault'#'^(fault|fuzz|e2e|sanitize|deploy)\$'#"
 mutate add 's#^COPY \. /src#ADD . /src#' "use COPY"
 echo "dockerfile-rules: all checks passed"

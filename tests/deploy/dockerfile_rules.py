@@ -7,6 +7,7 @@ on the parsed file. Prints one line per broken rule and exits 1 if any; exits 0 
 import os
 import json
 import re
+import shlex
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -17,6 +18,61 @@ BUILD_PACKAGES = {"cmake", "pkg-config", "libmicrohttpd-dev", "liblmdb-dev", "li
                   "libssl-dev", "libcunit1-dev"}
 RUNTIME_PACKAGES = {"libmicrohttpd12", "liblmdb0", "libjansson4", "libssl3"}
 BUILD_ONLY = re.compile(r"(-dev$|^build-essential$|^cmake$|^gcc|^g\+\+|^make$|^pkg-config$)")
+
+
+# ctest labels the build stage leaves out: deploy checks and sanitizer reruns belong to CI, and
+# end-to-end, fuzz and fault-injection tests need tools, time or privileges a build stage lacks.
+# The unit and integration tests must still run there.
+CTEST_EXCLUDED_LABELS = ("deploy", "sanitize", "e2e", "fuzz", "fault")
+CTEST_KEPT_LABELS = ("unit", "integration")
+SHELL_SEPARATORS = {"&&", "||", ";", "|", "&"}
+
+
+def ctest_label_excludes(run_text):
+    """For every ctest command in one RUN, its --label-exclude (-LE) regex, or None without one."""
+    try:
+        words = shlex.split(run_text)
+    except ValueError:
+        return []
+    found, cmd = [], None
+    for w in words + [";"]:
+        if w in SHELL_SEPARATORS:
+            if cmd is not None:
+                found.append(cmd["exclude"])
+            cmd = None
+        elif cmd is None and (w == "ctest" or w.endswith("/ctest")):
+            cmd = {"exclude": None, "want_value": False}
+        elif cmd is not None:
+            if cmd["want_value"]:
+                cmd["exclude"], cmd["want_value"] = w, False
+            elif w in ("-LE", "--label-exclude"):
+                cmd["want_value"] = True
+            elif w.startswith("--label-exclude="):
+                cmd["exclude"] = w.split("=", 1)[1]
+    return found
+
+
+def check_ctest_labels(runs, err):
+    """Each ctest command in `runs` (the build stage's RUN texts) leaves out
+    CTEST_EXCLUDED_LABELS and keeps CTEST_KEPT_LABELS. The regex is tried the way ctest applies
+    it: searched for in each label."""
+    for regex in [r for run in runs for r in ctest_label_excludes(run)]:
+        if regex is None:
+            err("build stage runs ctest without --label-exclude "
+                f"'{'|'.join(CTEST_EXCLUDED_LABELS)}'")
+            continue
+        try:
+            rx = re.compile(regex)
+        except re.error as e:
+            err(f"build stage's ctest --label-exclude {regex!r} is not a regex: {e}")
+            continue
+        for label in CTEST_EXCLUDED_LABELS:
+            if not rx.search(label):
+                err(f"build stage's ctest --label-exclude {regex!r} does not leave out label "
+                    f"{label} (want '{'|'.join(CTEST_EXCLUDED_LABELS)}')")
+        for label in CTEST_KEPT_LABELS:
+            if rx.search(label):
+                err(f"build stage's ctest --label-exclude {regex!r} leaves out the {label} tests")
 
 
 def apt_installs(run_text):
@@ -97,6 +153,7 @@ def check(dockerfile, dockerignore):
         err("build stage does not run cmake --build")
     if not re.search(r"\bctest\b", build_runs):
         err("build stage does not run the test suite (ctest)")
+    check_ctest_labels([i.args for i in build.all("RUN")], err)
 
     # Runtime stage: only runtime libraries and the binary.
     runtime_pkgs = set()

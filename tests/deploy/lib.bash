@@ -11,6 +11,9 @@ export PYTHONDONTWRITEBYTECODE=1
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
 DEPLOY_SRC=${LEINDEX_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# wait_until: the one way the tests wait for a state (never a fixed sleep, never a time bound).
+# shellcheck source=../lib/poll.bash
+source "$DEPLOY_SRC/tests/lib/poll.bash"
 
 deploy_fail() {
 	echo "FAIL: $*" >&2

@@ -17,18 +17,27 @@ stop() {
 	if kill -TERM "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; fi
 }
 trap 'stop; deploy_cleanup' EXIT
-for _ in $(seq 100); do
-	curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
+base=http://127.0.0.1:$port
+answers() {
+	curl -fsS -m 10 -o /dev/null "$base/healthz" 2>/dev/null && return 0
 	kill -0 "$pid" 2>/dev/null || { cat "$tmp/log" >&2; deploy_fail "leindexd exited at start"; }
-	sleep 0.1
-done
-# A scan of a small tree, so that scan counters and histograms have samples.
+	return 1
+}
+wait_until "$WAIT_UNTIL_DEFAULT_S" answers || deploy_fail "leindexd did not answer /healthz within $WAIT_UNTIL_DEFAULT_S s"
+# A scan of a small tree, so that scan counters and histograms have samples: /metrics is read
+# once it has finished.
 mkdir -p "$tmp/tree/a/b" && touch "$tmp/tree/a/f1" "$tmp/tree/a/b/f2"
-curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' \
-	--data "{\"root\":\"$tmp/tree\"}" "http://127.0.0.1:$port/scans" ||
-	echo "note: POST /scans with {\"root\": DIR} failed; checking the idle output only"
-sleep 1
-code=$(curl -sS -o "$tmp/metrics" -w '%{http_code}' "http://127.0.0.1:$port/metrics") ||
+curl -fsS -o "$tmp/posted" -X POST -H 'Content-Type: application/json' \
+	--data "{\"root\":\"$tmp/tree\"}" "$base/scans" || deploy_fail "POST /scans {\"root\": DIR} failed"
+id=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["id"])' "$tmp/posted") ||
+	deploy_fail "POST /scans answered no id: $(cat "$tmp/posted")"
+finished() {
+	curl -fsS -m 10 -o "$tmp/scan" "$base/scans/$id" || return 1
+	python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["state"] != "completed")' "$tmp/scan"
+}
+wait_until "$WAIT_UNTIL_DEFAULT_S" finished ||
+	deploy_fail "scan $id did not complete within $WAIT_UNTIL_DEFAULT_S s: $(cat "$tmp/scan" 2>/dev/null)"
+code=$(curl -sS -o "$tmp/metrics" -w '%{http_code}' "$base/metrics") ||
 	deploy_fail "GET /metrics failed"
 [ "$code" = 200 ] || deploy_fail "GET /metrics answered $code"
 

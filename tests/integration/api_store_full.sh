@@ -3,7 +3,6 @@
 # error, turns /readyz to 503 while it lasts, and takes nothing else down: the process serves,
 # other scans read on, and once the full scan is deleted the store writes again.
 source "$(dirname "$0")/api_lib.bash"
-source "$LEINDEX_SRC/tests/lib/common.bash"
 SALSA=$(corpus salsa-like)
 NASTY=$(corpus nasty)
 
@@ -28,15 +27,14 @@ req GET "/scans/$small/entries?page_size=10000"
 expect 200 "entries of the small scan"
 py "assert len(J()['entries']) == 301, len(J()['entries'])"
 
-# Deleting the failed scan frees its pages; the next scan writes and readiness comes back.
+# Deleting the failed scan frees its pages; the next scan writes and readiness comes back. The
+# deleter thread removes the records in the background and logs when it is done.
 req DELETE "/scans/$big"
 expect 204 "delete the failed scan"
-for _ in $(seq 1 50); do
-	again=$(submit "$NASTY" '"use_gitignore": false')
-	st=$(wait_done "$again")
-	[[ $st == completed ]] && break
-	sleep 0.2 # the delete runs in the background; its pages come free as it goes
-done
+wait_until "$WAIT_UNTIL_DEFAULT_S" logged "scan deleted" "$big" ||
+	fail "scan $big was not deleted within $WAIT_UNTIL_DEFAULT_S s"
+again=$(submit "$NASTY" '"use_gitignore": false')
+st=$(wait_done "$again")
 [[ $st == completed ]] || fail "after the delete, a small scan still ends $st"
 req GET /readyz
 expect 200 "readyz after a successful write"

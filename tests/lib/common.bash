@@ -1,5 +1,8 @@
-# common.bash: shared set-up of the integration tests (sourced, never run by ctest itself).
+# common.bash: shared set-up of the integration tests (sourced, never run by ctest itself;
+# tests/integration/api_lib.bash sources it too).
 set -euo pipefail
+# wait_until: the one way the tests wait for a state (never a fixed sleep, never a time bound).
+source "$(dirname "${BASH_SOURCE[0]}")/poll.bash"
 
 : "${LEINDEXD:?LEINDEXD must name the leindexd binary}"
 : "${LEINDEX_SRC:?LEINDEX_SRC must name the source tree}"
