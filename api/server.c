@@ -21,6 +21,7 @@
 #include "base/clock.h"
 #include "base/encode.h"
 #include "base/log.h"
+#include "base/strbuf.h"
 #include "base/utf8.h"
 #include "service/scan/scanner.h"
 
@@ -427,6 +428,51 @@ static int api_ctx_roots(struct api_ctx *ctx, const struct api_server_opts *cfg,
 	return 0;
 }
 
+/* The startup line: where, with what limits, which roots, and whether tokens are in force. */
+static void api_log_serving(struct api_ctx *ctx, unsigned port, unsigned pool)
+{
+	const struct api_server_opts *cfg = ctx->cfg;
+	struct strbuf roots;
+	strbuf_init(&roots);
+	for (size_t i = 0; i < ctx->allow_root_count; i++) {
+		if (i)
+			strbuf_putc(&roots, ':');
+		strbuf_puts(&roots, ctx->allow_roots[i]);
+	}
+	LOG_EV(LOG_INFO, "serving", LOG_STR("listen", cfg->listen), LOG_U64("port", port),
+	       LOG_STR("data_dir", store_dir(ctx->store)), LOG_U64("http_threads", pool),
+	       LOG_U64("max_running", cfg->max_running), LOG_U64("max_queued", cfg->max_queued),
+	       LOG_STR("allowed_roots", ctx->allow_root_count ? (roots.oom ? "(out of memory)" : roots.buf)
+							      : "any absolute path"),
+	       LOG_STR("auth", api_auth_enabled(ctx->auth) ? cfg->token_file : "off"),
+	       LOG_U64("max_connections", cfg->max_connections),
+	       LOG_U64("max_connections_per_client", cfg->max_connections_per_client),
+	       LOG_U64("request_timeout_seconds", cfg->request_timeout_s));
+	strbuf_free(&roots);
+}
+
+/* Waits for SIGTERM or SIGINT, re-reading the token file on each SIGHUP; returns the signal. */
+static int api_wait_stop(struct api_ctx *ctx, const sigset_t *sigs)
+{
+	for (;;) {
+		int sig = 0;
+		if (sigwait(sigs, &sig) != 0)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT)
+			return sig;
+		if (sig != SIGHUP || !api_auth_enabled(ctx->auth))
+			continue;
+		struct errbuf err;
+		errbuf_clear(&err);
+		if (api_auth_reload(ctx->auth, &err) < 0)
+			LOG_EV(LOG_ERROR, "re-reading the token file failed; the tokens in force stay",
+			       LOG_STR("error", err.msg));
+		else
+			LOG_EV(LOG_INFO, "token file re-read", LOG_STR("file", ctx->cfg->token_file),
+			       LOG_U64("tokens", api_auth_count(ctx->auth)));
+	}
+}
+
 int api_serve(const struct api_server_opts *cfg)
 {
 	/*
@@ -441,6 +487,7 @@ int api_serve(const struct api_server_opts *cfg)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP); /* re-read the token file */
 	/* Before any thread starts, so they all inherit the mask and only sigwait() sees them. */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	sigset_t pipe_set;
@@ -518,14 +565,8 @@ int api_serve(const struct api_server_opts *cfg)
 		goto out;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	LOG_EV(LOG_INFO, "serving", LOG_STR("listen", cfg->listen),
-	       LOG_U64("port", di ? di->port : port), LOG_STR("data_dir", store_dir(ctx->store)),
-	       LOG_U64("http_threads", pool), LOG_U64("max_running", jo.max_running),
-	       LOG_U64("max_queued", jo.max_queued));
-
-	int sig = 0;
-	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
-		;
+	api_log_serving(ctx, di ? di->port : port, pool);
+	int sig = api_wait_stop(ctx, &sigs);
 	int64_t t0 = clock_mono_ns();
 	LOG_EV(LOG_INFO, "stopping", LOG_STR("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
 	atomic_store(&ctx->shutting_down, true);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/server.h"
 #include "service/job/job.h"
 #include "service/job/scanopt.h"
 #include "service/scan/scanner.h"
@@ -18,7 +19,8 @@
 enum config_opt {
 	OPT_LISTEN = 1000, OPT_DATA_DIR, OPT_MAP_SIZE, OPT_MAX_RUNNING, OPT_MAX_QUEUED,
 	OPT_ALLOW_ROOT, OPT_CORS_ORIGIN, OPT_LOG_LEVEL, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION,
-	OPT_JSON, OPT_LIST, OPT_NULL,
+	OPT_JSON, OPT_LIST, OPT_NULL, OPT_TOKEN_FILE, OPT_METRICS_AUTH, OPT_INSECURE_NO_AUTH,
+	OPT_MAX_CONNS, OPT_MAX_CONNS_CLIENT, OPT_REQUEST_TIMEOUT, OPT_ID, OPT_SCOPE,
 	/* Row i of the table of scan options (service/job/scanopt.c) is OPT_SCANOPT + i. */
 	OPT_SCANOPT = 2000,
 };
@@ -33,12 +35,25 @@ static const struct option config_serve_opts[] = {
 	{"cors-origin", required_argument, NULL, OPT_CORS_ORIGIN},
 	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+	{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+	{"metrics-auth", no_argument, NULL, OPT_METRICS_AUTH},
+	{"insecure-no-auth", no_argument, NULL, OPT_INSECURE_NO_AUTH},
+	{"max-connections", required_argument, NULL, OPT_MAX_CONNS},
+	{"max-connections-per-client", required_argument, NULL, OPT_MAX_CONNS_CLIENT},
+	{"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{0, 0, 0, 0},
 };
 
 /* The flags of `leindexd scan` besides the scan options, which come from their table. */
+static const struct option config_token_opts[] = {
+	{"id", required_argument, NULL, OPT_ID},
+	{"scope", required_argument, NULL, OPT_SCOPE},
+	{"help", no_argument, NULL, OPT_HELP},
+	{0, 0, 0, 0},
+};
+
 static const struct option config_scan_cli_opts[] = {
 	{"data-dir", required_argument, NULL, OPT_DATA_DIR},
 	{"map-size", required_argument, NULL, OPT_MAP_SIZE},
@@ -57,6 +72,8 @@ void config_usage(FILE *out)
 	    "  leindexd [OPTIONS]                 serve the HTTP API\n"
 	    "  leindexd scan [SCAN OPTIONS] DIR   scan DIR once into the store and print a summary\n"
 	    "  leindexd health [--listen H:P]     exit 0 when the server at H:P answers /healthz\n"
+	    "  leindexd token new --id NAME --scope read|write\n"
+	    "                                     print a new API token and its line for --token-file\n"
 	    "  leindexd --version | --help\n"
 	    "\n"
 	    "Server options (environment variable in brackets; flags win):\n"
@@ -77,6 +94,24 @@ void config_usage(FILE *out)
 	    "                         [LEINDEX_CORS_ORIGINS, comma-separated] (default: none)\n"
 	    "  --log-level LEVEL      debug, info, warn or error [LEINDEX_LOG_LEVEL] (default info)\n"
 	    "  --log-format FORMAT    text or json [LEINDEX_LOG_FORMAT] (default text)\n"
+	    "  --token-file FILE      bearer tokens, one `ID read|write sha256:HEX` a line; SIGHUP\n"
+	    "                         re-reads it [LEINDEX_TOKEN_FILE] (default: none; then only a\n"
+	    "                         loopback --listen is allowed)\n"
+	    "  --metrics-auth         /metrics needs a read token too [LEINDEX_METRICS_AUTH=1]\n"
+	    "  --insecure-no-auth     serve a non-loopback address without tokens\n",
+	    out);
+	fprintf(out,
+		"  --max-connections N    open connections, all clients together, 1..%d\n"
+		"                         [LEINDEX_MAX_CONNECTIONS] (default %d)\n"
+		"  --max-connections-per-client N\n"
+		"                         open connections from one IP address, 1..%d\n"
+		"                         [LEINDEX_MAX_CONNECTIONS_PER_CLIENT] (default %d)\n"
+		"  --request-timeout S    seconds to receive a whole request, headers and body, 1..%d\n"
+		"                         [LEINDEX_REQUEST_TIMEOUT] (default %d)\n",
+		CONFIG_MAX_CONNECTIONS_MAX, API_MAX_CONNECTIONS_DEFAULT, CONFIG_MAX_CONNECTIONS_MAX,
+		API_MAX_CONNECTIONS_PER_CLIENT_DEFAULT, CONFIG_REQUEST_TIMEOUT_MAX,
+		API_REQUEST_TIMEOUT_DEFAULT_S);
+	fputs(
 	    "\n"
 	    "Scan options (leindexd scan; options may come before or after DIR):\n"
 	    "  --data-dir DIR         store to use [LEINDEX_DATA_DIR] (default ./data)\n",
@@ -169,6 +204,20 @@ static int config_split_env(struct config *cfg, const char *value, char sep, con
 	return 0;
 }
 
+/* An unsigned setting from the environment, when set and not empty. */
+static int config_env_uint(const char *name, unsigned long long min, unsigned long long max,
+			   unsigned *out, struct errbuf *err)
+{
+	const char *v = getenv(name);
+	unsigned long long n = 0;
+	if (!v || !*v)
+		return 0;
+	if (config_uint(name, v, min, max, &n, err) < 0)
+		return -EINVAL;
+	*out = (unsigned)n;
+	return 0;
+}
+
 static int config_from_env(struct config *cfg, struct errbuf *err)
 {
 	const char *v;
@@ -189,9 +238,26 @@ static int config_from_env(struct config *cfg, struct errbuf *err)
 			return -EINVAL;
 		cfg->max_queued = (unsigned)n;
 	}
-	if ((v = getenv("LEINDEX_ALLOWED_ROOTS")) && *v &&
-	    config_split_env(cfg, v, ':', &cfg->allow_roots, &cfg->allow_root_count, err) < 0)
-		return -ENOMEM;
+	if ((v = getenv("LEINDEX_ALLOWED_ROOTS"))) {
+		if (config_split_env(cfg, v, ':', &cfg->allow_roots, &cfg->allow_root_count, err) < 0)
+			return -ENOMEM;
+		/* Set but naming nothing must not mean "anything": that is how a typo opens /. */
+		if (cfg->allow_root_count == 0)
+			return errbuf_set(err, -EINVAL, "LEINDEX_ALLOWED_ROOTS is set to '%s', which names no "
+					  "directory: list absolute directories separated by ':', or unset it "
+					  "to allow any root", v);
+	}
+	if ((v = getenv("LEINDEX_TOKEN_FILE")) && *v)
+		cfg->token_file = v;
+	if ((v = getenv("LEINDEX_METRICS_AUTH")) && *v)
+		cfg->metrics_auth = strcmp(v, "0") != 0;
+	if (config_env_uint("LEINDEX_MAX_CONNECTIONS", 1, CONFIG_MAX_CONNECTIONS_MAX,
+			    &cfg->max_connections, err) < 0 ||
+	    config_env_uint("LEINDEX_MAX_CONNECTIONS_PER_CLIENT", 1, CONFIG_MAX_CONNECTIONS_MAX,
+			    &cfg->max_connections_per_client, err) < 0 ||
+	    config_env_uint("LEINDEX_REQUEST_TIMEOUT", 1, CONFIG_REQUEST_TIMEOUT_MAX,
+			    &cfg->request_timeout_s, err) < 0)
+		return -EINVAL;
 	if ((v = getenv("LEINDEX_CORS_ORIGINS")) && *v &&
 	    config_split_env(cfg, v, ',', &cfg->cors_origins, &cfg->cors_origin_count, err) < 0)
 		return -ENOMEM;
@@ -199,6 +265,23 @@ static int config_from_env(struct config *cfg, struct errbuf *err)
 		return errbuf_set(err, -EINVAL, "LEINDEX_LOG_LEVEL: expected debug, info, warn or error, got '%s'", v);
 	if ((v = getenv("LEINDEX_LOG_FORMAT")) && *v && log_format_parse(v, &cfg->log_format) < 0)
 		return errbuf_set(err, -EINVAL, "LEINDEX_LOG_FORMAT: expected text or json, got '%s'", v);
+	return 0;
+}
+
+/* --max-connections, --max-connections-per-client, --request-timeout. */
+static int config_limit(struct config *cfg, int opt, const char *arg, struct errbuf *err)
+{
+	unsigned long long n = 0;
+	const char *flag = opt == OPT_MAX_CONNS ? "--max-connections"
+			   : opt == OPT_MAX_CONNS_CLIENT ? "--max-connections-per-client"
+							 : "--request-timeout";
+	unsigned max = opt == OPT_REQUEST_TIMEOUT ? CONFIG_REQUEST_TIMEOUT_MAX : CONFIG_MAX_CONNECTIONS_MAX;
+	if (config_uint(flag, arg, 1, max, &n, err) < 0)
+		return -EINVAL;
+	unsigned *to = opt == OPT_MAX_CONNS ? &cfg->max_connections
+		       : opt == OPT_MAX_CONNS_CLIENT ? &cfg->max_connections_per_client
+						     : &cfg->request_timeout_s;
+	*to = (unsigned)n;
 	return 0;
 }
 
@@ -253,6 +336,27 @@ static int config_common(struct config *cfg, int opt, const char *arg, struct co
 	case OPT_LOG_FORMAT:
 		if (log_format_parse(arg, &cfg->log_format) < 0)
 			return errbuf_set(err, -EINVAL, "--log-format: expected text or json, got '%s'", arg);
+		return 0;
+	case OPT_TOKEN_FILE:
+		if (!*arg)
+			return errbuf_set(err, -EINVAL, "--token-file: expected a file, got ''");
+		cfg->token_file = arg;
+		return 0;
+	case OPT_METRICS_AUTH:
+		cfg->metrics_auth = true;
+		return 0;
+	case OPT_INSECURE_NO_AUTH:
+		cfg->insecure_no_auth = true;
+		return 0;
+	case OPT_MAX_CONNS:
+	case OPT_MAX_CONNS_CLIENT:
+	case OPT_REQUEST_TIMEOUT:
+		return config_limit(cfg, opt, arg, err);
+	case OPT_ID:
+		cfg->token_id = arg;
+		return 0;
+	case OPT_SCOPE:
+		cfg->token_scope = arg;
 		return 0;
 	case OPT_HELP:
 		cfg->command = CONFIG_HELP;
@@ -352,6 +456,22 @@ static int config_parse_scan(struct config *cfg, int argc, char **argv, struct e
 	return 0;
 }
 
+/* `leindexd token new --id NAME --scope read|write`. */
+static int config_parse_token(struct config *cfg, int argc, char **argv, struct errbuf *err)
+{
+	cfg->command = CONFIG_TOKEN;
+	int rest;
+	if (config_getopt(cfg, argc, argv, config_token_opts, &rest, err) < 0)
+		return -1;
+	if (cfg->command == CONFIG_HELP)
+		return 0;
+	if (rest != argc - 1 || strcmp(argv[rest], "new") != 0)
+		return errbuf_set(err, -EINVAL, "usage: leindexd token new --id NAME --scope read|write");
+	if (!cfg->token_id || !cfg->token_scope)
+		return errbuf_set(err, -EINVAL, "token new needs --id NAME and --scope read|write");
+	return 0;
+}
+
 int config_parse(struct config *cfg, int argc, char **argv, struct errbuf *err)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -360,6 +480,9 @@ int config_parse(struct config *cfg, int argc, char **argv, struct errbuf *err)
 	cfg->data_dir = "./data";
 	cfg->max_running = JOBQ_MAX_RUNNING_DEFAULT;
 	cfg->max_queued = 64;
+	cfg->max_connections = API_MAX_CONNECTIONS_DEFAULT;
+	cfg->max_connections_per_client = API_MAX_CONNECTIONS_PER_CLIENT_DEFAULT;
+	cfg->request_timeout_s = API_REQUEST_TIMEOUT_DEFAULT_S;
 	cfg->log_level = LOG_INFO;
 	cfg->log_format = LOG_FORMAT_TEXT;
 	if (config_from_env(cfg, err) < 0)
@@ -373,6 +496,8 @@ int config_parse(struct config *cfg, int argc, char **argv, struct errbuf *err)
 	} else if (argc > 1 && strcmp(argv[1], "health") == 0) {
 		cfg->command = CONFIG_HEALTH;
 		first = 2;
+	} else if (argc > 1 && strcmp(argv[1], "token") == 0) {
+		return config_parse_token(cfg, argc - 1, argv + 1, err);
 	}
 	int sub_argc = argc - first + 1;
 	char **sub_argv = argv + first - 1;

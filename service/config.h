@@ -18,9 +18,14 @@ enum config_command {
 	CONFIG_SERVE = 0, /**< no subcommand: serve HTTP */
 	CONFIG_SCAN,      /**< `leindexd scan ... DIR`: one-shot scan */
 	CONFIG_HEALTH,    /**< `leindexd health`: probe /healthz of a running server, exit 0/1 */
+	CONFIG_TOKEN,     /**< `leindexd token new`: print a new API token and its file line */
 	CONFIG_HELP,
 	CONFIG_VERSION,
 };
+
+/** Upper bounds of the connection limits' flags. */
+#define CONFIG_MAX_CONNECTIONS_MAX 100000
+#define CONFIG_REQUEST_TIMEOUT_MAX 3600
 
 /** Flags of the one-shot scan. */
 enum config_scan_flags {
@@ -48,6 +53,12 @@ struct config {
 	size_t cors_origin_count;
 	enum log_level log_level;
 	enum log_format log_format;
+	const char *token_file;    /**< bearer tokens (api/auth.h); NULL: access control off */
+	bool metrics_auth;         /**< /metrics needs a read token */
+	bool insecure_no_auth;     /**< a non-loopback --listen without --token-file is allowed */
+	unsigned max_connections, max_connections_per_client, request_timeout_s;
+	/* token new */
+	const char *token_id, *token_scope;
 	/* scan */
 	const char *scan_root;     /**< DIR as given (relative or not) */
 	/**

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "service/cli_health.h"
 #include "service/cli_scan.h"
+#include "service/cli_token.h"
 #include "service/config.h"
 #include "store/store.h"
 
@@ -71,9 +72,12 @@ static int main_serve(const struct config *cfg)
 		.allow_root_count = cfg->allow_root_count,
 		.cors_origins = cfg->cors_origins,
 		.cors_origin_count = cfg->cors_origin_count,
-		.max_connections = API_MAX_CONNECTIONS_DEFAULT,
-		.max_connections_per_client = API_MAX_CONNECTIONS_PER_CLIENT_DEFAULT,
-		.request_timeout_s = API_REQUEST_TIMEOUT_DEFAULT_S,
+		.max_connections = cfg->max_connections,
+		.max_connections_per_client = cfg->max_connections_per_client,
+		.request_timeout_s = cfg->request_timeout_s,
+		.token_file = cfg->token_file,
+		.metrics_auth = cfg->metrics_auth,
+		.insecure_no_auth = cfg->insecure_no_auth,
 	};
 	return api_serve(&so) == 0 ? 0 : 1;
 }
@@ -107,6 +111,9 @@ int main(int argc, char **argv)
 		break;
 	case CONFIG_HEALTH:
 		status = cli_health(&cfg) == 0 ? 0 : 1;
+		break;
+	case CONFIG_TOKEN:
+		status = cli_token(&cfg);
 		break;
 	case CONFIG_SERVE:
 	default:

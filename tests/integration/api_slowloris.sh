@@ -57,7 +57,7 @@ id=$(submit "$WORK/tree")
 [[ $(wait_done "$id") == completed ]] || fail "the scan during the attack did not complete"
 wait "$attacker" || fail "the attacker failed"
 read -r opened cut took <"$WORK/report"
-echo "attack: $opened connections held, $cut cut by the server in $took s; healthz served $served times"
+echo "attack: $opened connections opened, $cut cut or turned away by the server in $took s; healthz served $served times"
 ((served > 0)) || fail "healthz was never asked during the attack"
 # 12 addresses x 48 at most: the surplus 12 connections of each address were turned away or cut.
 ((cut > 0)) || fail "no slow connection was cut by the request deadline"
