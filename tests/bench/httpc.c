@@ -52,10 +52,10 @@ static int request(struct conn *c, const char *method, const char *path, const c
 {
 	char req[8192];
 	int n = json ? snprintf(req, sizeof(req),
-				"%s %s HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+				"%s %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
 				"Content-Length: %zu\r\n\r\n%s",
 				method, path, strlen(json), json)
-		     : snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: bench\r\n\r\n", method, path);
+		     : snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n\r\n", method, path);
 	if (n < 0 || (size_t)n >= sizeof(req))
 		die("request too long");
 	for (ssize_t off = 0; off < n;) {
