@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "base/encode.h"
+#include "base/random.h"
 #include "base/readfile.h"
 
 /* Largest token file read (10,000 lines of about 140 bytes fit with room to spare). */
@@ -303,15 +303,9 @@ int api_auth_mint(const char *id, const char *scope, char *token, size_t token_c
 	if (!scope || (strcmp(scope, "read") != 0 && strcmp(scope, "write") != 0))
 		return errbuf_set(err, -EINVAL, "--scope: expected read or write, got '%s'", scope ? scope : "");
 	unsigned char raw[32];
-	size_t got = 0;
-	while (got < sizeof(raw)) {
-		ssize_t r = getrandom(raw + got, sizeof(raw) - got, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return errbuf_errno(err, errno, "reading random bytes from the OS");
-		got += (size_t)r;
-	}
+	int rc = random_fill(raw, sizeof(raw));
+	if (rc < 0)
+		return errbuf_errno(err, -rc, "reading random bytes from the OS");
 	char b64[ENCODE_BASE64URL_LEN(sizeof(raw)) + 1];
 	size_t n = encode_base64url(raw, sizeof(raw), b64);
 	OPENSSL_cleanse(raw, sizeof(raw));

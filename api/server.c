@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -21,6 +20,8 @@
 #include "base/clock.h"
 #include "base/encode.h"
 #include "base/log.h"
+#include "base/random.h"
+#include "base/signals.h"
 #include "base/strbuf.h"
 #include "base/utf8.h"
 #include "service/scan/scanner.h"
@@ -73,16 +74,7 @@ static void api_request_id(struct api_req *req)
 		return;
 	}
 	unsigned char r[16];
-	size_t got = 0;
-	while (got < sizeof(r)) {
-		ssize_t k = getrandom(r + got, sizeof(r) - got, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		got += (size_t)k;
-	}
-	if (got < sizeof(r)) {
+	if (random_fill(r, sizeof(r)) < 0) {
 		/* No entropy to be had: still unique within the process (time and address). */
 		uint64_t a = (uint64_t)clock_mono_ns();
 		uint64_t b = (uint64_t)(uintptr_t)req ^ (uint64_t)clock_wall_ns();
@@ -475,21 +467,13 @@ static int api_wait_stop(struct api_ctx *ctx, const sigset_t *sigs)
 
 int api_serve(const struct api_server_opts *cfg)
 {
-	/*
-	 * A shell starts background commands with SIGINT ignored, and an ignored signal is dropped
-	 * while sigwait() has it unblocked: take the default back so both signals always reach us.
-	 */
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	sigemptyset(&dfl.sa_mask);
-	sigaction(SIGTERM, &dfl, NULL);
-	sigaction(SIGINT, &dfl, NULL);
 	sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP); /* re-read the token file */
 	/* Before any thread starts, so they all inherit the mask and only sigwait() sees them. */
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signals_take(&sigs);
 	sigset_t pipe_set;
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);

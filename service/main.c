@@ -7,6 +7,7 @@
 
 #include "api/server.h"
 #include "base/log.h"
+#include "base/signals.h"
 #include "service/cli_health.h"
 #include "service/cli_scan.h"
 #include "service/cli_token.h"
@@ -48,15 +49,11 @@ static void main_tune_malloc(void)
  */
 static void main_take_signals(void)
 {
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	sigemptyset(&dfl.sa_mask);
-	sigaction(SIGINT, &dfl, NULL);
-	sigaction(SIGTERM, &dfl, NULL);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signals_take(&set);
 }
 
 /* The server's options are a view of the process configuration. */

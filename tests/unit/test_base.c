@@ -1,6 +1,8 @@
 /* test_base.c: base/'s UTF-8 test, base64/base64url/hex coding, string buffer and whole-file reads. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +11,8 @@
 #include <unistd.h>
 
 #include "base/encode.h"
+#include "base/random.h"
+#include "base/signals.h"
 #include "base/readfile.h"
 #include "base/strbuf.h"
 #include "base/utf8.h"
@@ -386,6 +390,43 @@ static void test_readfile_streams(void)
 	free(text);
 }
 
+/* ---------------------------------------------------------------- random, signals */
+
+static void test_random_fill(void)
+{
+	unsigned char a[64], b[64], zero[64] = {0};
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	CU_ASSERT_EQUAL(random_fill(a, sizeof(a)), 0);
+	CU_ASSERT_EQUAL(random_fill(b, sizeof(b)), 0);
+	/* 512 random bits: equal buffers or an all-zero one mean the bytes were not filled. */
+	CU_ASSERT(memcmp(a, b, sizeof(a)) != 0);
+	CU_ASSERT(memcmp(a, zero, sizeof(a)) != 0);
+	CU_ASSERT_EQUAL(random_fill(a, 0), 0);
+}
+
+static void test_signals_take(void)
+{
+	/* An ignored signal gets its default action back, and ends up blocked. */
+	struct sigaction ign = {.sa_handler = SIG_IGN}, now;
+	sigemptyset(&ign.sa_mask);
+	CU_ASSERT_EQUAL_FATAL(sigaction(SIGUSR2, &ign, NULL), 0);
+	sigset_t set, mask;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	signals_take(&set);
+	CU_ASSERT_EQUAL(sigaction(SIGUSR2, NULL, &now), 0);
+	CU_ASSERT(now.sa_handler == SIG_DFL);
+	CU_ASSERT_EQUAL(pthread_sigmask(SIG_BLOCK, NULL, &mask), 0);
+	CU_ASSERT_EQUAL(sigismember(&mask, SIGUSR2), 1);
+	/* Blocked, so raising it does not kill the test: sigwait takes it. */
+	CU_ASSERT_EQUAL(raise(SIGUSR2), 0);
+	int sig = 0;
+	CU_ASSERT_EQUAL(sigwait(&set, &sig), 0);
+	CU_ASSERT_EQUAL(sig, SIGUSR2);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -403,6 +444,8 @@ int main(void)
 		{"readfile: sizes around the growth steps, and the limit", test_readfile_sizes},
 		{"readfile: missing file and directory say which step failed", test_readfile_errors},
 		{"readfile: /proc and pipes, read to the end", test_readfile_streams},
+		{"random: two fills differ and are not zero", test_random_fill},
+		{"signals: default action back, blocked, taken by sigwait", test_signals_take},
 		{NULL, NULL},
 	};
 	return unit_run("base", tests);
