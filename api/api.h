@@ -180,6 +180,27 @@ struct api_param {
  */
 int api_query(struct api_req *req, struct api_param *params, size_t count, enum MHD_Result *res);
 
+/** Room api_query() gives the message of api_query_take(). */
+#define API_QUERY_BAD_MAX 160
+
+/**
+ * The pure part of api_query(), called with each pair of the query string in order, as
+ * libmicrohttpd hands it over (split at '&' and '=', percent-decoded; `value` NULL for a key
+ * without '='). `params` must start with every value NULL. A known name not yet given gets the
+ * value (borrowed: the pair must outlive `params`; "" for NULL) and 0 is returned; an unknown or
+ * repeated name returns -1 with the 400's detail in bad[0..cap) (cap > 0), naming the parameter,
+ * and `params` unchanged. Thread-safe on distinct `params`.
+ */
+int api_query_take(struct api_param *params, size_t count, const char *key, size_t key_len,
+		   const char *value, size_t value_len, char *bad, size_t cap);
+
+/**
+ * Parses the n bytes at `s` as a decimal in [min, max] with no sign, spaces or leading zeros
+ * (at most 19 digits) into *out; -1 (and *out untouched) when it is not one. Pure.
+ */
+int api_query_uint(const char *s, size_t n, unsigned long long min, unsigned long long max,
+		   unsigned long long *out);
+
 /** Parses page_size (default `def`, 1..max); a 400 is queued on a bad value. */
 int api_query_page_size(struct api_req *req, const struct api_param *p, unsigned def,
 			unsigned max, unsigned *out, enum MHD_Result *res);

@@ -115,6 +115,22 @@ static bool api_guard_safe_method(const char *m)
 	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
 }
 
+/*
+ * How many bytes of `s` to quote in a detail: at most `max`, never cutting a UTF-8 character in
+ * two (a cut character would make the whole detail invalid UTF-8, and the problem answer would
+ * then hide it).
+ */
+static int api_guard_quote_len(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	return (int)n;
+}
+
 void api_guard_check(const struct api_guard_server *srv, const struct api_guard_req *req,
 		     struct api_guard_verdict *out)
 {
@@ -124,7 +140,7 @@ void api_guard_check(const struct api_guard_server *srv, const struct api_guard_
 		out->status = 403;
 		snprintf(out->detail, sizeof(out->detail),
 			 "the server listens on loopback only and answers to loopback host names; Host "
-			 "'%.80s' is not one (DNS rebinding?)", req->host);
+			 "'%.*s' is not one (DNS rebinding?)", api_guard_quote_len(req->host, 80), req->host);
 		return;
 	}
 	if (api_guard_safe_method(req->method))
@@ -133,14 +149,17 @@ void api_guard_check(const struct api_guard_server *srv, const struct api_guard_
 	    !api_guard_cors_allowed(srv, req->origin)) {
 		out->status = 403;
 		snprintf(out->detail, sizeof(out->detail),
-			 "a %s from a page of origin '%.80s' is refused: only this server's own pages and "
-			 "the origins of --cors-origin may change state", req->method, req->origin);
+			 "a %.*s from a page of origin '%.*s' is refused: only this server's own pages and "
+			 "the origins of --cors-origin may change state",
+			 api_guard_quote_len(req->method, 24), req->method,
+			 api_guard_quote_len(req->origin, 80), req->origin);
 		return;
 	}
 	if (req->content_type && !api_guard_ctype_json(req->content_type)) {
 		out->status = 415;
 		snprintf(out->detail, sizeof(out->detail),
-			 "a %s takes a JSON body or none; Content-Type '%.80s' is refused (a web form "
-			 "could send it)", req->method, req->content_type);
+			 "a %.*s takes a JSON body or none; Content-Type '%.*s' is refused (a web form "
+			 "could send it)", api_guard_quote_len(req->method, 24), req->method,
+			 api_guard_quote_len(req->content_type, 80), req->content_type);
 	}
 }

@@ -13,43 +13,56 @@
 struct api_query_state {
 	struct api_param *params;
 	size_t count;
-	char bad[160]; /**< the first problem found */
+	char bad[API_QUERY_BAD_MAX]; /**< the first problem found */
 };
+
+/* Writes "unknown query parameter 'KEY'; this route takes a, b" (or "takes none") into bad. */
+static void api_query_unknown(const struct api_param *params, size_t count, const char *key,
+			      size_t key_len, char *bad, size_t cap)
+{
+	char name[64];
+	size_t n = key_len < sizeof(name) - 1 ? key_len : sizeof(name) - 1;
+	memcpy(name, key, n);
+	name[n] = '\0';
+	if (!utf8_valid(name, n) || memchr(key, '\0', n))
+		snprintf(name, sizeof(name), "(not UTF-8)");
+	int len = snprintf(bad, cap, "unknown query parameter '%s'", name);
+	if (count && len > 0 && (size_t)len < cap) {
+		size_t o = (size_t)len;
+		o += (size_t)snprintf(bad + o, cap - o, "; this route takes ");
+		for (size_t i = 0; i < count && o < cap; i++)
+			o += (size_t)snprintf(bad + o, cap - o, "%s%s", i ? ", " : "", params[i].name);
+	} else if (len > 0 && (size_t)len < cap) {
+		snprintf(bad + len, cap - (size_t)len, "; this route takes none");
+	}
+}
+
+int api_query_take(struct api_param *params, size_t count, const char *key, size_t key_len,
+		   const char *value, size_t value_len, char *bad, size_t cap)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (strlen(params[i].name) != key_len || memcmp(params[i].name, key, key_len) != 0)
+			continue;
+		if (params[i].value) {
+			snprintf(bad, cap, "query parameter '%s' is given twice; give it once",
+				 params[i].name);
+			return -1;
+		}
+		params[i].value = value ? value : "";
+		params[i].len = value ? value_len : 0;
+		return 0;
+	}
+	api_query_unknown(params, count, key, key_len, bad, cap);
+	return -1;
+}
 
 static enum MHD_Result api_query_it(void *cls, enum MHD_ValueKind kind, const char *key,
 				    size_t key_size, const char *value, size_t value_size)
 {
 	(void)kind;
 	struct api_query_state *st = cls;
-	for (size_t i = 0; i < st->count; i++) {
-		if (strlen(st->params[i].name) != key_size || memcmp(st->params[i].name, key, key_size) != 0)
-			continue;
-		if (st->params[i].value) {
-			snprintf(st->bad, sizeof(st->bad), "query parameter '%s' is given twice; give it once",
-				 st->params[i].name);
-			return MHD_NO;
-		}
-		st->params[i].value = value ? value : "";
-		st->params[i].len = value ? value_size : 0;
-		return MHD_YES;
-	}
-	char name[64];
-	size_t n = key_size < sizeof(name) - 1 ? key_size : sizeof(name) - 1;
-	memcpy(name, key, n);
-	name[n] = '\0';
-	if (!utf8_valid(name, n) || memchr(key, '\0', n))
-		snprintf(name, sizeof(name), "(not UTF-8)");
-	int len = snprintf(st->bad, sizeof(st->bad), "unknown query parameter '%s'", name);
-	if (st->count && len > 0 && (size_t)len < sizeof(st->bad)) {
-		size_t o = (size_t)len;
-		o += (size_t)snprintf(st->bad + o, sizeof(st->bad) - o, "; this route takes ");
-		for (size_t i = 0; i < st->count && o < sizeof(st->bad); i++)
-			o += (size_t)snprintf(st->bad + o, sizeof(st->bad) - o, "%s%s",
-					      i ? ", " : "", st->params[i].name);
-	} else if (len > 0 && (size_t)len < sizeof(st->bad)) {
-		snprintf(st->bad + len, sizeof(st->bad) - (size_t)len, "; this route takes none");
-	}
-	return MHD_NO;
+	return api_query_take(st->params, st->count, key, key_size, value, value_size, st->bad,
+			      sizeof(st->bad)) == 0 ? MHD_YES : MHD_NO;
 }
 
 int api_query(struct api_req *req, struct api_param *params, size_t count, enum MHD_Result *res)
@@ -67,8 +80,7 @@ int api_query(struct api_req *req, struct api_param *params, size_t count, enum 
 	return 0;
 }
 
-/* Parses a decimal in [min, max] with no sign, spaces or leading zeros; -1 when it is not. */
-static int api_query_uint(const char *s, size_t n, unsigned long long min, unsigned long long max,
+int api_query_uint(const char *s, size_t n, unsigned long long min, unsigned long long max,
 			  unsigned long long *out)
 {
 	if (n == 0 || n > 19 || (n > 1 && s[0] == '0'))

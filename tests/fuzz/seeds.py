@@ -4,7 +4,7 @@
 Run it again after a format changes: it rewrites the seed-* files and leaves every other file of
 corpus/ alone (those are regression inputs: what fuzzing once found, kept so that each run replays
 it). The formats are written out here from their C definitions (api/token.c, store/store_codec.c,
-base/bytes.c); a seed that no longer decodes still does its job as a starting point, but then the
+base/bytes.c) and from the input layouts the harnesses describe (fuzz_<target>.c); a seed that no longer decodes still does its job as a starting point, but then the
 harness starts from invalid inputs only, so keep them in step.
 """
 import hashlib
@@ -224,6 +224,176 @@ def gitignore_seeds():
     return s
 
 
+# ----------------------------------------------------------------------------- POST /scans body
+def scan_body_seeds():
+    s = {}
+    s["minimal"] = b'{"root": "/srv/data"}'
+    s["all-fields"] = (b'{"root": "/home/u/src", "workers": 4, "max_depth": 3, "follow_symlinks": true,'
+                       b' "one_file_system": true, "ignore": ["*.o", "build/", "!keep.o"],'
+                       b' "use_gitignore": false, "hash": true, "slow_threshold_ms": 250}')
+    s["nulls"] = b'{"root": "/", "max_depth": null, "ignore": []}'
+    s["echo-form"] = (b'{"workers":1,"max_depth":null,"follow_symlinks":false,"one_file_system":false,'
+                      b'"ignore":[],"use_gitignore":true,"hash":false,"slow_threshold_ms":1000,"root":"/x"}')
+    s["unicode"] = '{"root": "/données/\u65e5\u672c", "ignore": ["*.\u00e9t\u00e9", "\\u00e9"]}'.encode()
+    s["relative-root"] = b'{"root": "srv/data"}'
+    s["nul-in-root"] = b'{"root": "/a\\u0000b"}'
+    s["no-root"] = b'{"workers": 2}'
+    s["unknown-field"] = b'{"root": "/x", "wrokers": 2}'
+    s["duplicate"] = b'{"root": "/x", "root": "/y"}'
+    s["workers-range"] = b'{"root": "/x", "workers": 0}'
+    s["workers-huge"] = b'{"root": "/x", "workers": 9223372036854775807}'
+    s["workers-real"] = b'{"root": "/x", "workers": 2.0}'
+    s["depth-negative"] = b'{"root": "/x", "max_depth": -1}'
+    s["slow-max"] = b'{"root": "/x", "slow_threshold_ms": 86400000}'
+    s["bool-as-string"] = b'{"root": "/x", "hash": "true"}'
+    s["ignore-not-strings"] = b'{"root": "/x", "ignore": ["a", 1, null]}'
+    s["ignore-long"] = b'{"root": "/x", "ignore": ["' + b"a" * 4097 + b'"]}'
+    s["ignore-many"] = b'{"root": "/x", "ignore": [' + b",".join([b'"p"'] * 1025) + b"]}"
+    s["not-object"] = b'["root", "/x"]'
+    s["bad-json"] = b'{"root": "/x",'
+    s["deep-nesting"] = b'{"root": "/x", "ignore": ' + b"[" * 200 + b"]" * 200 + b"}"
+    s["long-unknown-utf8"] = ('{"root": "/x", "' + "\u00e9" * 60 + '": 1}').encode()
+    return s
+
+
+# ---------------------------------------------------------------------------------- query strings
+# Byte 0: the route (0 none, 1 GET /scans, 2 GET /scans/{id}, 3 entries, 4 errors); then the query.
+def query_seeds():
+    s = {}
+    for name, route, q in (
+        ("none-empty", 0, b""),
+        ("none-unknown", 0, b"x=1"),
+        ("scans-all", 1, b"state=running&page_size=10&page_token=AAECAwQFBgcICQ"),
+        ("scans-page-size-0", 1, b"page_size=0"),
+        ("scans-page-size-max", 1, b"page_size=1000"),
+        ("scans-page-size-leading-zero", 1, b"page_size=010"),
+        ("scans-page-size-long", 1, b"page_size=99999999999999999999"),
+        ("scans-twice", 1, b"state=queued&state=running"),
+        ("scan-wait", 2, b"wait=30"),
+        ("scan-wait-no-value", 2, b"wait"),
+        ("entries-prefix-escaped", 3, b"prefix=src%2Flib&type=file&page_size=2"),
+        ("entries-plus-and-utf8", 3, b"prefix=a+b%20c%E2%82%AC&page_token=x-_y"),
+        ("entries-nul", 3, b"prefix=a%00b"),
+        ("entries-escaped-key", 3, b"%70age_size=5"),
+        ("entries-empty-pairs", 3, b"&&page_size=&=&type"),
+        ("entries-bad-escape", 3, b"prefix=%zz%4&type=%"),
+        ("entries-long-key", 3, b"k" * 80 + b"=1"),
+        ("entries-utf8-key", 3, "\u00e9t\u00e9=1".encode()),
+        ("entries-cut-utf8-key", 3, b"a" * 62 + "\u00e9".encode() + b"=1"),
+        ("errors-token", 4, b"page_token=abc&page_size=7"),
+    ):
+        s[name] = bytes([route]) + q
+    return s
+
+
+# ------------------------------------------------------------------------------------------ router
+# Byte 0 % 8: GET, HEAD, POST, DELETE, OPTIONS, PUT, get, or 7: the method is the bytes up to a NUL.
+GET, HEAD, POST, DELETE, OPTIONS, PUT, LOWER_GET, CUSTOM = range(8)
+
+
+def router_seeds():
+    s = {}
+    for name, m, url in (
+        ("get-scans", GET, b"/scans"),
+        ("post-scans", POST, b"/scans"),
+        ("head-scan", HEAD, b"/scans/42"),
+        ("delete-scan", DELETE, b"/scans/18446744073709551615"),
+        ("get-scan-overflow", GET, b"/scans/18446744073709551616"),
+        ("get-scan-zero", GET, b"/scans/0"),
+        ("get-scan-leading-zero", GET, b"/scans/007"),
+        ("get-scan-word", GET, b"/scans/abc/entries"),
+        ("post-cancel", POST, b"/scans/1/cancel"),
+        ("get-entries", GET, b"/scans/9/entries"),
+        ("get-errors", GET, b"/scans/9/errors"),
+        ("get-stats", GET, b"/scans/9/stats"),
+        ("options-metrics", OPTIONS, b"/metrics"),
+        ("put-healthz", PUT, b"/healthz"),
+        ("delete-stats", DELETE, b"/stats"),
+        ("lower-get", LOWER_GET, b"/readyz"),
+        ("head-openapi", HEAD, b"/openapi.yaml"),
+        ("trailing-slash", GET, b"/scans/"),
+        ("double-slash", GET, b"/scans//entries"),
+        ("empty", GET, b""),
+        ("no-slash", GET, b"scans"),
+        ("post-metrics", POST, b"/metrics"),
+    ):
+        s[name] = bytes([m]) + url
+    s["custom-patch"] = bytes([CUSTOM]) + b"PATCH\0/scans/3"
+    s["custom-empty"] = bytes([CUSTOM]) + b"\0/scans"
+    s["custom-head"] = bytes([CUSTOM]) + b"HEAD\0/scans/1/cancel"
+    return s
+
+
+# ---------------------------------------------------------------------------------------- tokens
+# As fuzz_auth.c: the file it makes holds these two tokens.
+AUTH_TOKENS = ((b"reader", b"read", b"lxd_fuzz-reader-token"),
+               (b"ci.writer_2", b"write", b"lxd_fuzz-writer-token"))
+
+
+def auth_line(ident, scope, token):
+    return ident + b" " + scope + b" sha256:" + hashlib.sha256(token).hexdigest().encode()
+
+
+def auth_seeds():
+    s = {}
+    lines = [auth_line(*t) for t in AUTH_TOKENS]
+    s["file"] = b"# tokens\n" + b"\n".join(lines) + b"\n"
+    s["file-crlf-comments"] = b"\r\n".join(b"\t" + l + b"  # rotated 2024" for l in lines) + b"\r\n"
+    s["file-upper-hex"] = lines[0].upper().replace(b"SHA256:", b"sha256:").replace(b"READER", b"reader").replace(b"READ", b"read")
+    s["file-dup-id"] = lines[0] + b"\n" + lines[0] + b"\n"
+    s["file-bad-scope"] = b"x admin sha256:" + b"0" * 64
+    s["file-short-hex"] = b"x read sha256:" + b"0" * 63
+    s["file-extra-field"] = lines[1] + b" extra"
+    s["file-nul"] = lines[0][:5] + b"\0" + lines[0][6:]
+    s["file-long-id"] = b"i" * 65 + b" read sha256:" + b"a" * 64
+    s["file-blank"] = b"\n\n   \t\n# only comments\n"
+    s["header-reader"] = b"Bearer lxd_fuzz-reader-token"
+    s["header-writer-blanks"] = b"bEaReR \t lxd_fuzz-writer-token \t "
+    s["header-basic"] = b"Basic dXNlcjpwYXNz"
+    s["header-no-blank"] = b"Bearerlxd_fuzz-reader-token"
+    s["header-empty-token"] = b"Bearer    "
+    s["header-prefix-token"] = b"Bearer lxd_fuzz-reader-toke"
+    s["header-long"] = b"Bearer lxd_fuzz-reader-token" + b" " * 490
+    s["header-nul"] = b"Bearer lxd_fuzz-reader-token\0junk"
+    return s
+
+
+# ------------------------------------------------------------------------------------------ guard
+# Byte 0: 1 no Host, 2 no Origin, 4 no Content-Type, 8 loopback server, bits 4-5 the CORS list
+# (none, http://app.example, *, the Host's own origin); then method NUL host NUL origin NUL type.
+NO_HOST, NO_ORIGIN, NO_CTYPE, LOOPBACK = 1, 2, 4, 8
+
+
+def guard(bits, method, host=b"", origin=b"", ctype=b""):
+    return bytes([bits]) + b"\0".join((method, host, origin, ctype))
+
+
+def guard_seeds():
+    s = {}
+    s["get-plain"] = guard(LOOPBACK | NO_ORIGIN | NO_CTYPE, b"GET", b"127.0.0.1:8080")
+    s["post-json-same-origin"] = guard(LOOPBACK, b"POST", b"localhost:8080", b"http://localhost:8080",
+                                       b"application/json; charset=utf-8")
+    s["post-form-cross-site"] = guard(LOOPBACK, b"POST", b"127.0.0.1:8080", b"https://evil.example",
+                                      b"application/x-www-form-urlencoded")
+    s["post-text-plain"] = guard(LOOPBACK | NO_ORIGIN, b"POST", b"[::1]:8080", b"", b"text/plain")
+    s["delete-rebound"] = guard(LOOPBACK | NO_ORIGIN | NO_CTYPE, b"DELETE", b"attacker.example:8080")
+    s["cors-allowed"] = guard(LOOPBACK | 0x10, b"POST", b"127.0.0.1", b"http://app.example",
+                              b"APPLICATION/JSON")
+    s["cors-star"] = guard(0x20 | NO_CTYPE, b"DELETE", b"files.internal", b"null")
+    s["own-origin-list"] = guard(0x30, b"POST", b"h:1", b"http://h:1", b" application/json ;x=y")
+    s["options-foreign"] = guard(LOOPBACK, b"OPTIONS", b"127.0.0.1", b"https://evil.example",
+                                 b"text/plain")
+    s["mapped-v6"] = guard(LOOPBACK | NO_ORIGIN | NO_CTYPE, b"GET", b"[::ffff:127.1.2.3]:80")
+    s["sub-localhost"] = guard(LOOPBACK | NO_ORIGIN | NO_CTYPE, b"GET", b"app.localhost.")
+    s["bare-v6"] = guard(LOOPBACK | NO_ORIGIN | NO_CTYPE, b"GET", b"::1")
+    s["long-utf8-host"] = guard(LOOPBACK | NO_ORIGIN | NO_CTYPE, b"GET",
+                                ("h\u00e9" * 60).encode())
+    s["long-utf8-origin"] = guard(NO_CTYPE, b"POST", b"x", ("http://\u00e9" * 40).encode())
+    s["lower-post"] = guard(LOOPBACK, b"post", b"127.0.0.1", b"http://evil", b"text/html")
+    s["no-headers"] = guard(NO_HOST | NO_ORIGIN | NO_CTYPE, b"PUT")
+    return s
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -240,3 +410,8 @@ if __name__ == "__main__":
     write("token", token_seeds())
     write("store_records", store_seeds())
     write("gitignore", gitignore_seeds())
+    write("scan_body", scan_body_seeds())
+    write("query", query_seeds())
+    write("router", router_seeds())
+    write("auth", auth_seeds())
+    write("guard", guard_seeds())
