@@ -108,6 +108,40 @@ static int api_auth_line(const char *s, const char *end, struct api_auth_entry *
 	return 0;
 }
 
+/* Orders entries by ID, then by line, so that a repeated ID sits next to its first use. */
+static int api_auth_cmp_id(const void *a, const void *b)
+{
+	const struct api_auth_entry *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+static int api_auth_cmp_line(const void *a, const void *b)
+{
+	const struct api_auth_entry *x = a, *y = b;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+/*
+ * Refuses a file that uses an ID twice, naming the later line: sorted by ID, a repeat is a
+ * neighbour (n log n, whatever the IDs share). The entries keep the file's order.
+ */
+static int api_auth_unique(struct api_auth_entry *e, size_t n, const char *path, struct errbuf *err)
+{
+	if (n < 2)
+		return 0;
+	qsort(e, n, sizeof(*e), api_auth_cmp_id);
+	size_t dup = n;
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(e[i - 1].id, e[i].id) == 0 && (dup == n || e[i].line < e[dup].line))
+			dup = i;
+	if (dup < n)
+		return errbuf_set(err, -EINVAL, "%s line %zu: the ID '%s' is already used", path,
+				  e[dup].line, e[dup].id);
+	qsort(e, n, sizeof(*e), api_auth_cmp_line);
+	return 0;
+}
+
 int api_auth_parse(const char *text, size_t len, const char *path, struct api_auth_entry **entries,
 		   size_t *count, struct errbuf *err)
 {
@@ -153,15 +187,12 @@ int api_auth_parse(const char *text, size_t len, const char *path, struct api_au
 			free(out);
 			return errbuf_set(err, -EINVAL, "%s line %zu: %s", path, lineno, why);
 		}
-		for (size_t i = 0; i < n; i++) {
-			if (strcmp(out[i].id, out[n].id) == 0) {
-				errbuf_set(err, -EINVAL, "%s line %zu: the ID '%s' is already used", path,
-					   lineno, out[n].id);
-				free(out);
-				return -EINVAL;
-			}
-		}
+		out[n].line = lineno;
 		n++;
+	}
+	if (api_auth_unique(out, n, path, err) < 0) {
+		free(out);
+		return -EINVAL;
 	}
 	*entries = out;
 	*count = n;

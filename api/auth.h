@@ -35,6 +35,8 @@ struct api_auth_entry {
 	char id[API_AUTH_ID_MAX + 1];
 	enum api_auth_scope scope;
 	unsigned char digest[32];
+	/** The line of the file it came from. */
+	size_t line;
 };
 
 struct api_auth;
@@ -42,7 +44,7 @@ struct api_auth;
 /**
  * Parses the text of a token file. On success *entries (malloc'ed, caller frees; NULL when
  * *count is 0) holds every line. On failure returns -EINVAL with a message naming `path` and the
- * line. Bounded: linear in `len`, at most API_AUTH_LINES_MAX lines.
+ * line. Bounded: linear in `len` plus a sort of the IDs, at most API_AUTH_LINES_MAX lines.
  */
 int api_auth_parse(const char *text, size_t len, const char *path, struct api_auth_entry **entries,
 		   size_t *count, struct errbuf *err);
