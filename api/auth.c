@@ -317,12 +317,13 @@ enum api_auth_result api_auth_check(struct api_auth *a, const char *header,
 	for (size_t i = 0; i < a->count; i++)
 		if (CRYPTO_memcmp(d, a->entries[i].digest, sizeof(d)) == 0)
 			hit = i;
-	if (hit < a->count) {
+	bool ok = hit < a->count;
+	if (ok) {
 		*scope = a->entries[hit].scope;
 		memcpy(id, a->entries[hit].id, sizeof(a->entries[hit].id));
 	}
 	pthread_rwlock_unlock(&a->lock);
-	return hit < a->count ? API_AUTH_OK : API_AUTH_INVALID;
+	return ok ? API_AUTH_OK : API_AUTH_INVALID;
 }
 
 int api_auth_mint(const char *id, const char *scope, char *token, size_t token_cap, char *line,
