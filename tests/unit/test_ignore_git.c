@@ -572,7 +572,7 @@ static void test_random_vs_git(void)
 	const char *env_rounds = getenv("LEINDEX_FUZZ_ROUNDS"), *env_seed = getenv("LEINDEX_FUZZ_SEED");
 	uint64_t rng = env_seed ? strtoull(env_seed, NULL, 0) | 1 : 0x9e3779b97f4a7c15ull;
 	test_walk_excluded = test_walk_kept = 0;
-	size_t rounds = env_rounds ? strtoul(env_rounds, NULL, 0) : 250, failed = 0;
+	size_t rounds = env_rounds ? strtoul(env_rounds, NULL, 0) : (size_t)unit_rounds(250), failed = 0;
 	for (size_t r = 0; r < rounds; r++) {
 		char root[4096];
 		CU_ASSERT_EQUAL_FATAL(new_repo(root, sizeof(root), "fuzz"), 0);

@@ -449,7 +449,7 @@ static void test_random_vs_backtracking(void)
 	struct wm_buf p = {0}, t = {0}, lp = {0}, lt = {0};
 	struct diff_stats st = {0};
 	size_t prefix_len = 64;
-	for (int round = 0; round < 24000; round++) {
+	for (int round = 0; round < unit_rounds(24000); round++) {
 		rnd_pattern(&rng, &p, 1 + (int)(rng_next(&rng) % 7), false);
 		lp.n = 0;
 		buf_rep(&lp, "x/", 32);
@@ -477,7 +477,7 @@ static void test_random_vs_backtracking(void)
 	fprintf(stderr, "\n    %zu cases, %zu matches, %zu beyond the reference's budget", st.cases,
 		st.matches, st.skipped);
 	CU_ASSERT_EQUAL(st.mismatches, 0);
-	CU_ASSERT(st.cases >= 300000);
+	CU_ASSERT(st.cases >= (size_t)unit_rounds(24000) * 12);
 	CU_ASSERT(st.matches > st.cases / 10);
 	CU_ASSERT(st.skipped < st.cases / 1000);
 	free(p.s);
@@ -494,7 +494,7 @@ static void test_random_long_vs_backtracking(void)
 	uint64_t rng = 0x2545f4914f6cdd1dull;
 	struct wm_buf p = {0}, t = {0};
 	struct diff_stats st = {0};
-	for (int round = 0; round < 3000; round++) {
+	for (int round = 0; round < unit_rounds(3000); round++) {
 		rnd_pattern(&rng, &p, 50 + (int)(rng_next(&rng) % 100), true);
 		unsigned flags = modes[round % 4];
 		struct ignore_wm *wm;
@@ -508,7 +508,7 @@ static void test_random_long_vs_backtracking(void)
 	fprintf(stderr, "\n    %zu cases, %zu matches, %zu beyond the reference's budget", st.cases,
 		st.matches, st.skipped);
 	CU_ASSERT_EQUAL(st.mismatches, 0);
-	CU_ASSERT(st.cases >= 10000);
+	CU_ASSERT(st.cases >= (size_t)unit_rounds(3000) * 3);
 	CU_ASSERT(st.matches > st.cases / 50);
 	free(p.s);
 	free(t.s);

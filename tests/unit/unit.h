@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -43,6 +44,19 @@ struct unit_run_state {
 	unsigned skipped;          /**< tests that called unit_skip() */
 };
 static struct unit_run_state unit_state;
+
+/**
+ * How many rounds a randomised test runs: `n`, or an eighth of it (at least 1) under a sanitizer
+ * (tests/sanitize.sh sets LEINDEX_SANITIZER), where every round costs 5 to 50 times more and the
+ * normal build has already run them all.
+ */
+static inline int unit_rounds(int n)
+{
+	const char *san = getenv("LEINDEX_SANITIZER");
+	if (!san || !*san)
+		return n;
+	return n / 8 > 0 ? n / 8 : 1;
+}
 
 /** Marks the running test as unable to run here (why: a static string), instead of passing. */
 static inline void unit_skip(const char *why)
