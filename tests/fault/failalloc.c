@@ -35,6 +35,9 @@
  * not bypass the count. dlsym itself may allocate before the real functions are known: those few
  * early calls are served from a small static arena that free() recognises and ignores.
  *
+ * Allocations a new thread makes before its start routine runs (the runtime's set-up) are not
+ * counted: see fa_user_thread.
+ *
  * The state is process-wide on purpose (a preloaded shim has no other place for it); it is
  * updated with atomics, and the signal handler only touches atomics and async-signal-safe calls.
  */
@@ -42,6 +45,7 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -82,6 +86,13 @@ static int fa_log_fd = -1;
 static const char *fa_ctl_path;
 static FA_TLS int fa_inside;    /* >0 while the shim itself runs: its allocations are not counted */
 static FA_TLS int fa_resolving; /* >0 while this thread looks up the real functions */
+/*
+ * Whether this thread runs the program's code: set in the main thread by the constructor and in
+ * each thread the program creates once its start routine begins. Before that, a new thread runs
+ * the runtime's set-up (ASan's thread start calls pthread_getattr_np(), which allocates, and
+ * aborts on failure): those allocations are the sanitizer's, not the program's, and not counted.
+ */
+static FA_TLS bool fa_user_thread;
 
 /* ------------------------------------------------------------ bootstrap arena (before dlsym) */
 
@@ -195,7 +206,7 @@ static void fa_log_event(const char *what, unsigned long n, const char *fn, size
 /* Whether this allocation is the one to fail; counts it when armed. */
 static bool fa_fail(const char *fn, size_t size)
 {
-	if (fa_inside || !atomic_load_explicit(&fa_armed, memory_order_relaxed))
+	if (fa_inside || !fa_user_thread || !atomic_load_explicit(&fa_armed, memory_order_relaxed))
 		return false;
 	unsigned long n = atomic_fetch_add(&fa_calls, 1) + 1;
 	unsigned long nth = atomic_load(&fa_nth);
@@ -277,6 +288,7 @@ static void fa_warm_sha256(void)
 
 __attribute__((constructor)) static void fa_init(void)
 {
+	fa_user_thread = true;
 	fa_bootstrapping(); /* resolves the real functions if no allocation did yet */
 	fa_inside++;
 	const char *log = getenv("LEINDEX_FAILALLOC_LOG");
@@ -307,6 +319,47 @@ __attribute__((destructor)) static void fa_fini(void)
 	if (atomic_load(&fa_armed))
 		fa_log_event("exit counted", atomic_load(&fa_calls), NULL, 0);
 	fa_inside--;
+}
+
+/* ------------------------------------------------------------ threads */
+
+struct fa_start {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *fa_thread_main(void *p)
+{
+	struct fa_start st = *(struct fa_start *)p;
+	fa_inside++;
+	free(p);
+	fa_inside--;
+	fa_user_thread = true;
+	return st.fn(st.arg);
+}
+
+/* Marks the program's threads (see fa_user_thread); the creation itself is counted as usual. */
+FA_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+			     void *arg)
+{
+	static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+	if (!real)
+		real = (int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(
+			RTLD_NEXT, "pthread_create");
+	fa_inside++;
+	struct fa_start *st = malloc(sizeof(*st));
+	fa_inside--;
+	if (!st)
+		return EAGAIN;
+	st->fn = fn;
+	st->arg = arg;
+	int rc = real(th, attr, fa_thread_main, st);
+	if (rc != 0) {
+		fa_inside++;
+		free(st);
+		fa_inside--;
+	}
+	return rc;
 }
 
 /* ------------------------------------------------------------ the interposed functions */
