@@ -236,6 +236,9 @@ int api_waiters_suspend(struct api_waiters *w, struct api_req *req, int64_t dead
 /* ---------------------------------------------------------------- handlers */
 
 enum MHD_Result api_scans_post(struct api_req *req);
+/** Routes jansson's allocations through the check api_scans_post() relies on; call once, before
+ * any thread uses jansson. */
+void api_scans_json_init(void);
 enum MHD_Result api_scans_list(struct api_req *req);
 enum MHD_Result api_scan_get(struct api_req *req);
 enum MHD_Result api_scan_cancel(struct api_req *req);

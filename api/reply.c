@@ -55,17 +55,26 @@ static enum MHD_Result api_reply_v(struct api_req *req, unsigned status, const c
 		LOG_EV(LOG_ERROR, "creating an HTTP response failed", LOG_STR("url", req->url));
 		return MHD_NO;
 	}
-	if (ctype)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	/*
+	 * A header that cannot be added (out of memory) must not leave silently: a JSON body without
+	 * its Content-Type, a page without its Link. Such an answer is dropped like one that could
+	 * not be created at all (libmicrohttpd closes the connection).
+	 */
+	bool ok = !ctype || MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) == MHD_YES;
 	for (;;) {
 		const char *name = va_arg(ap, const char *);
 		if (!name)
 			break;
 		const char *value = va_arg(ap, const char *);
-		if (value)
-			MHD_add_response_header(resp, name, value);
+		if (value && ok)
+			ok = MHD_add_response_header(resp, name, value) == MHD_YES;
 	}
-	MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+	if (!ok || MHD_add_response_header(resp, "X-Request-Id", req->request_id) != MHD_YES) {
+		MHD_destroy_response(resp); /* frees body */
+		LOG_EV(LOG_ERROR, "creating an HTTP response failed", LOG_STR("url", req->url),
+		       LOG_STR("error", "out of memory adding its headers"));
+		return MHD_NO;
+	}
 	api_cors_headers(req, resp);
 	req->status = status;
 	enum MHD_Result r = MHD_queue_response(req->conn, status, resp);

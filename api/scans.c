@@ -219,7 +219,7 @@ static enum MHD_Result api_scan_submit(struct api_req *req, struct scanner_opts 
 	so->root = resolved;
 	/* The effective options for the record: the same document `leindexd scan` stores. */
 	json_t *optj = scanjson_options(so);
-	char *options = optj ? json_dumps(optj, JSON_COMPACT) : NULL;
+	char *options = optj ? scanjson_dumps(optj, JSON_COMPACT) : NULL;
 	json_decref(optj);
 	if (!options)
 		return api_problem(req, 500, "out of memory while queueing a scan of '%.512s'", root);
@@ -242,6 +242,29 @@ static enum MHD_Result api_scan_submit(struct api_req *req, struct scanner_opts 
 	return api_scan_answer(req, 202, loc);
 }
 
+/*
+ * jansson's parser drops a character of a string when its buffer cannot grow (its lex_save()
+ * ignores the failure), so a body parsed while memory runs short can come back valid but changed:
+ * a root one letter shorter, another directory. jansson allocates through
+ * api_scans_json_malloc(), which notes a failure for the thread that parses; a parse that saw one
+ * is answered 500, never taken for what the client sent. The flag is per thread and only read
+ * around one json_loadb() of that thread.
+ */
+static _Thread_local bool api_scans_json_oom;
+
+static void *api_scans_json_malloc(size_t n)
+{
+	void *p = malloc(n);
+	if (!p)
+		api_scans_json_oom = true;
+	return p;
+}
+
+void api_scans_json_init(void)
+{
+	json_set_alloc_funcs(api_scans_json_malloc, free);
+}
+
 enum MHD_Result api_scans_post(struct api_req *req)
 {
 	enum MHD_Result res;
@@ -250,7 +273,12 @@ enum MHD_Result api_scans_post(struct api_req *req)
 	if (req->body_len == 0)
 		return api_problem(req, 400, "the body is empty; send a JSON object such as {\"root\": \"/abs/dir\"}");
 	json_error_t jerr;
+	api_scans_json_oom = false;
 	json_t *o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (api_scans_json_oom) {
+		json_decref(o);
+		return api_problem(req, 500, "out of memory while reading the body");
+	}
 	if (!o)
 		return api_problem(req, 400, "the body is not valid JSON: %s (line %d, column %d)",
 				   jerr.text, jerr.line, jerr.column);

@@ -479,6 +479,7 @@ int api_serve(const struct api_server_opts *cfg)
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
 
+	api_scans_json_init();
 	int ret = 1;
 	struct errbuf err;
 	errbuf_clear(&err);

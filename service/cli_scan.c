@@ -220,11 +220,12 @@ static int cli_print_json(const struct jobq_view *v, json_t *counters)
 		return -1;
 	}
 	/* The counters also at the top level, so scripts can read them without nesting. */
-	json_object_update(doc, counters);
-	char *text = json_dumps(doc, JSON_COMPACT);
+	char *text = json_object_update(doc, counters) == 0 ? scanjson_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
-	if (!text)
+	if (!text) {
+		fprintf(stderr, "leindexd: out of memory encoding the summary\n");
 		return -1;
+	}
 	puts(text);
 	free(text);
 	return 0;
@@ -264,7 +265,7 @@ static int cli_run(struct store *st, const struct scanner_opts *opts, const stru
 	struct errbuf err;
 	errbuf_clear(&err);
 	json_t *optj = scanjson_options(opts);
-	char *opt_text = optj ? json_dumps(optj, JSON_COMPACT) : NULL;
+	char *opt_text = optj ? scanjson_dumps(optj, JSON_COMPACT) : NULL;
 	json_decref(optj);
 	if (!opt_text) {
 		fprintf(stderr, "leindexd: out of memory encoding the scan options\n");

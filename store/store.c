@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "base/bytes.h"
@@ -91,6 +92,9 @@ int store_mdb_code(int rc)
 	}
 }
 
+/** Below this much free space, an I/O error of a write is taken for a full disk. */
+#define STORE_DISK_FULL_BYTES (1u << 20)
+
 int store_mdb_err(struct store *s, struct errbuf *err, int rc, const char *fmt, ...)
 {
 	char what[512];
@@ -103,6 +107,16 @@ int store_mdb_err(struct store *s, struct errbuf *err, int rc, const char *fmt, 
 				  "%s: store full: the LMDB map (%" PRIu64
 				  " bytes) is full; raise --map-size",
 				  what, s->map_size);
+	/*
+	 * LMDB reports a write cut short by a full disk as EIO (it sees a short pwrite, not
+	 * ENOSPC): say so when the file system of the data directory has next to nothing left.
+	 */
+	struct statvfs vfs;
+	if ((rc == EIO || rc == ENOSPC) && statvfs(s->dir, &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < STORE_DISK_FULL_BYTES)
+		return errbuf_set(err, -ENOSPC, "%s: %s: the disk holding %s is full (%" PRIu64
+				  " bytes free)", what, mdb_strerror(rc), s->dir,
+				  (uint64_t)vfs.f_bavail * vfs.f_frsize);
 	return errbuf_set(err, store_mdb_code(rc), "%s: %s", what, mdb_strerror(rc));
 }
 

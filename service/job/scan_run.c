@@ -86,7 +86,7 @@ char *scanrun_counters_json(const struct scanner_stats *st, const struct store_s
 	struct scanner_progress p = {.dirs = t->dirs, .files = t->files, .symlinks = t->symlinks,
 				     .other = t->other, .bytes = t->bytes, .errors = t->errors};
 	json_t *o = scanjson_counters(st, &p);
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char *text = o ? scanjson_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return text;
 }

@@ -1,6 +1,7 @@
 /* scanjson.c: JSON documents describing a scan (see scanjson.h). */
 #include "service/job/scanjson.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,46 @@
 #include "base/encode.h"
 #include "base/utf8.h"
 #include "service/job/scanopt.h"
+
+/* The text built by scanjson_dumps(); `failed` sticks once a write could not be done. */
+struct scanjson_text {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+};
+
+static int scanjson_append(const char *bytes, size_t n, void *data)
+{
+	struct scanjson_text *t = data;
+	if (t->failed)
+		return -1;
+	if (t->cap - t->len <= n) {
+		size_t cap = t->cap ? t->cap : 256;
+		while (cap - t->len <= n)
+			cap *= 2;
+		char *buf = realloc(t->buf, cap);
+		if (!buf) {
+			t->failed = true;
+			return -1;
+		}
+		t->buf = buf;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, bytes, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+	return 0;
+}
+
+char *scanjson_dumps(const json_t *doc, size_t flags)
+{
+	struct scanjson_text t = {0};
+	if (json_dump_callback(doc, scanjson_append, &t, flags) < 0 || t.failed || !t.buf) {
+		free(t.buf);
+		return NULL;
+	}
+	return t.buf;
+}
 
 int scanjson_set_path(json_t *obj, const char *key, const char *bytes, size_t len)
 {

@@ -29,4 +29,13 @@ json_t *scanjson_options(const struct scanner_opts *opts);
  */
 int scanjson_set_path(json_t *obj, const char *key, const char *bytes, size_t len);
 
+/**
+ * json_dumps(), but all or nothing: the text of `doc`, or NULL when any part of it could not be
+ * written. jansson's own json_dumps() ignores a failed write of an object's key (its buffer
+ * could not grow) and goes on, so under memory pressure it returns a document with a key
+ * missing, which is not JSON; a record stored from it would break every listing of the scans.
+ * The caller frees the text. Thread-safe (nothing shared).
+ */
+char *scanjson_dumps(const json_t *doc, size_t flags);
+
 #endif
