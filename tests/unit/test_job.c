@@ -186,6 +186,16 @@ static void tj_tree(const char *root)
 		tj_file(root, files[i]);
 }
 
+static void tj_start_jobq(struct tj_world *w, unsigned max_running, unsigned max_queued)
+{
+	struct jobq_opts o = {.store = w->store, .max_running = max_running, .max_queued = max_queued,
+			      .on_finish = tj_on_finish, .on_finish_ctx = &w->gate,
+			      .test_hook = tj_hook, .test_hook_ctx = &w->gate};
+	struct errbuf err;
+	errbuf_clear(&err);
+	CU_ASSERT_EQUAL_FATAL(jobq_create(&w->jq, &o, &err), 0);
+}
+
 static void tj_open_q(struct tj_world *w, unsigned max_running, unsigned max_queued)
 {
 	memset(w, 0, sizeof(*w));
@@ -195,12 +205,17 @@ static void tj_open_q(struct tj_world *w, unsigned max_running, unsigned max_que
 	tj_tree(w->tree);
 	w->store = tsu_open(w->data, 64ull << 20);
 	tj_gate_init(&w->gate);
-	struct jobq_opts o = {.store = w->store, .max_running = max_running, .max_queued = max_queued,
-			      .on_finish = tj_on_finish, .on_finish_ctx = &w->gate,
-			      .test_hook = tj_hook, .test_hook_ctx = &w->gate};
-	struct errbuf err;
-	errbuf_clear(&err);
-	CU_ASSERT_EQUAL_FATAL(jobq_create(&w->jq, &o, &err), 0);
+	tj_start_jobq(w, max_running, max_queued);
+}
+
+/* As a restart would: a new store and job manager on the same data directory. */
+static void tj_restart(struct tj_world *w)
+{
+	tj_release(&w->gate);
+	jobq_destroy(w->jq);
+	store_close(w->store);
+	w->store = tsu_open(w->data, 64ull << 20);
+	tj_start_jobq(w, 1, 8);
 }
 
 static void tj_open(struct tj_world *w, unsigned max_running)
@@ -431,10 +446,8 @@ static void test_delete_at_each_point(void)
 		jobq_counts(w.jq, &running, &nqueued);
 		CU_ASSERT_EQUAL(running, 0);
 		CU_ASSERT_EQUAL(nqueued, 0);
-		jobq_shutdown(w.jq);
 		/* Gone after a restart too, rows and all (a purge left undone is resumed at open). */
-		store_close(w.store);
-		w.store = tsu_open(w.data, 64ull << 20);
+		tj_restart(&w);
 		CU_ASSERT_EQUAL(tj_stored(&w, id, NULL, NULL, 0), -ENOENT);
 		CU_ASSERT_EQUAL(tj_stored(&w, queued, NULL, NULL, 0), -ENOENT);
 		struct store_info info;
@@ -653,9 +666,7 @@ static void test_delete_between_create_and_run(void)
 	CU_ASSERT_TRUE(tj_wait_finished(&w.gate, id, 2));
 	tj_assert_idle(&w);
 	tj_assert_gone(&w, id);
-	jobq_shutdown(w.jq);
-	store_close(w.store);
-	w.store = tsu_open(w.data, 64ull << 20);
+	tj_restart(&w);
 	tj_assert_gone(&w, id);
 	tj_close(&w);
 }
