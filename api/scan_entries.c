@@ -51,6 +51,19 @@ static int api_scan_check(struct api_req *req, bool finished, enum MHD_Result *r
 	return 0;
 }
 
+/*
+ * After a read of scan req->id answered -ENOENT although api_scan_check() found the scan: whether
+ * the scan itself is gone (deleted in between: answer 404, as every other route now does) rather
+ * than a prefix directory missing.
+ */
+static bool api_scan_vanished(struct api_req *req)
+{
+	struct store_scan rec = {0};
+	int rc = store_scan_get(req->ctx->store, req->id, &rec, NULL);
+	store_scan_clear(&rec);
+	return rc == -ENOENT;
+}
+
 /* "2026-11-26T08:45:52.123456789Z"; null when the year has no four-digit RFC 3339 form. */
 static void api_entry_time(struct jsonw *w, const char *key, int64_t sec, uint32_t nsec)
 {
@@ -202,7 +215,11 @@ enum MHD_Result api_scan_entries(struct api_req *req)
 	errbuf_clear(&err);
 	int rc = store_walk(req->ctx->store, req->id, &f, have_resume ? &resume : NULL, page_size,
 			    api_entry_cb, &w, &next, &more, &err);
-	if (rc == -ENOENT) {
+	if (rc == -ENOENT && api_scan_vanished(req)) {
+		free(filter);
+		jsonw_free(&w);
+		return api_problem(req, 404, "scan %llu does not exist", (unsigned long long)req->id);
+	} else if (rc == -ENOENT) {
 		/* The scan exists (checked above): the prefix directory does not. Nothing below it. */
 		more = false;
 	} else if (rc == -EINVAL) {
@@ -283,8 +300,11 @@ enum MHD_Result api_scan_errors(struct api_req *req)
 		return api_problem(req, 500, "reading the errors of scan %llu: %s",
 				   (unsigned long long)req->id, err.msg);
 	}
-	if (rc == -ENOENT)
-		more = false;
+	if (rc == -ENOENT) {
+		/* The scan existed when checked: it was deleted since. */
+		jsonw_free(&w);
+		return api_problem(req, 404, "scan %llu does not exist", (unsigned long long)req->id);
+	}
 	jsonw_arr_end(&w);
 	char *tok = NULL, *link = NULL;
 	if (more) {

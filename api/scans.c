@@ -446,10 +446,11 @@ enum MHD_Result api_scan_delete(struct api_req *req)
 		return res;
 	struct errbuf err;
 	errbuf_clear(&err);
+	/* 204 only once the deletion is durable; a store that cannot commit it is a 503. */
 	int rc = jobq_delete(req->ctx->jobq, req->id, &err);
 	if (rc == -ENOENT)
 		return api_problem(req, 404, "scan %llu does not exist", (unsigned long long)req->id);
 	if (rc < 0)
-		return api_problem(req, 500, "deleting scan %llu: %s", (unsigned long long)req->id, err.msg);
+		return api_problem(req, 503, "deleting scan %llu: %s", (unsigned long long)req->id, err.msg);
 	return api_reply(req, 204, NULL, NULL, 0, (const char *)NULL);
 }

@@ -14,33 +14,46 @@
  * Design.
  *
  * The manager holds every scan that is not finished yet (and the few being recorded as finished)
- * in an "active" list; finished scans live only in the store. A scan waits in a FIFO queue until
- * one of max_running runner threads ("jobq-N") takes it: lock, take the head, unlock, run the
+ * in a hash index by id (job_index.c), so every lookup is O(1) however many scans wait; finished
+ * scans live only in the store. A scan waits in a FIFO queue until one of max_running runner
+ * threads ("jobq-N") takes it: lock, take the head, move it to the running list, unlock, run the
  * scan through scanrun_run() (scan_run.c: the life cycle the one-shot CLI shares; the scanner
  * starts and joins the scan's own worker pool), relock, retire. Each job's scanrun borrows
- * jq->lock. The memory view wins while a scan is active, so readers never see the store lag
- * behind a transition: a scan leaves the active list only after its final record is committed.
+ * jq->lock. The memory view wins while a scan is held, so readers never see the store lag
+ * behind a transition: a scan leaves the index only after its final record is committed.
  *
  * Stopping a scan sets its run's stop reason once (cancel by a user, or interrupt at shutdown:
  * the first one wins) and cancels its scanner. The scanner is attached and detached under the
  * lock and destroyed only after it is detached, so any thread holding the lock may use it.
  *
- * Deletion hides the id at once (the "deleted" set, consulted by every read) and hands the store
- * removal, which is bulk work, to one deleter thread ("jobq-delete"); a running scan is first
- * cancelled and queued for removal by its runner once its record is final. The id leaves the
- * deleted set when the store no longer has it.
+ * Deletion is durable before it is answered: jobq_delete() first commits the scan's tombstone
+ * (store_scan_tombstone(), one small synced transaction, made without any jobq lock), after
+ * which the store answers -ENOENT for it on every route and refuses its writes; if that fails,
+ * nothing else was touched and the scan stays whole. Only then does the manager let go of it: a
+ * queued job leaves the queue; a running one is marked deleted (readers treat it as gone) and
+ * cancelled, and its runner drops it once stopped: its final record write meets -ENOENT and is
+ * not an error. The purge of the rows, bulk work, is left to one deleter thread ("jobq-delete"),
+ * queued once no writer of the scan is left; a purge a crash or shutdown cut short is resumed by
+ * the next store_open(). So the manager keeps no set of deleted ids: the store has them.
  *
- * Submissions reserve their queue slot under the lock before the store write that gives them an
- * id, so concurrent POSTs never overshoot max_queued, and shutdown waits for reservations before
- * it drains the queue.
+ * Submissions reserve their queue slot (and room in the index) under the lock before the store
+ * write that gives them an id, so concurrent POSTs never overshoot max_queued and the job can
+ * always be indexed once its record exists; shutdown waits for reservations before it drains
+ * the queue. Between that write and the indexing, the scan has a record and no job: a delete or
+ * cancel that finds it then would miss the job about to be queued (a delete would purge the
+ * record under a scan that then runs, fails and stays in memory, visible on some routes only).
+ * So a submission holds jq->submit_lock shared across both steps, and a delete or cancel that
+ * finds a record but no job while reservations are out takes it exclusively once, which waits
+ * for those submissions to index their jobs (jobq_settle_locked()). Ids only grow, so a
+ * submission that starts later cannot be creating that id.
  *
  * Process totals for /metrics (jobq_metrics()) are kept apart from the store, so deleting a scan
  * never takes its figures back: a runner folds what its scan found into jq->done in the same
  * critical section that detaches the scanner (the scanrun's fold hook), and readers add the live
- * progress of the scanners still attached, which they may only touch under the lock.
+ * progress of the scanners still attached, walking the running list only.
  *
- * Tests hold a runner at a named point (jobq_opts.test_hook) to replay each interleaving of
- * cancel, delete and shutdown with a running scan.
+ * Tests hold a thread at a named point (jobq_opts.test_hook) to replay each interleaving of
+ * submit, cancel, delete and shutdown with a running scan.
  */
 
 static void jobq_job_free(struct jobq_job *job)
@@ -51,116 +64,105 @@ static void jobq_job_free(struct jobq_job *job)
 	free(job);
 }
 
-static int jobq_push_id(uint64_t **arr, size_t *len, size_t *cap, uint64_t id)
+static void jobq_list_append(struct jobq_list *l, struct jobq_job *job)
 {
-	if (*len == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 16;
-		uint64_t *n = realloc(*arr, ncap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		*arr = n;
-		*cap = ncap;
-	}
-	(*arr)[(*len)++] = id;
-	return 0;
+	job->prev = l->tail;
+	job->next = NULL;
+	if (l->tail)
+		l->tail->next = job;
+	else
+		l->head = job;
+	l->tail = job;
+	l->len++;
 }
 
-bool jobq_is_deleted_locked(const struct jobq *jq, uint64_t id)
+static void jobq_list_unlink(struct jobq_list *l, struct jobq_job *job)
 {
-	for (size_t i = 0; i < jq->deleted_len; i++)
-		if (jq->deleted[i] == id)
-			return true;
-	return false;
-}
-
-static void jobq_undelete_locked(struct jobq *jq, uint64_t id)
-{
-	for (size_t i = 0; i < jq->deleted_len; i++) {
-		if (jq->deleted[i] == id) {
-			jq->deleted[i] = jq->deleted[--jq->deleted_len];
-			return;
-		}
-	}
+	if (job->prev)
+		job->prev->next = job->next;
+	else
+		l->head = job->next;
+	if (job->next)
+		job->next->prev = job->prev;
+	else
+		l->tail = job->prev;
+	job->prev = job->next = NULL;
+	l->len--;
 }
 
 struct jobq_job *jobq_find_locked(struct jobq *jq, uint64_t id)
 {
-	for (struct jobq_job *j = jq->active; j; j = j->anext)
-		if (j->run.id == id)
-			return j;
-	return NULL;
+	return jobq_index_get(&jq->index, id);
 }
 
-static void jobq_unlink_active_locked(struct jobq *jq, struct jobq_job *job)
+static void jobq_hook(struct jobq *jq, uint64_t id, enum jobq_point pt)
 {
-	for (struct jobq_job **p = &jq->active; *p; p = &(*p)->anext) {
-		if (*p == job) {
-			*p = job->anext;
+	if (jq->test_hook)
+		jq->test_hook(jq->test_hook_ctx, id, pt);
+}
+
+static int jobq_no_scan(struct errbuf *err, uint64_t id)
+{
+	return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
+}
+
+/* Queues the purge of tombstoned scan `id`'s rows for the deleter thread. Under the lock. */
+static void jobq_queue_purge_locked(struct jobq *jq, uint64_t id)
+{
+	if (jq->delq_head == jq->delq_len)
+		jq->delq_head = jq->delq_len = 0;
+	if (jq->delq_len == jq->delq_cap && jq->delq_head > 0) {
+		memmove(jq->delq, jq->delq + jq->delq_head,
+			(jq->delq_len - jq->delq_head) * sizeof(*jq->delq));
+		jq->delq_len -= jq->delq_head;
+		jq->delq_head = 0;
+	}
+	if (jq->delq_len == jq->delq_cap) {
+		size_t ncap = jq->delq_cap ? jq->delq_cap * 2 : 16;
+		uint64_t *n = realloc(jq->delq, ncap * sizeof(*n));
+		if (!n) {
+			/* The scan is gone for readers anyway; the next start purges its rows. */
+			LOG_EV(LOG_ERROR, "queueing the purge of a deleted scan: out of memory; the next "
+			       "start purges it", LOG_U64("scan_id", id));
 			return;
 		}
+		jq->delq = n;
+		jq->delq_cap = ncap;
 	}
-}
-
-static void jobq_unlink_queue_locked(struct jobq *jq, struct jobq_job *job)
-{
-	struct jobq_job *prev = NULL;
-	for (struct jobq_job *j = jq->qhead; j; prev = j, j = j->qnext) {
-		if (j != job)
-			continue;
-		if (prev)
-			prev->qnext = j->qnext;
-		else
-			jq->qhead = j->qnext;
-		if (jq->qtail == j)
-			jq->qtail = prev;
-		jq->qlen--;
-		j->qnext = NULL;
-		return;
-	}
-}
-
-/* Queues a store removal of `id` (already in the deleted set). Under the lock. */
-static void jobq_queue_delete_locked(struct jobq *jq, uint64_t id)
-{
-	if (jobq_push_id(&jq->delq, &jq->delq_len, &jq->delq_cap, id) < 0) {
-		/* The id stays hidden for this process's life; a restart shows it again. */
-		LOG_EV(LOG_ERROR, "queueing a scan deletion: out of memory", LOG_U64("scan_id", id));
-		return;
-	}
+	jq->delq[jq->delq_len++] = id;
 	pthread_cond_signal(&jq->del_cond);
 }
 
-/* Whether the job being retired ran (it held a runner) or ended while queued. */
-enum jobq_retire_from { JOBQ_FROM_QUEUE, JOBQ_FROM_RUNNER };
+/* Lets go of `job`, which no thread owns any more: out of the index, freed, purged if deleted. */
+static void jobq_let_go_locked(struct jobq *jq, struct jobq_job *job)
+{
+	jobq_index_del(&jq->index, job);
+	if (job->deleted)
+		jobq_queue_purge_locked(jq, job->run.id);
+	jobq_job_free(job);
+}
 
 /*
- * Retires `job`, whose final record write returned `rc` (message in `err`): it leaves the active
- * list, unless the write failed (readers then keep seeing its final state from memory), and stops
- * counting as running in the same step, so whoever on_finish wakes sees the counts settled. Its
- * runner, or the thread that ended it while queued, owns it until here. Called without the lock.
+ * Retires `job`, whose final record write returned `rc` (message in `err`): it is let go of,
+ * unless the write failed (readers then keep seeing its final state from memory), and stops
+ * counting as running in the same step, so whoever on_finish wakes sees the counts settled. A
+ * write that met -ENOENT found the scan tombstoned (deleted while it ran or ended): that is no
+ * failure, and nothing of it is kept. Its runner, or the thread that ended it while queued, owns
+ * it until here. Called without the lock.
  */
-static void jobq_retire(struct jobq *jq, struct jobq_job *job, int rc, const struct errbuf *err,
-			enum jobq_retire_from from)
+static void jobq_retire(struct jobq *jq, struct jobq_job *job, int rc, const struct errbuf *err)
 {
 	uint64_t id = job->run.id;
 	pthread_mutex_lock(&jq->lock);
-	if (from == JOBQ_FROM_RUNNER)
-		jq->running--;
-	if (rc < 0) {
+	if (job->where == JOBQ_RUNNING)
+		jobq_list_unlink(&jq->runs, job);
+	if (rc < 0 && rc != -ENOENT)
 		LOG_EV(LOG_ERROR, "recording the end of a scan failed", LOG_U64("scan_id", id),
 		       LOG_STR("state", scan_state_name(job->run.state)), LOG_STR("error", err->msg));
-		job->unrecorded = true;
-		if (job->deleted) {
-			jobq_unlink_active_locked(jq, job);
-			jobq_queue_delete_locked(jq, id);
-			jobq_job_free(job);
-		}
-	} else {
-		jobq_unlink_active_locked(jq, job);
-		if (job->deleted)
-			jobq_queue_delete_locked(jq, id);
-		jobq_job_free(job);
-	}
+	if (rc < 0 && rc != -ENOENT && !job->deleted)
+		job->where = JOBQ_UNRECORDED;
+	else
+		jobq_let_go_locked(jq, job);
 	pthread_mutex_unlock(&jq->lock);
 	if (jq->on_finish)
 		jq->on_finish(jq->on_finish_ctx, id);
@@ -172,7 +174,7 @@ static void jobq_finish_unstarted(struct jobq *jq, struct jobq_job *job)
 	struct errbuf err;
 	errbuf_clear(&err);
 	int rc = scanrun_write(&job->run, &err);
-	jobq_retire(jq, job, rc, &err, JOBQ_FROM_QUEUE);
+	jobq_retire(jq, job, rc, &err);
 }
 
 /* The scanrun fold hook: under jq->lock, a finished scan's figures join the process totals. */
@@ -194,20 +196,21 @@ static void *jobq_runner_main(void *arg)
 	struct jobq *jq = arg;
 	pthread_mutex_lock(&jq->lock);
 	for (;;) {
-		while (!jq->stopping && !jq->qhead)
+		while (!jq->stopping && !jq->queue.head)
 			pthread_cond_wait(&jq->work_cond, &jq->lock);
 		if (jq->stopping)
 			break;
-		struct jobq_job *job = jq->qhead;
-		jobq_unlink_queue_locked(jq, job);
+		struct jobq_job *job = jq->queue.head;
+		jobq_list_unlink(&jq->queue, job);
+		jobq_list_append(&jq->runs, job);
+		job->where = JOBQ_RUNNING;
 		scanrun_start_locked(&job->run);
-		jq->running++;
 		pthread_mutex_unlock(&jq->lock);
 
 		struct errbuf err;
 		errbuf_clear(&err);
 		int rc = scanrun_run(&job->run, &err);
-		jobq_retire(jq, job, rc, &err, JOBQ_FROM_RUNNER);
+		jobq_retire(jq, job, rc, &err);
 
 		pthread_mutex_lock(&jq->lock);
 	}
@@ -215,33 +218,32 @@ static void *jobq_runner_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Purges the rows of tombstoned scans, one at a time, in queue order. At shutdown it finishes
+ * the purge under way and leaves the others to the next store_open().
+ */
 static void *jobq_deleter_main(void *arg)
 {
 	struct jobq *jq = arg;
 	pthread_mutex_lock(&jq->lock);
 	for (;;) {
-		while (!jq->del_stopping && jq->delq_len == 0)
+		while (!jq->del_stopping && jq->delq_head == jq->delq_len)
 			pthread_cond_wait(&jq->del_cond, &jq->lock);
-		if (jq->delq_len == 0)
+		if (jq->del_stopping)
 			break;
-		uint64_t id = jq->delq[0];
-		memmove(jq->delq, jq->delq + 1, (jq->delq_len - 1) * sizeof(*jq->delq));
-		jq->delq_len--;
+		uint64_t id = jq->delq[jq->delq_head++];
 		pthread_mutex_unlock(&jq->lock);
 
 		struct errbuf err;
 		errbuf_clear(&err);
-		int rc = store_scan_delete(jq->store, id, &err);
-		if (rc < 0 && rc != -ENOENT)
-			LOG_EV(LOG_ERROR, "deleting a scan failed", LOG_U64("scan_id", id),
-			       LOG_STR("error", err.msg));
+		int rc = store_scan_purge(jq->store, id, &err);
+		if (rc < 0)
+			LOG_EV(LOG_ERROR, "purging a deleted scan failed; the next start resumes it",
+			       LOG_U64("scan_id", id), LOG_STR("error", err.msg));
 		else
 			LOG_EV(LOG_INFO, "scan deleted", LOG_U64("scan_id", id));
 
 		pthread_mutex_lock(&jq->lock);
-		/* On failure the id stays hidden: its records are half gone. */
-		if (rc == 0 || rc == -ENOENT)
-			jobq_undelete_locked(jq, id);
 	}
 	pthread_mutex_unlock(&jq->lock);
 	return NULL;
@@ -261,6 +263,16 @@ int jobq_create(struct jobq **out, const struct jobq_opts *opts, struct errbuf *
 	jq->test_hook = opts->test_hook;
 	jq->test_hook_ctx = opts->test_hook_ctx;
 	int rc;
+	pthread_rwlockattr_t ra;
+	if ((rc = pthread_rwlockattr_init(&ra)) != 0)
+		goto fail_rc;
+	/* Writers first: a delete waiting for submissions must not wait for every later POST. */
+	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	rc = pthread_rwlock_init(&jq->submit_lock, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	if (rc != 0)
+		goto fail_rc;
+	jq->submit_ok = true;
 	if ((rc = pthread_mutex_init(&jq->lock, NULL)) != 0)
 		goto fail_rc;
 	jq->lock_ok = true;
@@ -311,26 +323,27 @@ void jobq_shutdown(struct jobq *jq)
 	jq->stopping = true;
 	while (jq->reserved > 0)
 		pthread_cond_wait(&jq->idle_cond, &jq->lock);
-	struct jobq_job *queued = jq->qhead;
-	jq->qhead = jq->qtail = NULL;
-	jq->qlen = 0;
-	for (struct jobq_job *j = queued; j; j = j->qnext) {
+	struct jobq_list queued = jq->queue;
+	jq->queue = (struct jobq_list){0};
+	for (struct jobq_job *j = queued.head; j; j = j->next) {
+		jq->visits++;
+		j->where = JOBQ_ENDING;
 		j->run.stop = SCANRUN_INTERRUPT;
 		scanrun_end_locked(&j->run, SCAN_INTERRUPTED);
 	}
-	for (struct jobq_job *j = jq->active; j; j = j->anext)
-		if (j->run.state == SCAN_RUNNING)
-			scanrun_stop_locked(&j->run, SCANRUN_INTERRUPT);
+	for (struct jobq_job *j = jq->runs.head; j; j = j->next) {
+		jq->visits++;
+		scanrun_stop_locked(&j->run, SCANRUN_INTERRUPT);
+	}
 	pthread_cond_broadcast(&jq->work_cond);
 	pthread_mutex_unlock(&jq->lock);
-	if (jq->test_hook)
-		jq->test_hook(jq->test_hook_ctx, 0, JOBQ_POINT_SHUTDOWN);
+	jobq_hook(jq, 0, JOBQ_POINT_SHUTDOWN);
 
-	while (queued) {
-		struct jobq_job *next = queued->qnext;
-		queued->qnext = NULL;
-		jobq_finish_unstarted(jq, queued);
-		queued = next;
+	/* The drained list is ours: its links are read before each job is retired and freed. */
+	for (struct jobq_job *j = queued.head, *next; j; j = next) {
+		next = j->next;
+		j->prev = j->next = NULL;
+		jobq_finish_unstarted(jq, j);
 	}
 	for (unsigned i = 0; i < jq->runner_count; i++)
 		pthread_join(jq->runners[i], NULL);
@@ -350,18 +363,16 @@ void jobq_destroy(struct jobq *jq)
 {
 	if (!jq)
 		return;
-	if (jq->lock_ok && jq->work_ok && jq->idle_ok && jq->del_ok) {
+	if (jq->submit_ok && jq->lock_ok && jq->work_ok && jq->idle_ok && jq->del_ok) {
 		jobq_shutdown(jq);
 	} else {
 		/* Half-built: no thread was started (they are started last). */
 	}
-	while (jq->active) {
-		struct jobq_job *j = jq->active;
-		jq->active = j->anext;
-		jobq_job_free(j);
-	}
+	/* Left after shutdown: unrecorded jobs. */
+	for (size_t i = 0; i < jq->index.cap; i++)
+		jobq_job_free(jq->index.slots[i]);
+	jobq_index_free(&jq->index);
 	free(jq->runners);
-	free(jq->deleted);
 	free(jq->delq);
 	if (jq->del_ok)
 		pthread_cond_destroy(&jq->del_cond);
@@ -371,6 +382,8 @@ void jobq_destroy(struct jobq *jq)
 		pthread_cond_destroy(&jq->work_cond);
 	if (jq->lock_ok)
 		pthread_mutex_destroy(&jq->lock);
+	if (jq->submit_ok)
+		pthread_rwlock_destroy(&jq->submit_lock);
 	free(jq);
 }
 
@@ -393,6 +406,22 @@ static struct jobq_job *jobq_job_new(struct jobq *jq, const struct scanner_opts 
 	return job;
 }
 
+/* Reserves a queue slot and index room for a submission. Under the lock. 0 or an error. */
+static int jobq_reserve_locked(struct jobq *jq, struct errbuf *err)
+{
+	if (jq->stopping)
+		return errbuf_set(err, -ESHUTDOWN, "the server is shutting down; no new scans are accepted");
+	/* Free runners take queued jobs at once, so they count as room. */
+	size_t room = (size_t)(jq->max_running - jq->runs.len) + jq->max_queued;
+	if (jq->queue.len + jq->reserved >= room)
+		return errbuf_set(err, -EAGAIN, "%u scans are already waiting (--max-queued %u)",
+				  jq->max_queued, jq->max_queued);
+	if (jobq_index_reserve(&jq->index, jq->index.len + jq->reserved + 1) < 0)
+		return errbuf_errno(err, ENOMEM, "queueing a scan (%zu scans held)", jq->index.len);
+	jq->reserved++;
+	return 0;
+}
+
 int jobq_submit(struct jobq *jq, const struct scanner_opts *opts, const char *options_json,
 		uint64_t *id, struct errbuf *err)
 {
@@ -400,43 +429,35 @@ int jobq_submit(struct jobq *jq, const struct scanner_opts *opts, const char *op
 	if (!job)
 		return -ENOMEM;
 
+	/* Shared with other submissions; a delete or cancel settling takes it alone. */
+	pthread_rwlock_rdlock(&jq->submit_lock);
 	pthread_mutex_lock(&jq->lock);
-	if (jq->stopping) {
-		pthread_mutex_unlock(&jq->lock);
-		jobq_job_free(job);
-		return errbuf_set(err, -ESHUTDOWN, "the server is shutting down; no new scans are accepted");
-	}
-	/* Free runners take queued jobs at once, so they count as room. */
-	size_t room = (size_t)(jq->max_running - jq->running) + jq->max_queued;
-	if (jq->qlen + jq->reserved >= room) {
-		pthread_mutex_unlock(&jq->lock);
-		jobq_job_free(job);
-		return errbuf_set(err, -EAGAIN, "%u scans are already waiting (--max-queued %u)",
-				  jq->max_queued, jq->max_queued);
-	}
-	jq->reserved++;
+	int rc = jobq_reserve_locked(jq, err);
 	pthread_mutex_unlock(&jq->lock);
+	if (rc < 0) {
+		pthread_rwlock_unlock(&jq->submit_lock);
+		jobq_job_free(job);
+		return rc;
+	}
 
 	/* Not shared yet: the record is created without the lock. */
-	int rc = scanrun_record_create(&job->run, SCAN_QUEUED, err);
+	rc = scanrun_record_create(&job->run, SCAN_QUEUED, err);
+	if (rc == 0)
+		jobq_hook(jq, job->run.id, JOBQ_POINT_CREATED);
 
 	pthread_mutex_lock(&jq->lock);
 	jq->reserved--;
 	if (rc == 0) {
-		job->anext = jq->active;
-		jq->active = job;
-		if (jq->qtail)
-			jq->qtail->qnext = job;
-		else
-			jq->qhead = job;
-		jq->qtail = job;
-		jq->qlen++;
 		*id = job->run.id;
+		job->where = JOBQ_QUEUED;
+		jobq_index_put(&jq->index, job);
+		jobq_list_append(&jq->queue, job);
 		pthread_cond_signal(&jq->work_cond);
 	}
 	if (jq->reserved == 0)
 		pthread_cond_broadcast(&jq->idle_cond);
 	pthread_mutex_unlock(&jq->lock);
+	pthread_rwlock_unlock(&jq->submit_lock);
 	if (rc < 0) {
 		jobq_job_free(job);
 		return rc;
@@ -447,38 +468,64 @@ int jobq_submit(struct jobq *jq, const struct scanner_opts *opts, const char *op
 }
 
 /*
- * Finds scan `id` for cancel and delete and returns with jq->lock HELD: *job is the live job, or
- * NULL when the scan is only in the store (its stored state then in *stored). Returns -ENOENT or
- * a store error, with the lock NOT held, when there is no such scan or it is being deleted.
+ * The job of scan `id`, whose record exists (or existed a moment ago), or NULL when the manager
+ * does not hold it. While submissions are in flight, one of them may have created that record
+ * and not indexed its job yet: then waits until they have (see the design note). jq->lock held
+ * on entry and on return; released in between while waiting.
+ */
+static struct jobq_job *jobq_settle_locked(struct jobq *jq, uint64_t id)
+{
+	struct jobq_job *job = jobq_find_locked(jq, id);
+	if (job || jq->reserved == 0)
+		return job;
+	pthread_mutex_unlock(&jq->lock);
+	jobq_hook(jq, id, JOBQ_POINT_SETTLE);
+	pthread_rwlock_wrlock(&jq->submit_lock);
+	pthread_mutex_lock(&jq->lock);
+	/* Every submission that began before this point has indexed its job or failed. */
+	pthread_rwlock_unlock(&jq->submit_lock);
+	return jobq_find_locked(jq, id);
+}
+
+/*
+ * Finds scan `id` for cancel and returns with jq->lock HELD: *job is the live job, or NULL when
+ * the scan is only in the store (its stored state then in *stored). Returns -ENOENT or a store
+ * error, with the lock NOT held, when there is no such scan or it was deleted.
  */
 static int jobq_lock_scan(struct jobq *jq, uint64_t id, struct jobq_job **job,
 			  enum scan_state *stored, struct errbuf *err)
 {
-	pthread_mutex_lock(&jq->lock);
-	bool deleted = jobq_is_deleted_locked(jq, id);
-	*job = deleted ? NULL : jobq_find_locked(jq, id);
-	if (*job)
-		return 0;
-	pthread_mutex_unlock(&jq->lock);
-	if (deleted)
-		return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
-	/* Not held: read the store without the lock (it may be slow). */
-	struct store_scan rec = {0};
-	int rc = store_scan_get(jq->store, id, &rec, err);
-	*stored = rec.state;
-	store_scan_clear(&rec);
-	if (rc == -ENOENT)
-		return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
-	if (rc < 0)
-		return rc;
-	pthread_mutex_lock(&jq->lock);
-	/* Ids are never reused, so only a delete can have raced with us. */
-	if (jobq_is_deleted_locked(jq, id)) {
+	for (int pass = 0;; pass++) {
+		pthread_mutex_lock(&jq->lock);
+		*job = jobq_find_locked(jq, id);
+		if (*job && (*job)->deleted) {
+			pthread_mutex_unlock(&jq->lock);
+			return jobq_no_scan(err, id);
+		}
+		if (*job)
+			return 0;
 		pthread_mutex_unlock(&jq->lock);
-		return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
+		/* Not held: read the store without the lock (it may be slow). */
+		struct store_scan rec = {0};
+		int rc = store_scan_get(jq->store, id, &rec, err);
+		*stored = rec.state;
+		store_scan_clear(&rec);
+		if (rc == -ENOENT)
+			return jobq_no_scan(err, id);
+		if (rc < 0)
+			return rc;
+		pthread_mutex_lock(&jq->lock);
+		/* A record not finished without a job: being submitted, or finished since it was read. */
+		*job = scan_state_finished(*stored) ? jobq_find_locked(jq, id) : jobq_settle_locked(jq, id);
+		if (*job && (*job)->deleted) {
+			pthread_mutex_unlock(&jq->lock);
+			return jobq_no_scan(err, id);
+		}
+		if (*job || scan_state_finished(*stored) || pass > 0)
+			return 0;
+		/* It finished between the read and the lock: read its final state. */
+		pthread_mutex_unlock(&jq->lock);
 	}
-	*job = jobq_find_locked(jq, id);
-	return 0;
 }
 
 int jobq_cancel(struct jobq *jq, uint64_t id, struct errbuf *err)
@@ -494,8 +541,9 @@ int jobq_cancel(struct jobq *jq, uint64_t id, struct errbuf *err)
 				  (unsigned long long)id, scan_state_name(stored));
 	}
 	struct scanrun *r = &job->run;
-	if (r->state == SCAN_QUEUED) {
-		jobq_unlink_queue_locked(jq, job);
+	if (job->where == JOBQ_QUEUED) {
+		jobq_list_unlink(&jq->queue, job);
+		job->where = JOBQ_ENDING;
 		r->stop = SCANRUN_CANCEL;
 		scanrun_end_locked(r, SCAN_CANCELLED);
 		pthread_mutex_unlock(&jq->lock);
@@ -513,36 +561,85 @@ int jobq_cancel(struct jobq *jq, uint64_t id, struct errbuf *err)
 	return 0;
 }
 
+/*
+ * After scan `id`'s tombstone is committed: lets go of its job, if the manager holds one. A
+ * queued job or one whose end could not be recorded has no owner: it goes now, and its purge is
+ * queued. A job a thread owns (running, or being recorded) is marked deleted and cancelled; its
+ * owner lets go of it and queues the purge once it has stopped writing. With no job (a finished
+ * scan, or one whose runner already met the tombstone), the purge is queued now.
+ */
+static void jobq_let_go_deleted(struct jobq *jq, uint64_t id)
+{
+	pthread_mutex_lock(&jq->lock);
+	struct jobq_job *job = jobq_settle_locked(jq, id);
+	if (!job) {
+		jobq_queue_purge_locked(jq, id);
+	} else if (!job->deleted) {
+		job->deleted = true;
+		switch (job->where) {
+		case JOBQ_QUEUED:
+			jobq_list_unlink(&jq->queue, job);
+			/* fall through */
+		case JOBQ_UNRECORDED:
+			jobq_let_go_locked(jq, job);
+			break;
+		case JOBQ_RUNNING:
+		case JOBQ_ENDING:
+			scanrun_stop_locked(&job->run, SCANRUN_CANCEL);
+			break;
+		}
+	}
+	/* else: another delete of the same scan got there first (one of them saw -ENOENT). */
+	pthread_mutex_unlock(&jq->lock);
+}
+
+/* Whether scan `id` is tombstoned (the store no longer answers for it). */
+static bool jobq_tombstoned(struct jobq *jq, uint64_t id)
+{
+	struct store_scan rec = {0};
+	int rc = store_scan_get(jq->store, id, &rec, NULL);
+	store_scan_clear(&rec);
+	return rc == -ENOENT;
+}
+
 int jobq_delete(struct jobq *jq, uint64_t id, struct errbuf *err)
 {
-	struct jobq_job *job;
-	enum scan_state stored;
-	int rc = jobq_lock_scan(jq, id, &job, &stored, err);
-	if (rc < 0)
-		return rc;
-	if (jobq_push_id(&jq->deleted, &jq->deleted_len, &jq->deleted_cap, id) < 0) {
-		pthread_mutex_unlock(&jq->lock);
-		return errbuf_errno(err, ENOMEM, "deleting scan %llu", (unsigned long long)id);
-	}
-	if (!job) {
-		jobq_queue_delete_locked(jq, id);
-	} else if (job->run.state == SCAN_QUEUED) {
-		jobq_unlink_queue_locked(jq, job);
-		jobq_unlink_active_locked(jq, job);
-		jobq_job_free(job);
-		jobq_queue_delete_locked(jq, id);
-	} else if (job->unrecorded) {
-		jobq_unlink_active_locked(jq, job);
-		jobq_job_free(job);
-		jobq_queue_delete_locked(jq, id);
-	} else {
-		/* Running or being recorded: its runner queues the removal once the record is final. */
-		job->deleted = true;
-		scanrun_stop_locked(&job->run, SCANRUN_CANCEL);
-	}
+	pthread_mutex_lock(&jq->lock);
+	struct jobq_job *job = jobq_find_locked(jq, id);
+	bool gone = job && job->deleted;
 	pthread_mutex_unlock(&jq->lock);
+	if (gone)
+		return jobq_no_scan(err, id);
+
+	/* Durable first, without any jobq lock: one small synced write transaction. */
+	struct errbuf e;
+	errbuf_clear(&e);
+	int rc = store_scan_tombstone(jq->store, id, &e);
+	if (rc == -ENOENT)
+		return jobq_no_scan(err, id);
+	if (rc < 0 && !jobq_tombstoned(jq, id)) {
+		LOG_EV(LOG_ERROR, "deleting a scan failed; it is left as it was", LOG_U64("scan_id", id),
+		       LOG_STR("error", e.msg));
+		return errbuf_set(err, rc, "%s", e.msg);
+	}
+	jobq_hook(jq, id, JOBQ_POINT_TOMBSTONED);
+	jobq_let_go_deleted(jq, id);
 	if (jq->on_finish)
 		jq->on_finish(jq->on_finish_ctx, id);
-	LOG_EV(LOG_INFO, "scan delete requested", LOG_U64("scan_id", id));
+	if (rc < 0) {
+		/* Committed, not synced: gone now, but a power loss may bring it back. Say so. */
+		LOG_EV(LOG_ERROR, "scan deleted, but the deletion was not synced to disk",
+		       LOG_U64("scan_id", id), LOG_STR("error", e.msg));
+		return errbuf_set(err, rc, "%s", e.msg);
+	}
+	LOG_EV(LOG_INFO, "scan deletion committed", LOG_U64("scan_id", id));
 	return 0;
+}
+
+void jobq_test_work(struct jobq *jq, struct jobq_work *out)
+{
+	pthread_mutex_lock(&jq->lock);
+	*out = (struct jobq_work){.lookups = jq->index.lookups, .probes = jq->index.probes,
+				  .visits = jq->visits, .held = jq->index.len};
+	pthread_mutex_unlock(&jq->lock);
 }

@@ -17,8 +17,13 @@
  * interrupted); jobq_destroy() last, before store_close().
  *
  * Every function is thread-safe. None of them does scan or bulk store work on the caller's
- * thread: scans run on the manager's runner threads, deletions on its deleter thread. A caller
- * only pays for single small record writes (submit, cancelling a queued scan).
+ * thread: scans run on the manager's runner threads, purges of deleted scans on its deleter
+ * thread. A caller only pays for single small record writes (submit, cancelling a queued scan,
+ * a deletion's tombstone).
+ *
+ * Cost: looking a scan up is O(1) whatever the number of scans held (a hash of the jobs by id),
+ * so a reader that overlays every stored record (/stats, /metrics, GET /scans) is linear in the
+ * records; jobq_metrics() visits the running scans only.
  */
 
 struct jobq;
@@ -41,11 +46,22 @@ enum jobq_point {
 	JOBQ_POINT_FINAL = SCANRUN_FINAL,
 	/** jobq_shutdown() has stopped the queued and running scans and will now join (id 0). */
 	JOBQ_POINT_SHUTDOWN,
+	/** jobq_submit(): the record of the new scan `id` is created; it is not queued yet. */
+	JOBQ_POINT_CREATED,
+	/** jobq_delete(): the tombstone of `id` is committed; the manager has not let go of it. */
+	JOBQ_POINT_TOMBSTONED,
+	/**
+	 * jobq_delete() or jobq_cancel() found the record of `id` but no job, while submissions
+	 * are in flight: it now waits for them, since one of them may be about to queue `id`.
+	 */
+	JOBQ_POINT_SETTLE,
 };
 
 /**
- * Tests only: called without any jobq lock on the thread at the point (a runner, or the one in
- * jobq_shutdown()), which may block in it to hold the scan there while the test acts.
+ * Tests only: called without any jobq lock on the thread at the point (a runner, the one in
+ * jobq_shutdown(), jobq_submit() or jobq_delete()), which may block in it to hold the scan there
+ * while the test acts. At JOBQ_POINT_CREATED the submission holds the manager's submit lock
+ * shared: a delete or cancel that must wait for submissions (JOBQ_POINT_SETTLE) waits for it.
  */
 typedef void (*jobq_test_hook)(void *ctx, uint64_t id, enum jobq_point pt);
 
@@ -89,12 +105,16 @@ struct jobq_live {
 };
 
 /**
- * Fills `out` and returns 1 when the manager holds scan `id`; 0 when it does not (read the store);
- * -ENOENT when the scan was deleted (its removal may still be under way).
+ * Fills `out` and returns 1 when the manager holds scan `id`; 0 when it does not (read the store,
+ * which answers -ENOENT for a deleted scan); -ENOENT when the scan was deleted but the manager
+ * still holds it (its runner is stopping it).
  */
 int jobq_live(struct jobq *jq, uint64_t id, struct jobq_live *out);
 
-/** Whether scan `id` was deleted (or is being). */
+/**
+ * Whether scan `id` is deleted and the manager still holds it (its runner is stopping it). A
+ * deleted scan the manager does not hold is gone from the store's answers already.
+ */
 bool jobq_deleted(struct jobq *jq, uint64_t id);
 
 /**
@@ -105,8 +125,15 @@ bool jobq_deleted(struct jobq *jq, uint64_t id);
 int jobq_cancel(struct jobq *jq, uint64_t id, struct errbuf *err);
 
 /**
- * Deletes scan `id`: cancels it if needed, hides it at once (jobq_live() says -ENOENT), and
- * removes its records on the deleter thread. -ENOENT: unknown or already deleted.
+ * Deletes scan `id` durably, whatever its state: commits and syncs its tombstone in the store
+ * (store_scan_tombstone()) before anything else, then lets go of it (a queued scan leaves the
+ * queue; a running one is cancelled, and its runner drops it once stopped, never writing its
+ * record again), and has the deleter thread purge its rows in the background. On return the
+ * scan is gone from every reader (-ENOENT). Returns 0; -ENOENT when there is no such scan or it
+ * was deleted already; another negative error, with the store's reason in `err`, when the
+ * tombstone could not be committed: the scan is then left exactly as it was. When the tombstone
+ * was committed but the sync after it failed, the scan is gone as on success, and the error
+ * (its message says so) is returned too: the deletion may not survive a power loss.
  */
 int jobq_delete(struct jobq *jq, uint64_t id, struct errbuf *err);
 
@@ -195,8 +222,23 @@ void jobq_metrics(struct jobq *jq, struct jobq_metrics *out);
 
 /**
  * Stops taking work, marks queued scans interrupted, stops running ones (they become
- * interrupted, keeping what they found), and waits for them and for pending deletions.
+ * interrupted, keeping what they found), and waits for them and for the purge under way, if any.
+ * Purges not begun are left to the next store_open(), which resumes them (their tombstones are
+ * durable), so a long list of deletions does not hold up a shutdown.
  */
 void jobq_shutdown(struct jobq *jq);
+
+/** Tests only: the work the manager did, to check costs by counting rather than timing. */
+struct jobq_work {
+	/** Lookups of a scan by id, and the hash slots they looked at. */
+	uint64_t lookups, probes;
+	/** Jobs visited by walks of the manager's lists (jobq_metrics(), shutdown). */
+	uint64_t visits;
+	/** Jobs the manager holds. */
+	uint64_t held;
+};
+
+/** Tests only: fills `out` with the work done since jobq_create(). */
+void jobq_test_work(struct jobq *jq, struct jobq_work *out);
 
 #endif

@@ -1,4 +1,4 @@
-/* job_impl.h: the job manager's private state, shared by job.c and job_view.c. */
+/* job_impl.h: the job manager's private state, shared by job.c, job_view.c and job_index.c. */
 #ifndef LEINDEX_JOB_IMPL_H
 #define LEINDEX_JOB_IMPL_H
 
@@ -9,18 +9,52 @@
 
 #include "service/job/job.h"
 
+/** Where a job the manager holds is, and so who owns it. */
+enum jobq_where {
+	/** In the FIFO queue (jq->queue): owned by the manager; whoever takes it out owns it. */
+	JOBQ_QUEUED,
+	/** In the running list (jq->runs): owned by its runner until it retires it. */
+	JOBQ_RUNNING,
+	/** Ended while queued (cancel, shutdown): owned by the thread writing its final record. */
+	JOBQ_ENDING,
+	/** Its final record could not be written: kept so readers see the truth; owned by no one. */
+	JOBQ_UNRECORDED,
+};
+
 /**
- * One scan the manager holds (queued, running, or being recorded as finished). Its run's
- * guarded fields are guarded by jq->lock (the run borrows it); the rest of it too.
+ * One scan the manager holds (queued, running, or being recorded as finished), in jq->index by
+ * id from its submission until it is let go. Guarded by jq->lock, like its run's guarded fields
+ * (the run borrows the lock).
  */
 struct jobq_job {
 	struct scanrun run;
-	/** Deleted while running or being recorded: its runner queues the removal once final. */
+	enum jobq_where where;
+	/**
+	 * Its tombstone is committed (the store answers -ENOENT for it): readers treat it as gone,
+	 * and its owner drops it and queues the purge of its rows when it lets it go.
+	 */
 	bool deleted;
-	/** Its final record could not be written: kept in memory so readers see the truth. */
-	bool unrecorded;
-	struct jobq_job *qnext; /**< in the FIFO queue */
-	struct jobq_job *anext; /**< in the active list */
+	/** Links in jq->queue (JOBQ_QUEUED) or jq->runs (JOBQ_RUNNING); NULL otherwise. */
+	struct jobq_job *prev, *next;
+};
+
+/** A doubly-linked list of jobs: O(1) append and unlink. */
+struct jobq_list {
+	struct jobq_job *head, *tail;
+	size_t len;
+};
+
+/**
+ * The jobs the manager holds, by id: open addressing with linear probing and backward-shift
+ * deletion, at most half full, so a lookup looks at O(1) slots whatever the number of jobs.
+ * Not thread-safe: used under jq->lock.
+ */
+struct jobq_index {
+	struct jobq_job **slots; /**< cap slots, NULL when free */
+	size_t cap;              /**< 0 or a power of two */
+	size_t len;
+	/** Work done, for tests (jobq_test_work()): lookups and the slots they looked at. */
+	uint64_t lookups, probes;
 };
 
 struct jobq {
@@ -31,16 +65,24 @@ struct jobq {
 	jobq_test_hook test_hook;
 	void *test_hook_ctx;
 
+	/**
+	 * Held shared by a submission from before its record is created until its job is in the
+	 * index, and exclusively (briefly) by a cancel or delete that found a record but no job
+	 * while submissions are in flight: the job of that record is then about to appear (see the
+	 * design note of job.c). Writers are preferred, so a stream of POSTs cannot starve it.
+	 * Taken before jq->lock, never while holding it.
+	 */
+	pthread_rwlock_t submit_lock;
 	pthread_mutex_t lock;
 	pthread_cond_t work_cond; /**< runners: queue not empty or stopping */
 	pthread_cond_t idle_cond; /**< reservations done */
 	pthread_cond_t del_cond;  /**< deleter: delq not empty or stopping */
-	bool lock_ok, work_ok, idle_ok, del_ok;
+	bool submit_ok, lock_ok, work_ok, idle_ok, del_ok;
 
-	struct jobq_job *qhead, *qtail;
-	size_t qlen;
-	struct jobq_job *active;
-	unsigned running, reserved;
+	struct jobq_index index; /**< every job held */
+	struct jobq_list queue;  /**< FIFO of the queued jobs */
+	struct jobq_list runs;   /**< the jobs runners hold; runs.len is the running count */
+	unsigned reserved;
 	bool stopping, del_stopping, shut_done;
 
 	/**
@@ -49,11 +91,11 @@ struct jobq {
 	 * running and queued are unused here.
 	 */
 	struct jobq_metrics done;
+	/** Jobs visited by list walks (jobq_metrics(), shutdown), for tests (jobq_test_work()). */
+	uint64_t visits;
 
-	uint64_t *deleted; /**< ids hidden from readers */
-	size_t deleted_len, deleted_cap;
-	uint64_t *delq; /**< ids ready for store removal, FIFO */
-	size_t delq_len, delq_cap;
+	uint64_t *delq; /**< tombstoned ids whose rows are to be purged, FIFO from delq_head */
+	size_t delq_head, delq_len, delq_cap;
 
 	pthread_t *runners;
 	unsigned runner_count;
@@ -61,14 +103,23 @@ struct jobq {
 	bool deleter_started;
 };
 
-/* Helpers of both files; the _locked ones need jq->lock held. */
+/* Helpers of the three files; the _locked ones need jq->lock held. */
 
-/** Whether `id` is in the deleted set. */
-bool jobq_is_deleted_locked(const struct jobq *jq, uint64_t id);
-/** The active job `id`, or NULL. */
+/** The job `id` the manager holds, or NULL. O(1). */
 struct jobq_job *jobq_find_locked(struct jobq *jq, uint64_t id);
 /** Adds what a scan found (its progress and scandir histogram) to `m`. */
 void jobq_metrics_add(struct jobq_metrics *m, const struct scanner_progress *p,
 		      const struct scanner_stats *st);
+
+/** Makes room for `n` jobs in all, so that jobq_index_put() cannot fail. 0 or -ENOMEM. */
+int jobq_index_reserve(struct jobq_index *ix, size_t n);
+/** Adds `job` (its id not there yet) in room made by jobq_index_reserve(). */
+void jobq_index_put(struct jobq_index *ix, struct jobq_job *job);
+/** The job with `id`, or NULL. */
+struct jobq_job *jobq_index_get(struct jobq_index *ix, uint64_t id);
+/** Removes `job` (which is there). */
+void jobq_index_del(struct jobq_index *ix, const struct jobq_job *job);
+/** Frees the table (not the jobs) and zeroes it. */
+void jobq_index_free(struct jobq_index *ix);
 
 #endif

@@ -13,6 +13,8 @@
 /*
  * Every function here takes the manager's lock for a short copy (see the design note of job.c):
  * a scanner is only used while the lock is held, and the runner detaches it under the lock.
+ * Each looks one scan up in O(1) (the index), so callers that overlay every stored record stay
+ * linear in the records; jobq_metrics() walks the running scans only.
  * Store reads are made without the lock, after the manager's view was taken: a scan the manager
  * no longer holds has its final record committed, so that order never shows a stale record.
  */
@@ -70,7 +72,7 @@ static int jobq_view_live(struct jobq *jq, uint64_t id, unsigned flags, struct j
 	int ret = 0;
 	pthread_mutex_lock(&jq->lock);
 	struct jobq_job *job = jobq_find_locked(jq, id);
-	if (jobq_is_deleted_locked(jq, id))
+	if (job && job->deleted)
 		ret = -ENOENT;
 	else if (job)
 		ret = jobq_view_run_locked(&job->run, flags, out) < 0 ? -ENOMEM : 1;
@@ -137,7 +139,7 @@ int jobq_live(struct jobq *jq, uint64_t id, struct jobq_live *out)
 	int ret = 0;
 	pthread_mutex_lock(&jq->lock);
 	struct jobq_job *job = jobq_find_locked(jq, id);
-	if (jobq_is_deleted_locked(jq, id)) {
+	if (job && job->deleted) {
 		ret = -ENOENT;
 	} else if (job) {
 		const struct scanrun *r = &job->run;
@@ -155,7 +157,8 @@ int jobq_live(struct jobq *jq, uint64_t id, struct jobq_live *out)
 bool jobq_deleted(struct jobq *jq, uint64_t id)
 {
 	pthread_mutex_lock(&jq->lock);
-	bool d = jobq_is_deleted_locked(jq, id);
+	struct jobq_job *job = jobq_find_locked(jq, id);
+	bool d = job && job->deleted;
 	pthread_mutex_unlock(&jq->lock);
 	return d;
 }
@@ -163,8 +166,8 @@ bool jobq_deleted(struct jobq *jq, uint64_t id)
 void jobq_counts(struct jobq *jq, unsigned *running, unsigned *queued)
 {
 	pthread_mutex_lock(&jq->lock);
-	*running = jq->running;
-	*queued = (unsigned)jq->qlen;
+	*running = (unsigned)jq->runs.len;
+	*queued = (unsigned)jq->queue.len;
 	pthread_mutex_unlock(&jq->lock);
 }
 
@@ -185,7 +188,9 @@ void jobq_metrics(struct jobq *jq, struct jobq_metrics *out)
 {
 	pthread_mutex_lock(&jq->lock);
 	*out = jq->done;
-	for (struct jobq_job *j = jq->active; j; j = j->anext) {
+	/* Only running scans have a scanner attached: the queued ones are not walked. */
+	for (struct jobq_job *j = jq->runs.head; j; j = j->next) {
+		jq->visits++;
 		if (!j->run.sc)
 			continue;
 		struct scanner_progress p;
@@ -196,7 +201,7 @@ void jobq_metrics(struct jobq *jq, struct jobq_metrics *out)
 		jobq_metrics_add(out, &p, &st);
 		scanner_stats_clear(&st);
 	}
-	out->running = jq->running;
-	out->queued = (unsigned)jq->qlen;
+	out->running = (unsigned)jq->runs.len;
+	out->queued = (unsigned)jq->queue.len;
 	pthread_mutex_unlock(&jq->lock);
 }

@@ -243,7 +243,9 @@ int scanrun_run(struct scanrun *r, struct errbuf *err)
 {
 	struct errbuf e;
 	errbuf_clear(&e);
-	if (!r->stored_running && scanrun_write(r, &e) < 0)
+	/* -ENOENT: deleted (tombstoned) meanwhile; the job manager is stopping it. Not a failure. */
+	int wrc = r->stored_running ? 0 : scanrun_write(r, &e);
+	if (wrc < 0 && wrc != -ENOENT)
 		LOG_EV(LOG_WARN, "recording the start of a scan failed", LOG_U64("scan_id", r->id),
 		       LOG_STR("error", e.msg));
 	LOG_EV(LOG_INFO, "scan started", LOG_U64("scan_id", r->id),

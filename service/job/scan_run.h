@@ -122,8 +122,9 @@ void scanrun_start_locked(struct scanrun *r);
  * created running), creates the scanner (a failure ends the scan `failed` with the message),
  * runs it, folds its counters, sets the final state (completed, failed with the error text, or
  * cancelled/interrupted as r->stop says), destroys the scanner and writes the final record.
- * Returns that last write's result: 0, or a negative error with a message in `err` (the final
- * state is then only in memory: keep `r` for readers).
+ * Returns that last write's result: 0; -ENOENT when the scan was deleted (tombstoned) meanwhile,
+ * which is no failure (its record must not come back: drop `r`); or another negative error with
+ * a message in `err` (the final state is then only in memory: keep `r` for readers).
  */
 int scanrun_run(struct scanrun *r, struct errbuf *err);
 
