@@ -31,6 +31,11 @@ static int api_states_cb(void *arg, const struct store_scan *scan)
 	return a->each ? a->each(a->arg, scan, st) : 0;
 }
 
+/*
+ * One pass over the stored records, each overlaid with the job manager's view in O(1) (a hash
+ * lookup), so /stats and /metrics cost grows linearly with the scans kept, however many wait in
+ * the queue (issue 9, defect 11: a list walk per record made it quadratic).
+ */
 int api_scan_states(struct api_ctx *ctx, uint64_t by_state[SCAN_STATE_COUNT],
 		    int (*each)(void *arg, const struct store_scan *scan, enum scan_state state),
 		    void *arg, struct errbuf *err)
