@@ -4,8 +4,12 @@
 # suite fails the image build), "runtime" holds only the shared libraries and the binary.
 #
 #   docker build --build-context corpora=../shared/corpora -t leindexd .
-#   docker run -d --name leindexd -p 8080:8080 \
+#   docker run -d --name leindexd -p 127.0.0.1:8080:8080 \
+#     -v "$PWD/tokens:/run/secrets/leindexd-tokens:ro" \
 #     -v leindexd-data:/data -v /srv/projects:/scan:ro leindexd
+#
+# The image ships no token: ./tokens above is the operator's token file (lines printed by
+# `leindexd token new`; see the runtime stage's ENV).
 #
 # tests/deploy/dockerfile-rules.sh checks the rules this file must keep (multi-stage, numeric
 # USER, exec-form ENTRYPOINT, HEALTHCHECK through the binary, ...), and
@@ -64,10 +68,18 @@ RUN groupadd --system --gid 10001 leindexd \
 
 COPY --from=build /src/build/leindexd.stripped /usr/local/bin/leindexd
 
-# 0.0.0.0 inside the container: the port is only reachable where it is published.
+# 0.0.0.0 inside the container: the port is only reachable where it is published, and every
+# request but /healthz, /readyz, /openapi.yaml and /metrics needs a bearer token. The image ships
+# no token: the operator mounts a token file at LEINDEX_TOKEN_FILE (a Docker or compose secret
+# named leindexd-tokens lands there; a Kubernetes Secret is mounted and pointed to). The file
+# holds `ID SCOPE sha256:HEX` lines, digests and no secret, so mode 0644 is fine; it must be
+# readable by uid 10001. Without it the server does not start: it exits 1 saying "the token file:
+# opening /run/secrets/leindexd-tokens: No such file or directory" (fail closed; serving
+# without tokens is never this image's default). SIGHUP (docker kill -s HUP) re-reads the file.
 ENV LEINDEX_LISTEN=0.0.0.0:8080 \
     LEINDEX_DATA_DIR=/data \
     LEINDEX_ALLOWED_ROOTS=/scan \
+    LEINDEX_TOKEN_FILE=/run/secrets/leindexd-tokens \
     LEINDEX_LOG_FORMAT=json
 
 USER 10001:10001
@@ -77,7 +89,7 @@ VOLUME ["/data"]
 # leindexd finishes running scandirs and closes LMDB on SIGTERM; exec form below keeps it PID 1
 # so the signal reaches it (a shell form would run it under /bin/sh -c, which swallows SIGTERM).
 STOPSIGNAL SIGTERM
-# The slim image has no curl: the binary probes its own /healthz.
+# The slim image has no curl: the binary probes its own /healthz, which needs no token.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["/usr/local/bin/leindexd", "health"]
 ENTRYPOINT ["/usr/local/bin/leindexd"]
