@@ -75,8 +75,10 @@ mutate metrics-auth-no-token 's#^      LEINDEX_TOKEN_FILE: .*#&\n      LEINDEX_M
 	"the leindexd job sends none"
 # ...and the scan for shipped tokens bites.
 printf 'ops write sha256:%064d\n' 0 >"$tmp/shipped-tokens"
-deploy_auth_bypass "$tmp/shipped-tokens" >/dev/null && deploy_fail "a token-file line went unnoticed"
+deploy_auth_bypass_in "$tmp/shipped-tokens" >/dev/null && deploy_fail "a token-file line went unnoticed"
 printf 'services: {leindexd: {command: [--insecure-no-auth]}}\n' >"$tmp/insecure.yaml"
-deploy_auth_bypass "$tmp/insecure.yaml" >/dev/null && deploy_fail "--insecure-no-auth went unnoticed"
-echo "ok: rejects a shipped token line and --insecure-no-auth"
+deploy_auth_bypass_in "$tmp/insecure.yaml" >/dev/null && deploy_fail "--insecure-no-auth went unnoticed"
+printf 'curl -H "Authorization: Bearer lxd_%043d"\n' 0 >"$tmp/token.sh"
+deploy_auth_bypass_in "$tmp/token.sh" >/dev/null && deploy_fail "a token went unnoticed"
+echo "ok: rejects a shipped token line, a token and --insecure-no-auth"
 echo "compose: all checks passed"

@@ -51,6 +51,7 @@ mutate no-scan-root 's#LEINDEX_ALLOWED_ROOTS=/scan#LEINDEX_ALLOWED_ROOTS=/srv#' 
 mutate no-token-file '/^    LEINDEX_TOKEN_FILE=/d' "LEINDEX_TOKEN_FILE is ''"
 mutate token-in-data 's#LEINDEX_TOKEN_FILE=/run/secrets/leindexd-tokens#LEINDEX_TOKEN_FILE=/data/tokens#' "want a file under /run/secrets/"
 mutate insecure-entrypoint 's#^ENTRYPOINT \["/usr/local/bin/leindexd"\]#ENTRYPOINT ["/usr/local/bin/leindexd", "--insecure-no-auth"]#' "passes --insecure-no-auth"
+# shellcheck disable=SC2016 # sed's $ (the last line), not the shell's
 mutate insecure-cmd '$a CMD ["--insecure-no-auth"]' "CMD passes --insecure-no-auth"
 mutate shipped-token '/^COPY --from=build /a COPY --from=build /src/tests/tokens /run/secrets/leindexd-tokens' "ships a token file"
 mutate shipped-token-dir '/^COPY --from=build /a COPY --from=build /src/tests/secrets/ /run/secrets/' "ships a token file"

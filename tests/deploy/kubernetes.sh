@@ -62,6 +62,7 @@ mutate token-subpath deployment.yaml 's#^( +)mountPath: /run/secrets/leindexd$#\
 mutate token-writable deployment.yaml '/mountPath: \/run\/secrets\/leindexd/{n;s/readOnly: true/readOnly: false/}' "is not mounted readOnly"
 mutate token-optional deployment.yaml 's/optional: false/optional: true/' "is optional"
 mutate token-item deployment.yaml 's#^( +)path: tokens$#\1path: tokens.txt#' "no item of Secret leindexd-tokens lands at tokens"
+# shellcheck disable=SC2016 # sed's $ (the last line), not the shell's
 mutate shipped-secret service.yaml '$a ---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: leindexd-tokens\nstringData:\n  tokens: ""' "ships the token Secret"
 mutate insecure deployment.yaml 's#^( +)image: leindexd:(.*)$#&\n\1args: ["--insecure-no-auth"]#' "passes --insecure-no-auth"
 deploy_auth_bypass || deploy_fail "deploy/ turns access control off or ships a token (lines above)"
