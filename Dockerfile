@@ -68,14 +68,15 @@ RUN groupadd --system --gid 10001 leindexd \
 
 COPY --from=build /src/build/leindexd.stripped /usr/local/bin/leindexd
 
-# 0.0.0.0 inside the container: the port is only reachable where it is published, and every
-# request but /healthz, /readyz, /openapi.yaml and /metrics needs a bearer token. The image ships
-# no token: the operator mounts a token file at LEINDEX_TOKEN_FILE (a Docker or compose secret
-# named leindexd-tokens lands there; a Kubernetes Secret is mounted and pointed to). The file
-# holds `ID SCOPE sha256:HEX` lines, digests and no secret, so mode 0644 is fine; it must be
-# readable by uid 10001. Without it the server does not start: it exits 1 saying "the token file:
-# opening /run/secrets/leindexd-tokens: No such file or directory" (fail closed; serving
-# without tokens is never this image's default). SIGHUP (docker kill -s HUP) re-reads the file.
+# 0.0.0.0 inside the container: the port is only reachable where it is published, and the API
+# needs a bearer token (/healthz, /readyz, /openapi.yaml and, unless LEINDEX_METRICS_AUTH=1,
+# /metrics do not). The image ships no token: the operator mounts a token file at
+# LEINDEX_TOKEN_FILE (a Docker or compose secret named leindexd-tokens lands there; a Kubernetes
+# Secret is mounted and pointed to). The file holds `ID SCOPE sha256:HEX` lines, digests and no
+# secret, so mode 0644 is fine; it must be readable by uid 10001. Without it the server does not
+# start: it exits 1 saying "the token file: opening /run/secrets/leindexd-tokens: No such file
+# or directory" (fail closed; serving without tokens is never this image's default). SIGHUP
+# (docker kill -s HUP) re-reads the file.
 ENV LEINDEX_LISTEN=0.0.0.0:8080 \
     LEINDEX_DATA_DIR=/data \
     LEINDEX_ALLOWED_ROOTS=/scan \
