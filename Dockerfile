@@ -26,12 +26,13 @@ FROM debian:bookworm-slim AS build
 
 ENV DEBIAN_FRONTEND=noninteractive
 # The -dev packages to build, CUnit for the unit tests, and the tools the integration tests
-# compare against (bfs, fd-find, findutils, git) or drive the server with (curl, python3).
+# compare against (bfs, fd-find, findutils, git) or drive the server with (curl, python3), and
+# PyYAML for the contract test of openapi.yaml.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       libmicrohttpd-dev liblmdb-dev libjansson-dev libssl-dev libcunit1-dev \
-      bfs fd-find findutils git curl python3 ca-certificates \
+      bfs fd-find findutils git curl python3 python3-yaml ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
