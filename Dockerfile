@@ -4,8 +4,12 @@
 # suite fails the image build), "runtime" holds only the shared libraries and the binary.
 #
 #   docker build --build-context corpora=../shared/corpora -t leindexd .
-#   docker run -d --name leindexd -p 8080:8080 \
+#   docker run -d --name leindexd -p 127.0.0.1:8080:8080 \
+#     -v "$PWD/tokens:/run/secrets/leindexd-tokens:ro" \
 #     -v leindexd-data:/data -v /srv/projects:/scan:ro leindexd
+#
+# The image ships no token: ./tokens above is the operator's token file (lines printed by
+# `leindexd token new`; see the runtime stage's ENV).
 #
 # tests/deploy/dockerfile-rules.sh checks the rules this file must keep (multi-stage, numeric
 # USER, exec-form ENTRYPOINT, HEALTHCHECK through the binary, ...), and
@@ -22,12 +26,13 @@ FROM debian:bookworm-slim AS build
 
 ENV DEBIAN_FRONTEND=noninteractive
 # The -dev packages to build, CUnit for the unit tests, and the tools the integration tests
-# compare against (bfs, fd-find, findutils, git) or drive the server with (curl, python3).
+# compare against (bfs, fd-find, findutils, git) or drive the server with (curl, python3), and
+# PyYAML for the contract test of openapi.yaml.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       libmicrohttpd-dev liblmdb-dev libjansson-dev libssl-dev libcunit1-dev \
-      bfs fd-find findutils git curl python3 ca-certificates \
+      bfs fd-find findutils git curl python3 python3-yaml ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -64,10 +69,19 @@ RUN groupadd --system --gid 10001 leindexd \
 
 COPY --from=build /src/build/leindexd.stripped /usr/local/bin/leindexd
 
-# 0.0.0.0 inside the container: the port is only reachable where it is published.
+# 0.0.0.0 inside the container: the port is only reachable where it is published, and the API
+# needs a bearer token (/healthz, /readyz, /openapi.yaml and, unless LEINDEX_METRICS_AUTH=1,
+# /metrics do not). The image ships no token: the operator mounts a token file at
+# LEINDEX_TOKEN_FILE (a Docker or compose secret named leindexd-tokens lands there; a Kubernetes
+# Secret is mounted and pointed to). The file holds `ID SCOPE sha256:HEX` lines, digests and no
+# secret, so mode 0644 is fine; it must be readable by uid 10001. Without it the server does not
+# start: it exits 1 saying "the token file: opening /run/secrets/leindexd-tokens: No such file
+# or directory" (fail closed; serving without tokens is never this image's default). SIGHUP
+# (docker kill -s HUP) re-reads the file.
 ENV LEINDEX_LISTEN=0.0.0.0:8080 \
     LEINDEX_DATA_DIR=/data \
     LEINDEX_ALLOWED_ROOTS=/scan \
+    LEINDEX_TOKEN_FILE=/run/secrets/leindexd-tokens \
     LEINDEX_LOG_FORMAT=json
 
 USER 10001:10001
@@ -77,7 +91,7 @@ VOLUME ["/data"]
 # leindexd finishes running scandirs and closes LMDB on SIGTERM; exec form below keeps it PID 1
 # so the signal reaches it (a shell form would run it under /bin/sh -c, which swallows SIGTERM).
 STOPSIGNAL SIGTERM
-# The slim image has no curl: the binary probes its own /healthz.
+# The slim image has no curl: the binary probes its own /healthz, which needs no token.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["/usr/local/bin/leindexd", "health"]
 ENTRYPOINT ["/usr/local/bin/leindexd"]

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bootstrap.sh: set up a Debian 12 machine for leindexd, build it, then serve or test.
 #
-#   deploy/bootstrap.sh serve   install what is missing, build, serve on 127.0.0.1:8080 (./data)
+#   deploy/bootstrap.sh serve   install what is missing, build, serve on 127.0.0.1:8080 (./data);
+#                               LEINDEX_TOKEN_FILE=FILE makes the API ask for tokens (README,
+#                               Deployment), which another LEINDEX_LISTEN than loopback needs
 #   deploy/bootstrap.sh test    install what is missing, build, run the whole suite with ctest
 #
 # Packages are installed only when missing (as root, or through sudo). The build goes to

@@ -1,8 +1,10 @@
 """compose_rules.py RENDERED.yaml PROMETHEUS.yml DOCKERFILE: issue 5's rules for deploy/compose.yaml.
 
 RENDERED is the output of `docker-compose config` (variables substituted, short syntax made
-long). Needs PyYAML (python3-yaml, which docker-compose itself depends on). Prints one line per
-broken rule; exits 1 if any.
+long). Access control: LEINDEX_TOKEN_FILE is where a file-based secret of the service lands,
+nothing passes --insecure-no-auth, and Prometheus sends a token if /metrics asks for one. Needs
+PyYAML (python3-yaml, which docker-compose itself depends on). Prints one line per broken rule;
+exits 1 if any.
 """
 
 import os
@@ -64,6 +66,8 @@ def check(rendered, prom_path, dockerfile):
     if "/scan" not in env.get("LEINDEX_ALLOWED_ROOTS", "/scan").split(":"):
         errors.append("leindexd: LEINDEX_ALLOWED_ROOTS leaves out /scan")
 
+    errors += check_tokens(doc, svc, env)
+
     promsvc = services.get("prometheus")
     if promsvc is None:
         errors.append("no prometheus service")
@@ -78,6 +82,61 @@ def check(rendered, prom_path, dockerfile):
         errors.append(f"prometheus.yml: no job scrapes leindexd:{port}")
     elif jobs[0].get("metrics_path", "/metrics") != "/metrics":
         errors.append("prometheus.yml: the leindexd job does not scrape /metrics")
+    elif metrics_auth(svc, env) and not (jobs[0].get("authorization") or {}).get(
+            "credentials_file") and not (jobs[0].get("authorization") or {}).get("credentials"):
+        errors.append("prometheus.yml: leindexd's /metrics needs a token (metrics auth is on) "
+                      "but the leindexd job sends none (authorization.credentials_file)")
+    return errors
+
+
+SECRETS_DIR = "/run/secrets/"
+INSECURE_FLAG = "--insecure-no-auth"
+
+
+def command_words(svc):
+    """The leindexd service's entrypoint and command words (either may be a string)."""
+    words = []
+    for key in ("entrypoint", "command"):
+        v = svc.get(key) or []
+        words += v.split() if isinstance(v, str) else [str(w) for w in v]
+    return words
+
+
+def metrics_auth(svc, env):
+    """True when leindexd would ask a token for /metrics (--metrics-auth or the variable set to
+    anything but 0, as service/config.c reads it)."""
+    v = str(env.get("LEINDEX_METRICS_AUTH") or "")
+    return "--metrics-auth" in command_words(svc) or (v != "" and v != "0")
+
+
+def check_tokens(doc, svc, env):
+    """leindexd reads its tokens from a file-based secret the operator makes: the service mounts
+    a top-level secret with `file:` and LEINDEX_TOKEN_FILE names where it lands; nothing turns
+    tokens off."""
+    errors = []
+    if any(w == INSECURE_FLAG or w.startswith(INSECURE_FLAG + "=") for w in command_words(svc)):
+        errors.append(f"leindexd: the command passes {INSECURE_FLAG}")
+    token_file = str(env.get("LEINDEX_TOKEN_FILE") or "")
+    if not token_file:
+        errors.append("leindexd: LEINDEX_TOKEN_FILE is not set (it listens on 0.0.0.0 and needs "
+                      "tokens from a secret)")
+        return errors
+    top = doc.get("secrets") or {}
+    mounted = {}
+    for ref in svc.get("secrets") or []:
+        ref = {"source": ref} if isinstance(ref, str) else ref
+        target = ref.get("target") or ref.get("source")
+        if not target.startswith("/"):
+            target = SECRETS_DIR + target
+        mounted[target] = ref.get("source")
+    source = mounted.get(token_file)
+    if source is None:
+        errors.append(f"leindexd: LEINDEX_TOKEN_FILE {token_file} is not where a secret of the "
+                      f"service is mounted ({', '.join(sorted(mounted)) or 'no secrets'})")
+    elif source not in top:
+        errors.append(f"leindexd: secret {source} is not declared under top-level secrets")
+    elif not (top[source] or {}).get("file"):
+        errors.append(f"secret {source} is not file-based (file: a path the operator makes)")
     return errors
 
 

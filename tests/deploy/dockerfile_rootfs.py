@@ -10,14 +10,22 @@ runs here, so this plays the engine's part with plain Linux tools, as root:
             the host's network (as `docker build` has); ENV/WORKDIR/USER/ARG apply as in Docker;
             COPY takes the build context filtered by .dockerignore, or files of an earlier stage.
   container the last stage's root is run like `docker run --read-only --tmpfs /tmp
-            --security-opt no-new-privileges -v VOL:/data -v TREE:/scan:ro`: a read-only bind
-            of the root, a volume seeded from the image's /data, a read-only tree at /scan, new
-            network (loopback only), PID (the ENTRYPOINT is PID 1) and mount namespaces, the
-            image's USER with no capabilities and no_new_privs. Then: /healthz and /readyz
-            answer 200 (curl inside the network namespace), the HEALTHCHECK command exits 0
-            (entered like `docker exec`), STOPSIGNAL makes it exit with status 0 on its own
-            (waited for generously, the time taken printed), and a second run with `scan /scan`
-            (like `docker run --rm IMAGE scan /scan`) exits 0 on the read-only tree.
+            --security-opt no-new-privileges -v VOL:/data -v TREE:/scan:ro
+            -v TOKENS:$LEINDEX_TOKEN_FILE:ro`: a read-only bind of the root, a volume seeded
+            from the image's /data, a read-only tree at /scan, the operator's token file (made
+            with the image's own `leindexd token new`) read-only where the image's
+            LEINDEX_TOKEN_FILE points (its mount point made in the root, as an engine makes it
+            in the container's layer), new network (loopback only), PID (the ENTRYPOINT is
+            PID 1) and mount namespaces, the image's USER with no capabilities and no_new_privs.
+            First, run without the token file, the server must exit non-zero naming the file
+            (fail closed). Then: /healthz and /readyz answer 200 without a token (curl inside
+            the network namespace); the API answers 401 without a token or with an unknown one,
+            403 to a read token's POST; a write token's scan of /scan completes and one of /etc
+            is refused (403); the file rewritten with a new write token plus SIGHUP rotates it;
+            the HEALTHCHECK command exits 0 (entered like `docker exec`, no token); STOPSIGNAL
+            makes it exit with status 0 on its own (waited for generously, the time taken
+            printed); no token reaches the log; and a second run with `scan /scan` (like
+            `docker run --rm IMAGE scan /scan`, no token file) exits 0 on the read-only tree.
 
 Every failure raises and ends the run non-zero; nothing is skipped. Mounts are made only inside
 private mount namespaces, so they vanish with the processes and never leak onto the host.
@@ -25,6 +33,7 @@ private mount namespaces, so they vanish with the processes and never leak onto 
 
 import argparse
 import ctypes
+import hashlib
 import json
 import os
 import re
@@ -489,12 +498,15 @@ def tree_counts(path):
 
 
 class Container:
-    def __init__(self, image, work, volume, tree, name):
+    def __init__(self, image, work, volume, tree, name, tokens=None):
+        """tokens: host path of a token file to mount read-only at the image's
+        LEINDEX_TOKEN_FILE, like a Docker secret or `-v FILE:PATH:ro`; None mounts nothing."""
         self.image = image
         self.work = work
         self.volume = volume
         self.tree = tree
         self.name = name
+        self.tokens = tokens
         self.proc = None
         self.out = os.path.join(work, f"{name}.stdout")
         self.err = os.path.join(work, f"{name}.stderr")
@@ -520,9 +532,18 @@ class Container:
             f"mount --bind {q(self.volume)} {q(inside(root, '/data'))}",
             f"mount --bind {q(self.tree)} {q(inside(root, '/scan'))}",
             f"mount -o remount,bind,ro {q(inside(root, '/scan'))}",
-            f"mount -o remount,bind,ro {q(root)}",
-            "ip link set lo up",
         ]
+        if self.tokens is not None:
+            target = self.image.env.get("LEINDEX_TOKEN_FILE")
+            if not target:
+                raise ExerciseError("the image sets no LEINDEX_TOKEN_FILE to mount the token file at")
+            # The engine makes the mount point, as Docker does in the container's layer.
+            point = inside(root, target)
+            os.makedirs(os.path.dirname(point), exist_ok=True)
+            open(point, "a").close()
+            lines += [f"mount --bind {q(self.tokens)} {q(point)}",
+                      f"mount -o remount,bind,ro {q(point)}"]
+        lines += [f"mount -o remount,bind,ro {q(root)}", "ip link set lo up"]
         cfg = {"root": root, "workdir": self.image.workdir, "uid": self.uid, "gid": self.gid,
                "argv": ep.exec_form + cmd, "env": self.env, "no_new_privs": True}
         self.proc = namespaced_exec(lines, cfg, ["--mount", "--pid", "--net", "--uts", "--ipc"],
@@ -552,14 +573,17 @@ class Container:
             parts.append(f"--- {os.path.basename(p)} ---\n{data}")
         return "\n".join(parts)
 
-    def curl(self, path, method="GET", data=None):
+    def curl(self, path, method="GET", data=None, token=None):
         """(status, body, headers) of a request to the container's 8080, from its network
-        namespace (like a published port, without publishing anything)."""
+        namespace (like a published port, without publishing anything), with the bearer token
+        when one is given."""
         pid = self.init_pid()
         hdr = os.path.join(self.work, f"{self.name}.headers")
         argv = ["nsenter", "-t", str(pid), "-n", "--", "curl", "-sS", "-m", str(int(DEADLINE_S)),
                 "-X", method,
                 "-D", hdr, "-w", "\n%{http_code}"]
+        if token is not None:
+            argv += ["-H", f"Authorization: Bearer {token}"]
         if data is not None:
             argv += ["-H", "Content-Type: application/json", "--data", json.dumps(data)]
         res = subprocess.run(argv + [f"http://127.0.0.1:8080{path}"], capture_output=True, text=True)
@@ -604,17 +628,125 @@ def healthcheck_argv(image):
     return json.loads(body) if body.startswith("[") else ["/bin/sh", "-c", body]
 
 
+TOKEN_LINE = re.compile(r"^(\S+) (read|write) sha256:([0-9a-f]{64})$", re.M)
+
+
+def new_token(image, token_id, scope):
+    """(token, file line) from the image's own `leindexd token new`, run like `docker run --rm
+    IMAGE token new ...` (its USER, no mounts: it needs no token file); the line's digest must be
+    the SHA-256 of the token, as the README's `printf %s "$TOKEN" | sha256sum` makes it."""
+    uid, gid, _ = resolve_user(image.root, image.user)
+    argv = image.meta["ENTRYPOINT"].exec_form + ["token", "new", "--id", token_id, "--scope", scope]
+    res = run(["chroot", f"--userspec={uid}:{gid}", image.root, *argv], capture_output=True,
+              text=True)
+    token = re.search(r"^token: (\S+)$", res.stdout, re.M)
+    line = TOKEN_LINE.search(res.stdout)
+    if not token or not line or line.group(1) != token_id or line.group(2) != scope:
+        raise ExerciseError(f"`token new --id {token_id} --scope {scope}` printed:\n{res.stdout}")
+    if hashlib.sha256(token.group(1).encode()).hexdigest() != line.group(3):
+        raise ExerciseError(f"the digest in {line.group(0)!r} is not the SHA-256 of the token")
+    return token.group(1), line.group(0)
+
+
+def write_tokens(path, lines):
+    """Rewrites the token file in place (the bind mount pins its inode), mode 0644 as root:
+    it holds digests only, and the container's uid reads it as "other"."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("# leindexd token file, made by the rootfs exercise\n" + "\n".join(lines) + "\n")
+    os.chmod(path, 0o644)
+
+
+def exercise_without_tokens(image, work, volume, tree):
+    """The image run with no token file mounted must not serve: the server exits non-zero
+    naming the file it could not open (fail closed; the image never sets --insecure-no-auth)."""
+    c = Container(image, work, volume, tree, "no-tokens")
+    log("container: starting without a token file (must refuse to serve)")
+    c.start([])
+    try:
+        rc = c.proc.wait(timeout=DEADLINE_S)
+    except subprocess.TimeoutExpired:
+        c.kill()
+        raise ExerciseError(f"without a token file the server still runs after {DEADLINE_S:.0f} s "
+                            "(it must refuse to listen on 0.0.0.0 without tokens)") from None
+    with open(c.err, errors="replace") as f:
+        err = f.read()
+    want = image.env.get("LEINDEX_TOKEN_FILE") or "--token-file"
+    if rc == 0 or want not in err:
+        raise ExerciseError(f"without a token file: exit {rc}, want non-zero and a message naming "
+                            f"{want}\n{c.tail()}")
+    said = next((ln for ln in err.splitlines() if want in ln), "").strip()
+    return f"no token file mounted -> exit {rc}: {said[:160]}"
+
+
+def check_access(c, tok):
+    """Requests without, with the wrong and with the right token. tok maps scope to token."""
+    out = []
+    code, body, hdrs = c.curl("/scans")
+    challenge = hdrs.get("www-authenticate", "")
+    if code != 401 or challenge != 'Bearer realm="leindexd"':
+        raise ExerciseError(f"GET /scans without a token gave {code} (WWW-Authenticate "
+                            f"{challenge!r}), want 401 with Bearer realm=\"leindexd\"")
+    out.append('GET /scans without a token -> 401, WWW-Authenticate: Bearer realm="leindexd"')
+    code, body, _ = c.curl("/scans", token="lxd_" + "A" * 43)
+    if code != 401:
+        raise ExerciseError(f"GET /scans with an unknown token gave {code}, want 401")
+    code, body, _ = c.curl("/metrics")
+    if code != 200:
+        raise ExerciseError(f"GET /metrics without a token gave {code}, want 200 (Prometheus "
+                            "scrapes it without one)")
+    code, body, _ = c.curl("/scans", token=tok["read"])
+    if code != 200:
+        raise ExerciseError(f"GET /scans with the read token gave {code} {body[:200]}")
+    code, body, _ = c.curl("/scans", "POST", {"root": "/scan"}, token=tok["read"])
+    if code != 403:
+        raise ExerciseError(f"POST /scans with the read token gave {code}, want 403")
+    out.append("unknown token -> 401; GET /metrics without a token -> 200; read token: "
+               "GET /scans -> 200, POST /scans -> 403")
+    return out
+
+
+def check_rotation(c, pid, tokens_path, lines, tok):
+    """Rotation as the README says: the file rewritten with a new write token in place of the
+    old, SIGHUP to PID 1; the new token is then taken and the old one refused."""
+    new, new_line = new_token(c.image, "ci-write-2", "write")
+    write_tokens(tokens_path, [lines["read"], new_line])
+    os.kill(pid, signal.SIGHUP)
+    last = {"code": 0}
+
+    def taken():
+        if c.proc.poll() is not None:
+            raise ExerciseError(f"the server exited with {c.proc.returncode} after SIGHUP\n{c.tail()}")
+        last["code"], _, _ = c.curl("/scans", token=new)
+        return last["code"] == 200
+    poll_until(lambda: f"the new write token still gets {last['code']} after SIGHUP", taken,
+               interval_s=0.2)
+    code, _, _ = c.curl("/scans", token=tok["write"])
+    if code != 401:
+        raise ExerciseError(f"the old write token gets {code} after rotation, want 401")
+    tok["write"] = new
+    return "token file rewritten + SIGHUP to PID 1 -> new write token 200, old one 401"
+
+
 def exercise_container(image, work, grace):
     volume = os.path.join(work, "volume-data")
     # A fresh volume is seeded with the image's /data, owner and mode included.
     run(["cp", "-a", inside(image.root, "/data"), volume])
     tree = os.path.join(work, "scan-tree")
     make_tree(tree)
-    results = []
+    results = [exercise_without_tokens(image, work, volume, tree)]
 
-    c = Container(image, work, volume, tree, "serve")
+    # The operator's token file, as a secret: one read and one write token from `token new`.
+    tok, token_lines = {}, {}
+    for scope in ("read", "write"):
+        tok[scope], token_lines[scope] = new_token(image, f"ci-{scope}", scope)
+    tokens_path = os.path.join(work, "tokens")
+    write_tokens(tokens_path, [token_lines["read"], token_lines["write"]])
+    seen_tokens = [tok["read"], tok["write"]]
+
+    c = Container(image, work, volume, tree, "serve", tokens=tokens_path)
     log(f"container: starting {image.meta['ENTRYPOINT'].args} as uid {c.uid} "
-        "(read-only root, /data volume, /scan read-only, loopback-only network)")
+        "(read-only root, /data volume, /scan read-only, token file read-only at "
+        f"{image.env.get('LEINDEX_TOKEN_FILE')}, loopback-only network)")
     c.start([])
     try:
         pid = c.init_pid()
@@ -655,16 +787,17 @@ def exercise_container(image, work, grace):
         code, body, _ = c.curl("/readyz")
         if code != 200:
             raise ExerciseError(f"GET /readyz gave {code} {body[:200]}\n{c.tail()}")
-        results.append(f"GET /readyz -> 200 {body.strip()[:80]}")
+        results.append(f"GET /readyz -> 200 {body.strip()[:80]} (no token needed for either)")
+        results += check_access(c, tok)
         # The image's allowed root: a scan of /scan runs to completion, one of /etc is refused.
-        code, body, hdrs = c.curl("/scans", "POST", {"root": "/scan"})
+        code, body, hdrs = c.curl("/scans", "POST", {"root": "/scan"}, token=tok["write"])
         if code != 202 or "location" not in hdrs:
             raise ExerciseError(f"POST /scans {{root: /scan}} gave {code} {body[:200]}")
         where = urllib.parse.urlparse(hdrs["location"]).path
         last = {}
 
         def finished():
-            last["code"], last["body"], _ = c.curl(where)
+            last["code"], last["body"], _ = c.curl(where, token=tok["read"])
             last["doc"] = json.loads(last["body"]) if last["code"] == 200 else {}
             return last["doc"].get("state") not in ("queued", "running")
         poll_until(lambda: f"scan of /scan still {last['doc'].get('state')}", finished,
@@ -678,12 +811,14 @@ def exercise_container(image, work, grace):
                 and got["dirs"] in (want["dirs"], want["dirs"] + 1)):
             raise ExerciseError(f"scan of /scan: want {want} (dirs with or without the root), "
                                 f"got {code} {body[:400]}")
-        results.append(f"POST /scans /scan -> 202, {where} completed: {prog['dirs']} dirs, "
+        results.append(f"POST /scans /scan (write token) -> 202, {where} completed: {prog['dirs']} dirs, "
                        f"{prog['files']} files, {prog['symlinks']} symlink, as on the host")
-        code, body, _ = c.curl("/scans", "POST", {"root": "/etc"})
+        code, body, _ = c.curl("/scans", "POST", {"root": "/etc"}, token=tok["write"])
         if code != 403:
             raise ExerciseError(f"POST /scans {{root: /etc}} gave {code}, want 403 (allowed root /scan)")
-        results.append("POST /scans /etc -> 403 (outside LEINDEX_ALLOWED_ROOTS)")
+        results.append("POST /scans /etc (write token) -> 403 (outside LEINDEX_ALLOWED_ROOTS)")
+        results.append(check_rotation(c, pid, tokens_path, token_lines, tok))
+        seen_tokens.append(tok["write"])
         hc = healthcheck_argv(image)
         res = c.exec(hc, timeout=DEADLINE_S)
         if res.returncode != 0:
@@ -713,7 +848,11 @@ def exercise_container(image, work, grace):
         raise ExerciseError("the server left nothing in the /data volume")
     results.append(f"/data volume holds {', '.join(stored)}")
     with open(c.err, errors="replace") as f:
-        lines = [ln for ln in f.read().splitlines() if ln.strip()]
+        text = f.read()
+    leaked = [t for t in seen_tokens if t in text]
+    if leaked:
+        raise ExerciseError(f"the server's log holds {len(leaked)} token(s); it must log IDs only")
+    lines = [ln for ln in text.splitlines() if ln.strip()]
     if image.env.get("LEINDEX_LOG_FORMAT") == "json":
         bad = [ln for ln in lines if not ln.startswith("{")]
         if bad:

@@ -83,6 +83,35 @@ def apt_installs(run_text):
     return pkgs
 
 
+# Where Docker and compose mount a secret named NAME: /run/secrets/NAME.
+SECRETS_DIR = "/run/secrets/"
+INSECURE_FLAG = "--insecure-no-auth"
+
+
+def check_tokens(runtime, env, err):
+    """Access control in the image: LEINDEX_TOKEN_FILE names a file the operator mounts (a
+    secret under /run/secrets: not the data volume, which the server may write), the image puts
+    nothing there, and nothing turns tokens off."""
+    token_file = env.get("LEINDEX_TOKEN_FILE", "")
+    if not token_file.startswith(SECRETS_DIR) or token_file == SECRETS_DIR:
+        err(f"ENV LEINDEX_TOKEN_FILE is {token_file!r}, want a file under {SECRETS_DIR} that the "
+            "operator mounts (the image listens on 0.0.0.0 and needs tokens)")
+    for ins in runtime.instructions:
+        words = ins.exec_form if ins.exec_form is not None else ins.args.split()
+        if any(w == INSECURE_FLAG or w.startswith(INSECURE_FLAG + "=") for w in words):
+            err(f"{ins.keyword} passes {INSECURE_FLAG}: the image must refuse to serve without "
+                "tokens", ins)
+        if not token_file or token_file == SECRETS_DIR:
+            continue
+        if ins.keyword == "COPY" and words:
+            dest = words[-1].rstrip("/") or "/"
+            if (token_file + "/").startswith(dest + "/") and dest != "/":
+                err(f"COPY into {dest} ships a token file at {token_file}; the operator mounts it",
+                    ins)
+        if ins.keyword == "RUN" and (token_file in ins.args or SECRETS_DIR.rstrip("/") in ins.args):
+            err(f"RUN writes under {SECRETS_DIR}: the image ships no token file", ins)
+
+
 def check(dockerfile, dockerignore):
     errors = []
 
@@ -217,6 +246,7 @@ def check(dockerfile, dockerignore):
             err(f"no RUN chowns {data_dir} to the USER {uid}")
     if not re.search(r"mkdir\s+(-\S+\s+)*[^&;]*/scan\b", runs):
         err("no RUN creates /scan, the default allowed root")
+    check_tokens(runtime, env, err)
 
     ep = runtime.last("ENTRYPOINT")
     if ep is None:

@@ -4,9 +4,12 @@
 # No Docker daemon runs here (only the client), so this plays the engine's part as root: it
 # debootstraps bookworm (what debian:bookworm-slim is made of), executes every RUN/COPY/ENV/...
 # of each stage in chroots (the build stage's apt-get, cmake build and ctest included), then runs
-# the runtime stage like `docker run --read-only -v VOL:/data -v TREE:/scan:ro`: the ENTRYPOINT as
-# PID 1 under the image's USER in its own network/PID/mount namespaces, /healthz and /readyz
-# probed, the HEALTHCHECK command run inside, STOPSIGNAL sent, then `scan /scan` run one-shot.
+# the runtime stage like `docker run --read-only -v VOL:/data -v TREE:/scan:ro` plus a token file
+# at the image's LEINDEX_TOKEN_FILE: the ENTRYPOINT as PID 1 under the image's USER in its own
+# network/PID/mount namespaces, /healthz and /readyz probed without a token, the API without one
+# (401), with a read token and with a write token, the token file rotated by SIGHUP, the
+# HEALTHCHECK command run inside, STOPSIGNAL sent, then `scan /scan` run one-shot. Before all
+# that, the image started without a token file must refuse to serve.
 # See tests/deploy/dockerfile_rootfs.py for the details and what differs from a real engine.
 #
 # It takes minutes (debootstrap, apt, a full build and test run): ctest runs it through

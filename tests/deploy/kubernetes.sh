@@ -2,7 +2,8 @@
 # deploy/kubernetes/*.yaml: validated offline against the Kubernetes schemas, with unknown fields
 # reported, plus issue 5's rules (k8s-validate/validate.cjs says how). The validator's packages
 # come from k8s-validate/package-lock.json through `npm ci`, into the build directory (never the
-# source tree); they are reinstalled only when the lock file changes. Broken copies of the
+# source tree); they are reinstalled only when the lock file changes. The token file comes from
+# a Secret the Deployment references and the manifests do not ship. Broken copies of the
 # manifests show the checks bite.
 # shellcheck source-path=SCRIPTDIR source=lib.bash
 source "$(dirname "$0")/lib.bash"
@@ -54,4 +55,16 @@ mutate writable-scan deployment.yaml '/mountPath: \/scan/{n;s/readOnly: true/rea
 mutate service-selector service.yaml 's#app.kubernetes.io/name: leindexd#app.kubernetes.io/name: other#' "selector matches no pod"
 mutate old-api deployment.yaml 's#apiVersion: apps/v1#apiVersion: extensions/v1beta1#' "not served by Kubernetes 1.25"
 mutate unknown-kind service.yaml 's/kind: Service/kind: Servce/' "no schema for v1 Servce"
+# Access control: tokens from a Secret the manifests reference and do not ship.
+mutate no-token-file deployment.yaml '/- name: LEINDEX_TOKEN_FILE/,/value: \/run\/secrets/d' "LEINDEX_TOKEN_FILE is not set"
+mutate token-file-elsewhere deployment.yaml 's#value: /run/secrets/leindexd/tokens#value: /data/tokens#' "is not in a Secret volume"
+mutate token-subpath deployment.yaml 's#^( +)mountPath: /run/secrets/leindexd$#\1mountPath: /run/secrets/leindexd/tokens\n\1subPath: tokens#' "mounted with subPath"
+mutate token-writable deployment.yaml '/mountPath: \/run\/secrets\/leindexd/{n;s/readOnly: true/readOnly: false/}' "is not mounted readOnly"
+mutate token-optional deployment.yaml 's/optional: false/optional: true/' "is optional"
+mutate token-item deployment.yaml 's#^( +)path: tokens$#\1path: tokens.txt#' "no item of Secret leindexd-tokens lands at tokens"
+# shellcheck disable=SC2016 # sed's $ (the last line), not the shell's
+mutate shipped-secret service.yaml '$a ---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: leindexd-tokens\nstringData:\n  tokens: ""' "ships the token Secret"
+mutate insecure deployment.yaml 's#^( +)image: leindexd:(.*)$#&\n\1args: ["--insecure-no-auth"]#' "passes --insecure-no-auth"
+deploy_auth_bypass || deploy_fail "deploy/ turns access control off or ships a token (lines above)"
+echo "ok: deploy/ ships no token and never passes --insecure-no-auth"
 echo "kubernetes: all checks passed"

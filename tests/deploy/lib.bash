@@ -44,3 +44,29 @@ deploy_cleanup() {
 	rm -rf -- "$DEPLOY_TMP"
 }
 trap deploy_cleanup EXIT
+
+# deploy_auth_bypass_in FILE...: prints every line of the FILEs that turns access control off or
+# ships a token, and returns 1 if there is one. Looked for: --insecure-no-auth outside comments,
+# a token-file line (`ID read|write sha256:<64 hex>`), a token as `leindexd token new` prints it.
+deploy_auth_bypass_in() {
+	! grep -nHE -e '^[^#]*--insecure-no-auth' \
+		-e '^[[:space:]]*[^#[:space:]]+[[:space:]]+(read|write)[[:space:]]+sha256:[0-9a-fA-F]{64}' \
+		-e 'lxd_[A-Za-z0-9_-]{20,}' -- "$@"
+}
+
+# deploy_auth_bypass: deploy_auth_bypass_in on every file of deploy/ and the Dockerfile that git
+# tracks (what the repository ships; an operator's own token file beside compose.yaml is not
+# shipped), or outside a git checkout on all of them but deploy/leindexd-tokens, compose's
+# default token file.
+deploy_auth_bypass() {
+	local files=()
+	if git -C "$DEPLOY_SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		mapfile -t files < <(git -C "$DEPLOY_SRC" ls-files --full-name -- deploy Dockerfile |
+			sed "s#^#$DEPLOY_SRC/#")
+	else
+		mapfile -t files < <(find "$DEPLOY_SRC/deploy" "$DEPLOY_SRC/Dockerfile" -type f \
+			! -path "$DEPLOY_SRC/deploy/leindexd-tokens")
+	fi
+	[ ${#files[@]} -gt 0 ] || deploy_fail "no files under $DEPLOY_SRC/deploy"
+	deploy_auth_bypass_in "${files[@]}"
+}

@@ -7,7 +7,8 @@
 // every object is also wrapped in a Proxy that records which properties the schema validator
 // reads: a property it never reads is not in the schema, and is reported like kubeconform -strict.
 // Then issue 5's deployment rules are checked across the documents (one replica with Recreate,
-// probes, resources, non-root read-only securityContext, a ReadWriteOnce claim for /data, ...).
+// probes, resources, non-root read-only securityContext, a ReadWriteOnce claim for /data, ...),
+// and issue 9's: the token file comes from a Secret the manifests reference but do not ship.
 //
 // MODULES_DIR is the node_modules that `npm ci` filled from this directory's package-lock.json
 // (outside the source tree). Prints one line per problem; exits 1 if any, 2 on usage errors.
@@ -120,8 +121,54 @@ for (const file of files) {
   });
 }
 
-// --- issue 5's rules across the documents --------------------------------------------------
 const of = (kind) => docs.filter((d) => d.obj.kind === kind);
+
+// --- access control (issue 9): tokens from a Secret the operator makes -----------------------
+// LEINDEX_TOKEN_FILE lies in a read-only Secret volume mounted without subPath (a subPath mount
+// never sees the Secret's updates, so SIGHUP could not rotate tokens); the Secret is required
+// (the pod waits for it rather than starting without); no manifest ships it; nothing passes
+// --insecure-no-auth.
+function checkTokens(label, main, env, mounts, volumes) {
+  const words = [...(main.command || []), ...(main.args || [])];
+  if (words.some((w) => w === "--insecure-no-auth" || String(w).startsWith("--insecure-no-auth="))) {
+    fail(label, "the container passes --insecure-no-auth");
+  }
+  const file = env.LEINDEX_TOKEN_FILE || "";
+  if (!file.startsWith("/")) {
+    fail(label, `LEINDEX_TOKEN_FILE is not set to an absolute path (${JSON.stringify(file)}): ` +
+      "the pod listens on 0.0.0.0 and needs tokens");
+    return;
+  }
+  const dirOf = (m) => m.mountPath.replace(/\/+$/, "");
+  // The innermost mount holding the file (a subPath mount may be the file itself).
+  const m = Object.values(mounts)
+    .filter((mm) => file.startsWith(dirOf(mm) + "/") || (mm.subPath !== undefined && file === dirOf(mm)))
+    .sort((a, b) => dirOf(b).length - dirOf(a).length)[0];
+  const vol = m && volumes[m.name];
+  if (!vol || !vol.secret) {
+    fail(label, `LEINDEX_TOKEN_FILE ${file} is not in a Secret volume`);
+    return;
+  }
+  if (m.subPath !== undefined || m.subPathExpr !== undefined) {
+    fail(label, `token Secret mounted with subPath at ${m.mountPath}: it would never see the ` +
+      "Secret's updates, so SIGHUP could not rotate tokens");
+  }
+  if (m.readOnly !== true) fail(label, `token Secret at ${m.mountPath} is not mounted readOnly`);
+  if (vol.secret.optional === true) {
+    fail(label, `Secret ${vol.secret.secretName} is optional: the pod must wait for the tokens`);
+  }
+  const rel = file.slice(dirOf(m).length + 1);
+  const items = vol.secret.items;
+  if (items && !items.some((it) => it.path === rel)) {
+    fail(label, `no item of Secret ${vol.secret.secretName} lands at ${rel} (LEINDEX_TOKEN_FILE)`);
+  }
+  for (const sec of of("Secret").filter((d) => d.obj.metadata.name === vol.secret.secretName)) {
+    fail(sec.label, "ships the token Secret: the operator makes it (kubectl create secret generic " +
+      `${vol.secret.secretName} --from-file=tokens=./tokens)`);
+  }
+}
+
+// --- issue 5's rules across the documents --------------------------------------------------
 const workloads = [...of("Deployment"), ...of("DaemonSet")];
 if (workloads.length !== 1) {
   fail("manifests", `expected one Deployment or DaemonSet, found ${workloads.length}`);
@@ -202,6 +249,7 @@ for (const { label, obj } of workloads) {
     if (!mounts[r] || mounts[r].readOnly !== true) fail(label, `allowed root ${r} is not mounted readOnly`);
   }
   if (!mounts["/tmp"]) fail(label, "no writable /tmp (the root filesystem is read-only)");
+  checkTokens(label, main, env, mounts, volumes);
   for (const m of Object.values(mounts)) {
     if (!volumes[m.name]) fail(label, `volumeMount ${m.mountPath} names no volume ${m.name}`);
   }
