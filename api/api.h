@@ -276,7 +276,8 @@ int api_scan_write_rec(struct api_ctx *ctx, const struct store_scan *rec, struct
 
 /**
  * Resolves absolute `path` for the allowed-roots check (scans.c): symlinks and ".." in the longest
- * existing prefix, the rest lexically. -1 when it is not absolute or too long.
+ * existing prefix, the rest lexically. 0; -EINVAL when it is not absolute; -ENAMETOOLONG when it
+ * or its resolution does not fit `cap` (nothing is dropped to make it fit).
  */
 int api_root_resolve(const char *path, char *out, size_t cap);
 

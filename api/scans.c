@@ -107,8 +107,12 @@ static enum MHD_Result api_scan_answer(struct api_req *req, unsigned status, con
 
 /* ---------------------------------------------------------------- allowed roots */
 
-/* Appends `rest` to `base` lexically ("." skipped, ".." pops, never above "/"). */
-static void api_root_append(char *base, size_t cap, const char *rest)
+/*
+ * Appends `rest` to `base` (a buffer of `cap` bytes) lexically ("." skipped, ".." pops, never
+ * above "/"). -ENAMETOOLONG when a component does not fit: skipping it would name another
+ * directory.
+ */
+static int api_root_append(char *base, size_t cap, const char *rest)
 {
 	const char *p = rest;
 	while (*p) {
@@ -126,15 +130,27 @@ static void api_root_append(char *base, size_t cap, const char *rest)
 				base[1] = '\0';
 		} else {
 			size_t bl = strlen(base);
-			if (bl + 1 + n < cap) {
-				if (bl > 1)
-					base[bl++] = '/';
-				memcpy(base + bl, p, n);
-				base[bl + n] = '\0';
-			}
+			size_t sep = bl > 1 ? 1 : 0;
+			if (bl + sep + n >= cap)
+				return -ENAMETOOLONG;
+			if (sep)
+				base[bl++] = '/';
+			memcpy(base + bl, p, n);
+			base[bl + n] = '\0';
 		}
 		p = e;
 	}
+	return 0;
+}
+
+/* Copies `path` into out[cap]; -ENAMETOOLONG when it does not fit. */
+static int api_root_copy(char *out, size_t cap, const char *path)
+{
+	size_t n = strlen(path);
+	if (n >= cap)
+		return -ENAMETOOLONG;
+	memcpy(out, path, n + 1);
+	return 0;
 }
 
 /*
@@ -145,8 +161,10 @@ static void api_root_append(char *base, size_t cap, const char *rest)
 int api_root_resolve(const char *path, char *out, size_t cap)
 {
 	char cur[PATH_MAX];
-	if (snprintf(cur, sizeof(cur), "%s", path) >= (int)sizeof(cur) || cur[0] != '/')
-		return -1;
+	if (path[0] != '/')
+		return -EINVAL;
+	if (api_root_copy(cur, sizeof(cur), path) < 0)
+		return -ENAMETOOLONG;
 	for (int round = 0; round < 40; round++) {
 		char prefix[PATH_MAX];
 		memcpy(prefix, cur, sizeof(prefix));
@@ -164,34 +182,64 @@ int api_root_resolve(const char *path, char *out, size_t cap)
 			*slash = '\0';
 			cut = (size_t)(slash - prefix);
 		}
-		if (cut >= strlen(cur)) {
-			snprintf(out, cap, "%s", resolved);
-			return 0;
-		}
-		api_root_append(resolved, sizeof(resolved), cur + cut);
-		if (strcmp(resolved, cur) == 0) {
-			snprintf(out, cap, "%s", resolved);
-			return 0;
-		}
+		if (cut >= strlen(cur))
+			return api_root_copy(out, cap, resolved);
+		if (api_root_append(resolved, sizeof(resolved), cur + cut) < 0)
+			return -ENAMETOOLONG;
+		if (strcmp(resolved, cur) == 0)
+			return api_root_copy(out, cap, resolved);
 		memcpy(cur, resolved, sizeof(cur));
 	}
-	snprintf(out, cap, "%s", cur);
-	return 0;
+	return api_root_copy(out, cap, cur);
 }
 
-static bool api_root_allowed(const struct api_ctx *ctx, const char *resolved)
+/*
+ * Whether `resolved` is at or below an allowed root. *matched is that allowed root (the context's
+ * canonical copy), or NULL when roots are not restricted.
+ */
+static bool api_root_allowed(const struct api_ctx *ctx, const char *resolved, const char **matched)
 {
+	*matched = NULL;
 	if (ctx->allow_root_count == 0)
 		return true;
 	for (size_t i = 0; i < ctx->allow_root_count; i++) {
 		const char *a = ctx->allow_roots[i];
 		size_t n = strlen(a);
-		if (strcmp(a, "/") == 0)
+		if (strcmp(a, "/") == 0 ||
+		    (strncmp(resolved, a, n) == 0 && (resolved[n] == '\0' || resolved[n] == '/'))) {
+			*matched = a;
 			return true;
-		if (strncmp(resolved, a, n) == 0 && (resolved[n] == '\0' || resolved[n] == '/'))
-			return true;
+		}
 	}
 	return false;
+}
+
+/* How much of a root a problem detail quotes, in bytes. */
+#define API_ROOT_QUOTE_MAX 512
+
+/*
+ * The first bytes of `root` to quote in a problem detail: at most API_ROOT_QUOTE_MAX, cut before
+ * a UTF-8 character that would not fit whole (a cut character would make the whole detail invalid
+ * UTF-8), with "..." after a cut.
+ */
+static const char *api_root_quote(const char *root, char *buf, size_t cap)
+{
+	size_t len = strlen(root);
+	if (len <= API_ROOT_QUOTE_MAX && len < cap)
+		return root;
+	const unsigned char *s = (const unsigned char *)root;
+	size_t keep = 0, limit = API_ROOT_QUOTE_MAX < cap - 4 ? API_ROOT_QUOTE_MAX : cap - 4;
+	while (keep < limit) {
+		size_t n = utf8_seq_len(s + keep, len - keep);
+		if (n == 0)
+			n = 1; /* not UTF-8: the detail says so anyway; cut bytes as they come */
+		if (keep + n > limit)
+			break;
+		keep += n;
+	}
+	memcpy(buf, root, keep);
+	memcpy(buf + keep, "...", 4);
+	return buf;
 }
 
 /* ---------------------------------------------------------------- POST /scans */
@@ -200,12 +248,16 @@ static bool api_root_allowed(const struct api_ctx *ctx, const char *resolved)
 static enum MHD_Result api_scan_submit(struct api_req *req, struct scanner_opts *so)
 {
 	/* 403 before any existence check, on the resolved path. */
-	const char *root = so->root;
-	char resolved[PATH_MAX];
-	if (api_root_resolve(root, resolved, sizeof(resolved)) < 0 ||
-	    !api_root_allowed(req->ctx, resolved))
-		return api_problem(req, 403, "root '%.512s' is outside the allowed roots of this server (--allow-root)",
-				   root);
+	const char *root = so->root, *allowed = NULL;
+	char resolved[PATH_MAX], quote[API_ROOT_QUOTE_MAX + 4];
+	int rrc = api_root_resolve(root, resolved, sizeof(resolved));
+	if (rrc == -ENAMETOOLONG)
+		return api_problem(req, 422, "root '%s' is too long: with its symbolic links and '..' "
+				   "resolved it is over %d bytes", api_root_quote(root, quote, sizeof(quote)),
+				   PATH_MAX - 1);
+	if (rrc < 0 || !api_root_allowed(req->ctx, resolved, &allowed))
+		return api_problem(req, 403, "root '%s' is outside the allowed roots of this server (--allow-root)",
+				   api_root_quote(root, quote, sizeof(quote)));
 	struct stat st;
 	int e = 0;
 	if (stat(resolved, &st) < 0)
@@ -213,16 +265,19 @@ static enum MHD_Result api_scan_submit(struct api_req *req, struct scanner_opts 
 	else if (!S_ISDIR(st.st_mode))
 		e = ENOTDIR;
 	if (e)
-		return api_problem(req, 422, "root '%.512s' %s", root,
+		return api_problem(req, 422, "root '%s' %s", api_root_quote(root, quote, sizeof(quote)),
 				   e == ENOENT ? "does not exist" :
 				   e == ENOTDIR ? "is not a directory" : "cannot be accessed by the server");
+	/* The scan opens the root without following links, beneath the allowed root it matched. */
 	so->root = resolved;
+	so->allowed_root = allowed;
 	/* The effective options for the record: the same document `leindexd scan` stores. */
 	json_t *optj = scanjson_options(so);
 	char *options = optj ? scanjson_dumps(optj, JSON_COMPACT) : NULL;
 	json_decref(optj);
 	if (!options)
-		return api_problem(req, 500, "out of memory while queueing a scan of '%.512s'", root);
+		return api_problem(req, 500, "out of memory while queueing a scan of '%s'",
+				   api_root_quote(root, quote, sizeof(quote)));
 	uint64_t id = 0;
 	struct errbuf err;
 	errbuf_clear(&err);

@@ -29,6 +29,7 @@ int scanrun_init(struct scanrun *r, const struct scanrun_args *a, struct errbuf 
 	r->hooks = a->hooks;
 	r->opts = *a->opts;
 	r->opts.root = NULL;
+	r->opts.allowed_root = NULL;
 	r->opts.ignore = NULL;
 	r->opts.ignore_count = 0;
 	r->opts.log_tag = r->tag;
@@ -37,6 +38,8 @@ int scanrun_init(struct scanrun *r, const struct scanrun_args *a, struct errbuf 
 	r->opts.root = root;
 	r->options_json = strdup(a->options_json ? a->options_json : "{}");
 	if (!root || !r->options_json)
+		goto oom;
+	if (a->opts->allowed_root && !(r->opts.allowed_root = strdup(a->opts->allowed_root)))
 		goto oom;
 	if (a->opts->ignore_count) {
 		char **ign = calloc(a->opts->ignore_count, sizeof(*ign));
@@ -60,6 +63,7 @@ void scanrun_clear(struct scanrun *r)
 	if (!r)
 		return;
 	free((char *)r->opts.root);
+	free((char *)r->opts.allowed_root);
 	for (size_t i = 0; i < r->opts.ignore_count; i++)
 		free((char *)r->opts.ignore[i]);
 	free((char **)r->opts.ignore);

@@ -40,7 +40,10 @@ struct scan_anc {
 
 /* Flags of a queued directory. */
 enum scan_item_flags {
-	/* Reached through a followed symlink: open without O_NOFOLLOW. */
+	/*
+	 * Reached through a followed symlink: opened without O_NOFOLLOW, and read only if the
+	 * directory opened is the one checked (scan_item.dev, .ino).
+	 */
 	SCAN_ITEM_VIA_SYMLINK = 1u << 0,
 };
 
@@ -69,6 +72,9 @@ struct scan_item {
 	/* Depth of this directory's entries (0 for the root's). */
 	int depth;
 	unsigned flags;
+	/* SCAN_ITEM_VIA_SYMLINK: the identity of the directory the link led to when checked. */
+	dev_t dev;
+	ino_t ino;
 	/* Offset of the last component in path (the name under the parent). */
 	size_t name_off;
 	size_t path_len;
@@ -85,12 +91,19 @@ struct scan_pass {
 	struct scan_name *names;
 };
 
+/* A subdirectory to queue: a name of the pass, and for a followed link what it led to. */
+struct scan_sub {
+	uint32_t idx;
+	bool via_link;
+	dev_t dev;
+	ino_t ino;
+};
+
 /* What reading names [lo, hi) of a directory found. */
 struct scan_found {
 	struct store_batch *batch;
-	/* Indexes into the pass's names of the subdirectories to queue; the top bit marks a
-	 * followed symlink. */
-	uint32_t *subdirs;
+	/* The subdirectories to queue, in name order. */
+	struct scan_sub *subdirs;
 	size_t nsub, subdirs_cap;
 	uint64_t counts[4], bytes;
 };
@@ -139,7 +152,9 @@ struct scan_worker {
 struct scanner {
 	struct scanner_opts opts;
 	char *root;
-	char *root_real; /* realpath of the root, for the inside-the-root check of followed links */
+	char *allowed_root; /* copy of opts.allowed_root, or NULL */
+	/* The path of the root as opened (/proc), for the inside-the-root check of followed links */
+	char *root_real;
 	size_t root_real_len;
 	char **ignore; /* copies of opts.ignore */
 	char *log_tag;
@@ -151,8 +166,14 @@ struct scanner {
 
 	atomic_bool cancelled;
 	_Atomic uint64_t n_dirs, n_files, n_symlinks, n_other, n_bytes, n_errors;
+	/* Directories kept open for their children, and how many may be (scanfd.c sizes it). */
 	atomic_int open_handles;
-	int handle_budget;
+	atomic_int handle_budget;
+	/* Descriptor starvation (scanfd.c): closes so far, and opens waiting for one. */
+	_Atomic uint64_t fd_gen;
+	atomic_uint fd_waiters;
+	pthread_mutex_t fd_lock;
+	pthread_cond_t fd_freed; /* CLOCK_MONOTONIC; broadcast by scanfd_close() to waiters */
 
 	pthread_mutex_t lock; /* guards the fields below */
 	pthread_cond_t workers_exit;
@@ -169,6 +190,53 @@ struct scanner {
 	struct scanner_worker_stats *stats_buf;
 	char *stats_slowest; /* copy handed out by scanner_stats() */
 };
+
+/* Whether the scan was cancelled: checked between entries of every per-entry loop. */
+static inline bool scan_cancelled(struct scanner *sc)
+{
+	return atomic_load_explicit(&sc->cancelled, memory_order_relaxed);
+}
+
+/* ---------------------------------------------------------------- descriptors (scanfd.c) */
+
+/* How scanfd_open_dir() resolves a path. */
+enum scanfd_how {
+	/* No component may be a symbolic link (ELOOP). */
+	SCANFD_NO_SYMLINKS = 1u << 0,
+	/* Resolution must stay beneath the directory it starts from (EXDEV): no absolute path,
+	 * no ".." above it, no link out of it. */
+	SCANFD_BENEATH = 1u << 1,
+};
+
+/*
+ * Opens directory `path` relative to `dirfd` (or AT_FDCWD) for reading, resolved as `how`
+ * (enum scanfd_how) says: openat2(), or where the kernel lacks it a walk of one checked openat()
+ * per component. Waits for a descriptor when the process has none left. The descriptor, or -1
+ * with errno (ELOOP: a symbolic link where none may be; EXDEV: out of `dirfd`).
+ */
+int scanfd_open_dir(struct scanner *sc, int dirfd, const char *path, unsigned how);
+
+/*
+ * The walk behind scanfd_open_dir() (exposed for its tests): one openat() per component with
+ * O_NOFOLLOW under SCANFD_NO_SYMLINKS; with SCANFD_BENEATH alone, links are followed and each
+ * step must lie at or below `inside` (canonical; per /proc). `flags` are the last step's.
+ */
+int scanfd_walk(int dirfd, const char *path, int flags, unsigned how, const char *inside);
+
+/* openat() that waits for a descriptor when the process has none left (O_CLOEXEC is added). */
+int scanfd_openat(struct scanner *sc, int dirfd, const char *name, int flags);
+
+/* Closes a descriptor of the scan and wakes the opens waiting for one (-1 is ignored). */
+void scanfd_close(struct scanner *sc, int fd);
+
+/* Whether the file open as `fd` lies at or below the canonical path real[0..real_len) (/proc). */
+bool scanfd_inside(int fd, const char *real, size_t real_len);
+
+/*
+ * Sizes the budget of directories kept open for their children from RLIMIT_NOFILE and the
+ * descriptors already open, leaving room for every worker's own. Called once the root is open.
+ */
+void scanfd_size_budget(struct scanner *sc);
 
 /* Bytes read per call while hashing: cancellation is checked between reads. */
 #define SCAN_HASH_BUF_SIZE (256u * 1024u)
@@ -192,8 +260,9 @@ int scandir_nomem(struct scanner *sc, const struct scan_item *it, const char *wh
 
 /*
  * Filters names [lo, hi) of a pass through the ignore rules and stats, classifies and encodes
- * the kept ones into out->batch. Names must be handed out in order. 0, or negative when the scan
- * failed (it was told). (scanentry.c)
+ * the kept ones into out->batch. Names must be handed out in order. 0, -ECANCELED when the scan
+ * was cancelled part way (what was found is to be dropped), or negative when the scan failed (it
+ * was told). (scanentry.c)
  */
 int scanentry_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo, size_t hi,
 		    struct scan_found *out);

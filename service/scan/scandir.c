@@ -13,17 +13,21 @@
  *
  * A failure of one path (open, stat, read, a loop) is recorded as an error of that path and the
  * scan goes on; running out of memory, or the store failing, fails the scan with a message.
+ *
+ * Confinement: a directory is opened from its parent's descriptor by its name with O_NOFOLLOW,
+ * or by its path beneath the root's descriptor with openat2(RESOLVE_BENEATH), never by an
+ * absolute path. A directory reached through a followed link is read only if the directory
+ * opened is the one the link led to when it was checked (its device and inode): a link
+ * re-pointed in between is refused. Every per-entry loop checks for cancellation.
  */
 #include "service/scan/scan_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -55,23 +59,14 @@ int scandir_grow(void **buf, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-/* openat2 beneath `dirfd`, following symlinks only when `follow` (and never out of the root). */
-static int scandir_openat2(int dirfd, const char *path, bool follow)
-{
-	struct open_how how = {
-		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW),
-		.resolve = RESOLVE_BENEATH | (follow ? 0 : RESOLVE_NO_SYMLINKS),
-	};
-	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	return (int)fd;
-}
-
 /*
  * Opens a directory by its path relative to the root, for items whose parent descriptor was not
- * kept. Paths past PATH_MAX (the deep corpus reaches 13,000 bytes) are walked in pieces.
+ * kept: beneath the root's descriptor, through no symbolic link unless following (scanfd.c).
+ * Paths past PATH_MAX (the deep corpus reaches 13,000 bytes) are walked in pieces.
  */
 static int scandir_open_by_path(struct scanner *sc, const char *path, size_t len, bool follow)
 {
+	unsigned how = SCANFD_BENEATH | (follow ? 0 : SCANFD_NO_SYMLINKS);
 	int base = sc->root_fd, owned = -1;
 	char piece[SCANDIR_PATH_PIECE + 1];
 	while (len > SCANDIR_PATH_PIECE) {
@@ -84,25 +79,22 @@ static int scandir_open_by_path(struct scanner *sc, const char *path, size_t len
 		}
 		memcpy(piece, path, cut);
 		piece[cut] = '\0';
-		int fd = scandir_openat2(base, piece, follow);
+		int fd = scanfd_open_dir(sc, base, piece, how);
 		if (fd < 0)
 			goto fail;
-		if (owned >= 0)
-			close(owned);
+		scanfd_close(sc, owned);
 		base = owned = fd;
 		path += cut + 1;
 		len -= cut + 1;
 	}
-	int fd = scandir_openat2(base, path, follow);
+	int fd = scanfd_open_dir(sc, base, path, how);
 	int saved = errno;
-	if (owned >= 0)
-		close(owned);
+	scanfd_close(sc, owned);
 	errno = saved;
 	return fd;
 fail:
 	saved = errno;
-	if (owned >= 0)
-		close(owned);
+	scanfd_close(sc, owned);
 	errno = saved;
 	return -1;
 }
@@ -110,11 +102,11 @@ fail:
 static int scandir_open(struct scanner *sc, struct scan_item *it)
 {
 	if (it->path_len == 0)
-		return openat(sc->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		return scanfd_openat(sc, sc->root_fd, ".", O_RDONLY | O_DIRECTORY);
 	bool follow = it->flags & SCAN_ITEM_VIA_SYMLINK;
 	if (it->parent) {
-		int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
-		return openat(it->parent->fd, it->path + it->name_off, flags);
+		int flags = O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW);
+		return scanfd_openat(sc, it->parent->fd, it->path + it->name_off, flags);
 	}
 	return scandir_open_by_path(sc, it->path, it->path_len,
 				    (sc->opts.flags & SCANNER_FOLLOW_SYMLINKS) != 0);
@@ -129,11 +121,16 @@ static uint64_t scandir_prefix(const char *name, size_t len)
 	return v;
 }
 
-/* Indexes the names of the `used` bytes of getdents64 records in w->dents, "." and ".." aside. */
+/*
+ * Indexes the names of the `used` bytes of getdents64 records in w->dents, "." and ".." aside.
+ * 0, -ENOMEM, or -ECANCELED.
+ */
 static int scandir_index_names(struct scan_worker *w, size_t used, size_t *count)
 {
 	size_t n = 0;
 	for (size_t off = 0; off < used;) {
+		if (scan_cancelled(w->sc))
+			return -ECANCELED;
 		struct scandir_dirent64 *d = (struct scandir_dirent64 *)(w->dents + off);
 		off += d->d_reclen;
 		const char *nm = d->d_name;
@@ -155,7 +152,7 @@ static int scandir_index_names(struct scan_worker *w, size_t used, size_t *count
 /*
  * Reads every record of the open directory into w->dents and indexes the names. When getdents64
  * fails part way, the names read before the failure are kept (*count of them) and -errno is
- * returned; -ENOMEM leaves *count 0.
+ * returned; -ENOMEM and -ECANCELED leave *count 0.
  */
 static int scandir_list(struct scan_worker *w, int fd, size_t *count)
 {
@@ -169,6 +166,8 @@ static int scandir_list(struct scan_worker *w, int fd, size_t *count)
 				return -ENOMEM;
 			w->dents = buf;
 		}
+		if (scan_cancelled(w->sc))
+			return -ECANCELED;
 		ssize_t got = getdents64(fd, w->dents + used, w->dents_cap - used);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -181,6 +180,8 @@ static int scandir_list(struct scan_worker *w, int fd, size_t *count)
 		used += (size_t)got;
 	}
 	int irc = scandir_index_names(w, used, count);
+	if (irc < 0)
+		*count = 0;
 	return irc < 0 ? irc : rc;
 }
 
@@ -250,13 +251,16 @@ int scandir_nomem(struct scanner *sc, const struct scan_item *it, const char *wh
 }
 
 /* A queue item for the subdirectory `nm` of `it`, or NULL when out of memory. */
-static struct scan_item *scandir_child(const struct scan_item *it, const struct scan_name *nm)
+static struct scan_item *scandir_child(const struct scan_item *it, const struct scan_name *nm,
+				       const struct scan_sub *sub)
 {
 	size_t plen = it->path_len ? it->path_len + 1 + nm->len : nm->len;
 	struct scan_item *c = malloc(sizeof(*c) + plen + 1);
 	if (!c)
 		return NULL;
-	*c = (struct scan_item){.depth = it->depth + 1, .path_len = plen};
+	*c = (struct scan_item){.depth = it->depth + 1, .path_len = plen,
+				.flags = sub->via_link ? SCAN_ITEM_VIA_SYMLINK : 0,
+				.dev = sub->dev, .ino = sub->ino};
 	size_t off = 0;
 	if (it->path_len) {
 		memcpy(c->path, it->path, it->path_len);
@@ -269,14 +273,18 @@ static struct scan_item *scandir_child(const struct scan_item *it, const struct 
 	return c;
 }
 
-/* Queues the subdirectories found in `it`, sharing its descriptor while the budget allows. */
+/*
+ * Queues the subdirectories found in `it`, sharing its descriptor while the budget allows. Stops
+ * when the scan is cancelled (0) or memory runs out (-ENOMEM, the scan failed).
+ */
 static int scandir_queue_children(struct scan_worker *w, struct scan_item *it, int *fd,
 				  struct ignore_stack *ign, uint64_t dir_id)
 {
 	size_t nsub = w->found.nsub;
 	struct scanner *sc = w->sc;
 	struct scan_handle *h = NULL;
-	if (nsub > 0 && atomic_fetch_add(&sc->open_handles, 1) < sc->handle_budget) {
+	if (nsub > 0 &&
+	    atomic_fetch_add(&sc->open_handles, 1) < atomic_load(&sc->handle_budget)) {
 		h = malloc(sizeof(*h));
 		if (h) {
 			atomic_init(&h->refs, (unsigned)nsub);
@@ -287,13 +295,15 @@ static int scandir_queue_children(struct scan_worker *w, struct scan_item *it, i
 	if (!h)
 		atomic_fetch_sub(&sc->open_handles, nsub > 0 ? 1 : 0);
 	for (size_t k = 0; k < nsub; k++) {
-		uint32_t idx = w->found.subdirs[k] & 0x7fffffffu;
-		bool via_link = w->found.subdirs[k] & 0x80000000u;
-		struct scan_item *c = scandir_child(it, &w->names[idx]);
+		const struct scan_sub *sub = &w->found.subdirs[k];
+		struct scan_item *c = scan_cancelled(sc) ? NULL
+				      : scandir_child(it, &w->names[sub->idx], sub);
 		if (!c) {
 			/* Release the references the remaining children would have dropped. */
 			for (size_t r = k; r < nsub && h; r++)
 				scan_handle_unref(sc, h);
+			if (scan_cancelled(sc))
+				return 0;
 			struct errbuf err;
 			errbuf_errno(&err, ENOMEM, "queueing the subdirectories of %s/%s", sc->root,
 				     it->path);
@@ -305,7 +315,6 @@ static int scandir_queue_children(struct scan_worker *w, struct scan_item *it, i
 		/* The child puts its own node on top when it is read (scandir_enter_anc()). */
 		c->anc = scan_anc_ref(it->anc);
 		c->parent_id = dir_id;
-		c->flags = via_link ? SCAN_ITEM_VIA_SYMLINK : 0;
 		scanq_push(sc->q, &c->node);
 	}
 	return 0;
@@ -355,23 +364,40 @@ static int scandir_open_item(struct scanner *sc, struct scan_item *it)
 }
 
 /*
- * Follow mode: puts the directory's own (dev, ino), from the descriptor just opened, on top of
- * its chain of ancestors, so that a link among its entries back to it or above is caught. 0, or
- * -1 when out of memory (the scan failed).
+ * Follow mode: checks that a directory reached through a followed link is the one checked when
+ * the link was read, then puts the directory's own (dev, ino), from the descriptor just opened,
+ * on top of its chain of ancestors, so that a link among its entries back to it or above is
+ * caught. 0; 1 when the directory must not be read (recorded); -1 when out of memory (the scan
+ * failed).
  */
-static int scandir_enter_anc(struct scanner *sc, struct scan_item *it, int fd)
+static int scandir_enter_checked(struct scanner *sc, struct scan_item *it, int fd)
 {
 	if (!(sc->opts.flags & SCANNER_FOLLOW_SYMLINKS))
 		return 0;
+	bool via_link = it->flags & SCAN_ITEM_VIA_SYMLINK;
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		if (via_link) {
+			/* Unknown identity: it cannot be told to be the directory checked. */
+			scan_record_error(sc, it->path, it->path_len, "open", e,
+					  "the directory a followed link led to could not be "
+					  "identified, so it was not read");
+			return 1;
+		}
 		/*
 		 * Left out of the chain, the directory is still read, and its children still see
 		 * every ancestor above it: a loop back to it is caught one level further down,
 		 * where it is read again under its other name and its fstat() succeeds.
 		 */
-		scan_record_error(sc, it->path, it->path_len, "stat", errno, NULL);
+		scan_record_error(sc, it->path, it->path_len, "stat", e, NULL);
 		return 0;
+	}
+	if (via_link && (st.st_dev != it->dev || st.st_ino != it->ino)) {
+		scan_record_error(sc, it->path, it->path_len, "open", EXDEV,
+				  "the link was re-pointed after it was checked: not followed (it "
+				  "could lead out of the root)");
+		return 1;
 	}
 	struct scan_anc *a = malloc(sizeof(*a));
 	if (!a) {
@@ -388,9 +414,9 @@ static int scandir_enter_anc(struct scanner *sc, struct scan_item *it, int fd)
 
 /*
  * Lists and sorts the names of the open directory into w->names. -1 when the scan failed (out
- * of memory, or the root unreadable). A directory that fails part way keeps the names read
- * before the failure, which is recorded: the user gets what could be read, and why the rest is
- * missing.
+ * of memory, or the root unreadable) or was cancelled. A directory that fails part way keeps the
+ * names read before the failure, which is recorded: the user gets what could be read, and why
+ * the rest is missing.
  */
 static int scandir_read_names(struct scan_worker *w, struct scan_item *it, int fd, uint64_t t0,
 			      size_t *count)
@@ -398,6 +424,8 @@ static int scandir_read_names(struct scan_worker *w, struct scan_item *it, int f
 	struct scanner *sc = w->sc;
 	int rc = scandir_list(w, fd, count);
 	atomic_fetch_add_explicit(&w->c.scandir_calls, 1, memory_order_relaxed);
+	if (rc == -ECANCELED)
+		return -1;
 	if (rc < 0 && (rc == -ENOMEM || it->path_len == 0)) {
 		struct errbuf err;
 		errbuf_errno(&err, -rc, "reading directory %s/%s", sc->root, it->path);
@@ -493,8 +521,9 @@ void scandir_process(struct scan_worker *w, struct scan_item *it)
 	if (fd < 0)
 		return;
 	size_t count = 0;
-	if (scandir_enter_anc(sc, it, fd) < 0 || scandir_read_names(w, it, fd, t0, &count) < 0) {
-		close(fd);
+	if (scandir_enter_checked(sc, it, fd) != 0 ||
+	    scandir_read_names(w, it, fd, t0, &count) < 0) {
+		scanfd_close(sc, fd);
 		return;
 	}
 	struct ignore_stack *ign = scandir_rules(w, it, fd);
@@ -506,8 +535,7 @@ void scandir_process(struct scan_worker *w, struct scan_item *it)
 		w->names[i].skip = false;
 	scandir_shrink(w);
 	ignore_stack_unref(ign);
-	if (fd >= 0)
-		close(fd);
+	scanfd_close(sc, fd);
 	atomic_fetch_add_explicit(&w->c.dirs, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->c.busy_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
 	scandir_account(w, it, count, t1 - t0);

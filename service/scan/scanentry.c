@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -25,8 +24,9 @@ static enum entry_type scanentry_type_of_dtype(uint8_t t)
 }
 
 /*
- * Pass 3: drops ignored names. Names whose d_type is unknown are stat-ed to learn if dirs. 0, or
- * -ENOMEM (the scan failed: a name left unchecked would be listed although ignored).
+ * Pass 3: drops ignored names. Names whose d_type is unknown are stat-ed to learn if dirs. 0,
+ * -ENOMEM (the scan failed: a name left unchecked would be listed although ignored), or
+ * -ECANCELED.
  */
 static int scanentry_filter(struct scan_worker *w, const struct scan_pass *pass, size_t lo,
 			    size_t hi)
@@ -34,7 +34,12 @@ static int scanentry_filter(struct scan_worker *w, const struct scan_pass *pass,
 	struct scan_item *it = pass->it;
 	int fd = pass->fd;
 	uint64_t t0 = (uint64_t)clock_mono_ns();
-	for (size_t i = lo; i < hi; i++) {
+	int rc = 0;
+	for (size_t i = lo; i < hi && rc == 0; i++) {
+		if (scan_cancelled(w->sc)) {
+			rc = -ECANCELED;
+			break;
+		}
 		struct scan_name *nm = &pass->names[i];
 		bool is_dir = nm->dtype == DT_DIR;
 		if (nm->dtype == DT_UNKNOWN) {
@@ -44,12 +49,12 @@ static int scanentry_filter(struct scan_worker *w, const struct scan_pass *pass,
 		}
 		size_t n = scandir_entry_path(w, it, nm->name, nm->len);
 		if (n == 0)
-			return scandir_nomem(w->sc, it, "matching the ignore rules");
-		if (ignore_stack_excluded(pass->ign, w->path, n, is_dir))
+			rc = scandir_nomem(w->sc, it, "matching the ignore rules");
+		else if (ignore_stack_excluded(pass->ign, w->path, n, is_dir))
 			nm->skip = true;
 	}
 	atomic_fetch_add_explicit(&w->c.ignore_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
-	return 0;
+	return rc;
 }
 
 /* SHA-256 of a regular file, checking for cancellation between reads. */
@@ -57,7 +62,7 @@ static void scanentry_hash(struct scan_worker *w, struct scan_item *it, int fd, 
 {
 	struct scanner *sc = w->sc;
 	uint64_t t0 = (uint64_t)clock_mono_ns();
-	int hfd = openat(fd, e->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	int hfd = scanfd_openat(sc, fd, e->name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (hfd < 0) {
 		scandir_error(w, it, e->name, e->name_len, "open", errno);
 		goto out;
@@ -87,8 +92,7 @@ static void scanentry_hash(struct scan_worker *w, struct scan_item *it, int fd, 
 	if (EVP_DigestFinal_ex(w->md, e->sha256, &mdlen) == 1 && mdlen == 32)
 		e->flags |= ENTRY_HAS_HASH;
 out:
-	if (hfd >= 0)
-		close(hfd);
+	scanfd_close(sc, hfd);
 	atomic_fetch_add_explicit(&w->c.hash_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
 }
 
@@ -117,35 +121,36 @@ static bool scanentry_is_ancestor(const struct scan_anc *a, dev_t dev, ino_t ino
 	return false;
 }
 
-/* Whether the followed link `name` in `fd` resolves inside the root (its real path). */
-static bool scanentry_link_inside_root(struct scanner *sc, int fd, const char *name)
-{
-	int pfd = openat(fd, name, O_PATH | O_CLOEXEC);
-	if (pfd < 0)
-		return false;
-	char proc[64], real[PATH_MAX];
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	ssize_t n = readlink(proc, real, sizeof(real) - 1);
-	close(pfd);
-	if (n < 0)
-		return false;
-	size_t r = sc->root_real_len;
-	if (r == 1) /* the root is "/" */
-		return true;
-	return (size_t)n >= r && memcmp(real, sc->root_real, r) == 0 &&
-	       ((size_t)n == r || real[r] == '/');
-}
-
 #define SCANENTRY_STATX_MASK \
 	(STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_MTIME | \
 	 STATX_CTIME | STATX_INO | STATX_SIZE)
 
+/*
+ * Resolves the followed link `name` in `fd` once: stats what it leads to into *tx, and says
+ * whether that is a directory inside the root (its path as resolved, per /proc). Identity and
+ * place come from the same resolution, so a link re-pointed between two looks cannot pass the
+ * check with one target and hand over the other's identity. 0 when stat-ed, -1 otherwise.
+ */
+static int scanentry_resolve_link(struct scanner *sc, int fd, const char *name, struct statx *tx,
+				  bool *dir_inside)
+{
+	*dir_inside = false;
+	int pfd = scanfd_openat(sc, fd, name, O_PATH);
+	if (pfd < 0)
+		return -1;
+	int rc = statx(pfd, "", AT_EMPTY_PATH | AT_NO_AUTOMOUNT, SCANENTRY_STATX_MASK, tx);
+	if (rc == 0 && S_ISDIR(tx->stx_mode))
+		*dir_inside = scanfd_inside(pfd, sc->root_real, sc->root_real_len);
+	scanfd_close(sc, pfd);
+	return rc;
+}
+
 /* Decides whether the entry just stat-ed is a directory to descend into. */
 static bool scanentry_should_descend(struct scan_worker *w, struct scan_item *it, int fd,
-				     struct entry *e, const struct statx *sx, bool *via_link)
+				     struct entry *e, const struct statx *sx, struct scan_sub *sub)
 {
 	struct scanner *sc = w->sc;
-	*via_link = false;
+	sub->via_link = false;
 	if (sc->opts.max_depth >= 0 && it->depth + 1 > sc->opts.max_depth)
 		return false;
 	if ((sc->opts.flags & SCANNER_USE_GITIGNORE) && e->name_len == 4 &&
@@ -156,13 +161,12 @@ static bool scanentry_should_descend(struct scan_worker *w, struct scan_item *it
 		uint64_t t0 = (uint64_t)clock_mono_ns();
 		struct statx tx;
 		bool dir = false;
-		if (statx(fd, e->name, AT_NO_AUTOMOUNT, SCANENTRY_STATX_MASK, &tx) == 0) {
+		if (scanentry_resolve_link(sc, fd, e->name, &tx, &dir) == 0) {
 			/* find -L: a link is described by what it points to. */
 			struct entry keep = *e;
 			scanentry_fill_stat(e, &tx);
 			e->target = keep.target;
 			e->target_len = keep.target_len;
-			dir = S_ISDIR(tx.stx_mode) && scanentry_link_inside_root(sc, fd, e->name);
 			if (S_ISDIR(tx.stx_mode) && !dir) {
 				/* Outside the root: kept as the link it is, not followed. */
 				*e = keep;
@@ -171,10 +175,11 @@ static bool scanentry_should_descend(struct scan_worker *w, struct scan_item *it
 		atomic_fetch_add_explicit(&w->c.symlink_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
 		if (!dir)
 			return false;
-		*via_link = true;
-		sx = &tx;
-		if (scanentry_is_ancestor(it->anc, makedev(tx.stx_dev_major, tx.stx_dev_minor),
-					tx.stx_ino)) {
+		/* The child is read only if it opens as this very directory (scandir.c). */
+		sub->via_link = true;
+		sub->dev = makedev(tx.stx_dev_major, tx.stx_dev_minor);
+		sub->ino = tx.stx_ino;
+		if (scanentry_is_ancestor(it->anc, sub->dev, sub->ino)) {
 			scandir_error(w, it, e->name, e->name_len, "loop", ELOOP);
 			return false;
 		}
@@ -221,14 +226,13 @@ static int scanentry_stat_one(struct scan_worker *w, const struct scan_pass *pas
 			scandir_error(w, it, nm->name, nm->len, "readlink", errno);
 		}
 	}
-	bool via_link = false;
-	if (scanentry_should_descend(w, it, fd, &e, &sx, &via_link)) {
+	struct scan_sub sub = {.idx = (uint32_t)i};
+	if (scanentry_should_descend(w, it, fd, &e, &sx, &sub)) {
 		void *p = out->subdirs;
 		if (scandir_grow(&p, &out->subdirs_cap, out->nsub + 1, sizeof(*out->subdirs)) < 0)
 			return scandir_nomem(sc, it, "listing the subdirectories");
 		out->subdirs = p;
-		/* The top bit marks a followed link, to open without O_NOFOLLOW. */
-		out->subdirs[out->nsub++] = (uint32_t)i | (via_link ? 0x80000000u : 0);
+		out->subdirs[out->nsub++] = sub;
 	}
 	if ((sc->opts.flags & SCANNER_HASH) && e.type == ENTRY_FILE && (e.flags & ENTRY_HAS_STAT))
 		scanentry_hash(w, it, fd, &e);
@@ -253,9 +257,12 @@ static int scanentry_stat_range(struct scan_worker *w, const struct scan_pass *p
 	uint64_t link_before = atomic_load_explicit(&w->c.symlink_ns, memory_order_relaxed);
 	uint64_t entries_before = out->counts[0] + out->counts[1] + out->counts[2] + out->counts[3];
 	int rc = 0;
-	for (size_t i = lo; i < hi && rc == 0; i++)
-		if (!pass->names[i].skip)
+	for (size_t i = lo; i < hi && rc == 0; i++) {
+		if (scan_cancelled(w->sc))
+			rc = -ECANCELED;
+		else if (!pass->names[i].skip)
 			rc = scanentry_stat_one(w, pass, i, out);
+	}
 	/* Per worker: the entries this worker stat-ed, its share of a split directory included. */
 	atomic_fetch_add_explicit(&w->c.entries, out->counts[0] + out->counts[1] + out->counts[2] +
 				  out->counts[3] - entries_before, memory_order_relaxed);
@@ -270,7 +277,6 @@ static int scanentry_stat_range(struct scan_worker *w, const struct scan_pass *p
 int scanentry_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo, size_t hi,
 		    struct scan_found *out)
 {
-	if (pass->ign && scanentry_filter(w, pass, lo, hi) < 0)
-		return -ENOMEM;
-	return scanentry_stat_range(w, pass, lo, hi, out);
+	int rc = pass->ign ? scanentry_filter(w, pass, lo, hi) : 0;
+	return rc < 0 ? rc : scanentry_stat_range(w, pass, lo, hi, out);
 }

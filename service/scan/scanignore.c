@@ -74,7 +74,7 @@ struct ignore_rules *scanignore_load(struct scanner *sc, int dirfd, const char *
 				     size_t dir_len, const char *name)
 {
 	/* O_NONBLOCK: a FIFO named .gitignore must not hang the worker on open. */
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	int fd = scanfd_openat(sc, dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		/* Absent, a symlink (git does not follow it either), or .git is a file: no rules. */
 		if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR)
@@ -85,7 +85,7 @@ struct ignore_rules *scanignore_load(struct scanner *sc, int dirfd, const char *
 	size_t len;
 	const char *op;
 	int rc = scanignore_read(fd, &text, &len, &op);
-	close(fd);
+	scanfd_close(sc, fd);
 	if (rc < 0) {
 		if (rc != -ENOENT)
 			scanignore_error(sc, dir, dir_len, name, op, -rc, NULL);

@@ -17,8 +17,9 @@
  * no allocation per entry once the buffers are warm: its queue item, and when following links
  * its loop-check node.
  *
- * The thread that calls scanner_run() starts the pool, logs progress every 5 s until the
- * workers have exited, then joins them.
+ * The thread that calls scanner_run() opens the root (without following any symbolic link, and
+ * beneath its allowed root when it has one: scanfd.c), starts the pool, logs progress every 5 s
+ * until the workers have exited, then joins them.
  */
 #include "service/scan/scan_internal.h"
 
@@ -53,7 +54,7 @@ static uint64_t scan_load(_Atomic uint64_t *v)
 void scan_handle_unref(struct scanner *sc, struct scan_handle *h)
 {
 	if (h && atomic_fetch_sub(&h->refs, 1) == 1) {
-		close(h->fd);
+		scanfd_close(sc, h->fd);
 		atomic_fetch_sub(&sc->open_handles, 1);
 		free(h);
 	}
@@ -147,11 +148,14 @@ void scanner_destroy(struct scanner *sc)
 		free(sc->ignore[i]);
 	free(sc->ignore);
 	free(sc->root);
+	free(sc->allowed_root);
 	free(sc->root_real);
 	free(sc->log_tag);
 	free(sc->slowest_path);
 	free(sc->stats_buf);
 	free(sc->stats_slowest);
+	pthread_cond_destroy(&sc->fd_freed);
+	pthread_mutex_destroy(&sc->fd_lock);
 	pthread_cond_destroy(&sc->workers_exit);
 	pthread_mutex_destroy(&sc->lock);
 	free(sc);
@@ -191,6 +195,8 @@ static int scanner_copy_opts(struct scanner *sc, const struct scanner_opts *opts
 	sc->log_tag = strdup(opts->log_tag ? opts->log_tag : "scan");
 	if (!sc->root || !sc->log_tag)
 		return errbuf_errno(err, ENOMEM, "copying the scan options");
+	if (opts->allowed_root && !(sc->allowed_root = strdup(opts->allowed_root)))
+		return errbuf_errno(err, ENOMEM, "copying the scan options");
 	if (opts->ignore_count > 0) {
 		sc->ignore = calloc(opts->ignore_count, sizeof(*sc->ignore));
 		if (!sc->ignore)
@@ -202,9 +208,32 @@ static int scanner_copy_opts(struct scanner *sc, const struct scanner_opts *opts
 		}
 	}
 	sc->opts.root = sc->root;
+	sc->opts.allowed_root = sc->allowed_root;
 	sc->opts.log_tag = sc->log_tag;
 	sc->opts.ignore = (const char *const *)sc->ignore;
 	return 0;
+}
+
+/* The scanner's mutexes and condition variables, all or none (the caller frees sc). */
+static int scanner_init_sync(struct scanner *sc, struct errbuf *err)
+{
+	int rc = pthread_mutex_init(&sc->lock, NULL);
+	if (rc)
+		return errbuf_errno(err, rc, "creating the scanner's mutex");
+	if ((rc = clock_cond_init(&sc->workers_exit)))
+		goto no_exit_cond;
+	if ((rc = pthread_mutex_init(&sc->fd_lock, NULL)))
+		goto no_fd_lock;
+	if ((rc = clock_cond_init(&sc->fd_freed)))
+		goto no_fd_cond;
+	return 0;
+no_fd_cond:
+	pthread_mutex_destroy(&sc->fd_lock);
+no_fd_lock:
+	pthread_cond_destroy(&sc->workers_exit);
+no_exit_cond:
+	pthread_mutex_destroy(&sc->lock);
+	return errbuf_errno(err, rc, "creating the scanner's condition variables");
 }
 
 int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct store *store,
@@ -219,16 +248,10 @@ int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct
 	if (!sc)
 		return errbuf_errno(err, ENOMEM, "allocating a scanner");
 	sc->root_fd = -1;
-	int rc = pthread_mutex_init(&sc->lock, NULL);
-	if (rc) {
+	int rc = scanner_init_sync(sc, err);
+	if (rc < 0) {
 		free(sc);
-		return errbuf_errno(err, rc, "creating the scanner's mutex");
-	}
-	rc = clock_cond_init(&sc->workers_exit);
-	if (rc) {
-		pthread_mutex_destroy(&sc->lock);
-		free(sc);
-		return errbuf_errno(err, rc, "creating the scanner's condition variable");
+		return rc;
 	}
 	sc->store = store;
 	if ((rc = scanner_copy_opts(sc, opts, err)) < 0)
@@ -245,8 +268,8 @@ int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct
 	for (unsigned i = 0; i < sc->nworkers; i++)
 		if ((rc = scanner_init_worker(sc, &sc->workers[i], i, err)) < 0)
 			goto fail;
-	/* Enough descriptors for a deep LIFO walk per worker, far below any sane RLIMIT_NOFILE. */
-	sc->handle_budget = 64 + 16 * (int)sc->nworkers;
+	/* Enough descriptors for a deep LIFO walk per worker; scanner_run() fits it to the limit. */
+	atomic_init(&sc->handle_budget, 64 + 16 * (int)sc->nworkers);
 	*out = sc;
 	return 0;
 fail:
@@ -378,22 +401,114 @@ static int scanner_root_rules(struct scanner *sc, struct errbuf *err)
 	return 0;
 }
 
-/* Opens the root, learns its device and, when following links, its real path. */
+/* The part of `root` below `allowed` ("" for `allowed` itself), or NULL when not below it. */
+static const char *scanner_below(const char *root, const char *allowed)
+{
+	size_t n = strlen(allowed);
+	while (n > 1 && allowed[n - 1] == '/')
+		n--;
+	if (n == 1 && allowed[0] == '/')
+		return root[0] == '/' ? root + 1 : NULL;
+	if (strncmp(root, allowed, n) != 0 || (root[n] != '\0' && root[n] != '/'))
+		return NULL;
+	return root[n] == '/' ? root + n + 1 : root + n;
+}
+
+/* The first component of absolute `path` that is a symbolic link now, into buf; "" if none. */
+static void scanner_find_link(const char *path, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	for (const char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		size_t n = (size_t)(p - path);
+		struct stat st;
+		if (n < cap) {
+			memcpy(buf, path, n);
+			buf[n] = '\0';
+			if (lstat(buf, &st) == 0 && S_ISLNK(st.st_mode))
+				return;
+		}
+		if (*p == '\0')
+			break;
+	}
+	buf[0] = '\0';
+}
+
+/* Says why `path` (the scan root, or its allowed root: `what`) could not be opened. */
+static int scanner_root_error(struct scanner *sc, int e, const char *what, const char *path,
+			      struct errbuf *err)
+{
+	if (e == ELOOP) {
+		char link[PATH_MAX];
+		scanner_find_link(path, link, sizeof(link));
+		return errbuf_set(err, -ELOOP,
+				  "opening %s %s: %s is a symbolic link, and scan roots are opened "
+				  "without following links (was the path changed after it was "
+				  "checked?)", what, path, link[0] ? link : "a component of the path");
+	}
+	if (e == EXDEV)
+		return errbuf_set(err, -EXDEV, "opening %s %s: it no longer resolves beneath the "
+				  "allowed root %s", what, path, sc->allowed_root);
+	return errbuf_errno(err, e, "opening %s %s", what, path);
+}
+
+/*
+ * Opens the root without following any symbolic link: the accepted path is canonical, so a link
+ * in it now was put there after the check. With an allowed root, opens that (canonical since
+ * startup) the same way, then the root beneath its descriptor.
+ */
+static int scanner_open_root_fd(struct scanner *sc, struct errbuf *err)
+{
+	if (!sc->allowed_root) {
+		sc->root_fd = scanfd_open_dir(sc, AT_FDCWD, sc->root, SCANFD_NO_SYMLINKS);
+		return sc->root_fd < 0 ? scanner_root_error(sc, errno, "the scan root", sc->root, err)
+				       : 0;
+	}
+	const char *below = scanner_below(sc->root, sc->allowed_root);
+	if (!below)
+		return scanner_root_error(sc, EXDEV, "the scan root", sc->root, err);
+	int afd = scanfd_open_dir(sc, AT_FDCWD, sc->allowed_root, SCANFD_NO_SYMLINKS);
+	if (afd < 0)
+		return scanner_root_error(sc, errno, "the allowed root (--allow-root)",
+					  sc->allowed_root, err);
+	if (below[0] == '\0') {
+		sc->root_fd = afd;
+		return 0;
+	}
+	sc->root_fd = scanfd_open_dir(sc, afd, below, SCANFD_NO_SYMLINKS | SCANFD_BENEATH);
+	int e = errno;
+	scanfd_close(sc, afd);
+	return sc->root_fd < 0 ? scanner_root_error(sc, e, "the scan root", sc->root, err) : 0;
+}
+
+/* The path of the root as opened, for the inside-the-root check of followed links. */
+static int scanner_root_real(struct scanner *sc, struct errbuf *err)
+{
+	char proc[64], real[PATH_MAX];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", sc->root_fd);
+	ssize_t n = readlink(proc, real, sizeof(real) - 1);
+	/* Without /proc: the root's own path, canonical since it was opened without links. */
+	sc->root_real = n > 0 ? strndup(real, (size_t)n) : strdup(sc->root);
+	if (!sc->root_real)
+		return errbuf_errno(err, ENOMEM, "resolving the scan root %s", sc->root);
+	sc->root_real_len = strlen(sc->root_real);
+	return 0;
+}
+
+/* Opens the root, learns its device and, when following links, its path as opened. */
 static int scanner_open_root(struct scanner *sc, struct errbuf *err)
 {
-	sc->root_fd = open(sc->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (sc->root_fd < 0)
-		return errbuf_errno(err, errno, "opening the scan root %s", sc->root);
+	int rc = scanner_open_root_fd(sc, err);
+	if (rc < 0)
+		return rc;
 	struct stat st;
 	if (fstat(sc->root_fd, &st) < 0)
 		return errbuf_errno(err, errno, "stat of the scan root %s", sc->root);
 	sc->root_dev = st.st_dev;
-	if (sc->opts.flags & SCANNER_FOLLOW_SYMLINKS) {
-		sc->root_real = realpath(sc->root, NULL);
-		if (!sc->root_real)
-			return errbuf_errno(err, errno, "resolving the scan root %s", sc->root);
-		sc->root_real_len = strlen(sc->root_real);
-	}
+	if ((sc->opts.flags & SCANNER_FOLLOW_SYMLINKS) && (rc = scanner_root_real(sc, err)) < 0)
+		return rc;
+	scanfd_size_budget(sc);
 	return scanner_root_rules(sc, err);
 }
 

@@ -26,6 +26,11 @@ struct scanner;
 
 /** Flags of struct scanner_opts. */
 enum scanner_flags {
+	/**
+	 * Follow links to directories that resolve inside the root (find -L). A followed directory
+	 * is read only if the one opened is the one checked when its link was read: a link
+	 * re-pointed in between is refused, recorded as an error of the link.
+	 */
 	SCANNER_FOLLOW_SYMLINKS = 1u << 0,
 	SCANNER_ONE_FILE_SYSTEM = 1u << 1,
 	SCANNER_USE_GITIGNORE = 1u << 2,
@@ -34,8 +39,18 @@ enum scanner_flags {
 
 /** What to scan and how. Strings are copied by scanner_create(). */
 struct scanner_opts {
-	/** Absolute path of the root directory. */
+	/**
+	 * Absolute, canonical path of the root directory (no symbolic link in it, no "." or ".."):
+	 * it is opened without following any symbolic link, so a component swapped for a link after
+	 * the path was checked fails the scan instead of leading elsewhere.
+	 */
 	const char *root;
+	/**
+	 * The allowed root (--allow-root, canonical) that `root` was checked against, or NULL when
+	 * roots are not restricted. The scan opens it, then `root` beneath it, and fails when `root`
+	 * no longer resolves beneath it. Set by the API, never by users (not a scan option).
+	 */
+	const char *allowed_root;
 	/** Worker threads, 1..SCANNER_WORKERS_MAX; 0: scanner_default_workers(). */
 	unsigned workers;
 	/** Keep entries of depth <= max_depth; negative: no limit. */
@@ -105,7 +120,10 @@ struct scanner_stats {
 enum scanner_outcome {
 	SCANNER_DONE = 0,
 	SCANNER_CANCELLED,
-	/** The root could not be read, memory ran out or the store failed: see the errbuf. */
+	/**
+	 * The root could not be opened (gone, a symbolic link in its path, no longer beneath its
+	 * allowed root) or read, memory ran out or the store failed: see the errbuf.
+	 */
 	SCANNER_FAILED,
 };
 
@@ -115,7 +133,10 @@ int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct
 /** Runs the scan to its end on the calling thread; fills `err` when the outcome is FAILED. */
 enum scanner_outcome scanner_run(struct scanner *sc, struct errbuf *err);
 
-/** Asks the scan to stop soon (between directories, and between reads of a file being hashed). */
+/**
+ * Asks the scan to stop soon: between directories, between the entries of a directory (listing,
+ * ignore matching, stat, the slices of a large one), and between reads of a file being hashed.
+ */
 void scanner_cancel(struct scanner *sc);
 
 void scanner_progress(const struct scanner *sc, struct scanner_progress *out);

@@ -146,7 +146,7 @@ static int scansplit_merge(struct scan_worker *w, struct scan_split *split)
 		if (src->nsub > 0) {
 			size_t need = dst->nsub + src->nsub;
 			if (need > dst->subdirs_cap) {
-				uint32_t *p = realloc(dst->subdirs, need * sizeof(*p));
+				struct scan_sub *p = realloc(dst->subdirs, need * sizeof(*p));
 				if (!p) {
 					errbuf_errno(&err, ENOMEM, "merging the slices of a large directory");
 					scan_fail(w->sc, &err);

@@ -1,0 +1,259 @@
+/* scanfd.c: the descriptors of a scan: opening paths so that the kernel keeps them inside what
+ * was checked, and waiting for descriptors when the process has none left.
+ *
+ * Design
+ * ------
+ * Confinement. A path that was checked (the root accepted by POST /scans, a directory below the
+ * root) is opened with openat2(): RESOLVE_NO_SYMLINKS when no component may be a symbolic link
+ * (the root, whose accepted path is canonical: a symlink there now means it was swapped after
+ * the check), RESOLVE_BENEATH when resolution must stay below a directory's descriptor (the
+ * allowed root, the scan root). Where the kernel has no openat2() (ENOSYS: before 5.6, or a
+ * seccomp filter), the same guarantees come from a walk of one openat() per component, each with
+ * O_NOFOLLOW, or, when links are followed, each checked through /proc to resolve below the scan
+ * root. Never a plain open() of the whole path.
+ *
+ * Starvation. Every open of the scan goes through scanfd_openat() or scanfd_open_dir(), and
+ * every close through scanfd_close(), which bumps a generation counter. An open that fails with
+ * EMFILE or ENFILE stops the scan from keeping more directories open for their children (the
+ * handle budget shrinks; those open drain as their children are read), then waits until the scan
+ * closes a descriptor (or 50 ms pass: the descriptors may be held outside the scan) and tries
+ * again. It gives up, and the open fails as before, only when the scan has closed nothing for
+ * SCANFD_GIVE_UP_NS: then no worker is making progress that could free one. At start the budget
+ * of kept directories is sized from RLIMIT_NOFILE and the descriptors already open, so a low
+ * limit (prlimit --nofile=64) is met by keeping fewer directories open, not by failing them.
+ *
+ * Thread-safe: the scanner's fields used here are atomics, or fd_lock/fd_freed.
+ */
+#include "service/scan/scan_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* How long a wait for a descriptor lasts before the open is tried again anyway. */
+#define SCANFD_WAIT_SLICE_NS (50ull * 1000000ull)
+/* An open starved of descriptors gives up once the scan has closed none for this long. */
+#define SCANFD_GIVE_UP_NS (5ull * 1000000000ull)
+/* Descriptors a worker may hold at once: a directory, a file, and a step of a path walk. */
+#define SCANFD_PER_WORKER 3
+/* Descriptors left to the rest of the process (the store, the log, a connection or two). */
+#define SCANFD_SPARE 16
+
+static bool scanfd_starved(int e)
+{
+	return e == EMFILE || e == ENFILE;
+}
+
+void scanfd_close(struct scanner *sc, int fd)
+{
+	if (fd < 0)
+		return;
+	close(fd);
+	atomic_fetch_add(&sc->fd_gen, 1);
+	if (atomic_load(&sc->fd_waiters) > 0) {
+		pthread_mutex_lock(&sc->fd_lock);
+		pthread_cond_broadcast(&sc->fd_freed);
+		pthread_mutex_unlock(&sc->fd_lock);
+	}
+}
+
+/*
+ * After an open failed with `e`: whether to try again. `gen` is the close generation read before
+ * the failed open, `*since` when the starvation began (0: not yet). errno is kept.
+ */
+static bool scanfd_wait(struct scanner *sc, int e, uint64_t gen, uint64_t *since)
+{
+	if (!scanfd_starved(e) || atomic_load_explicit(&sc->cancelled, memory_order_relaxed))
+		return false;
+	uint64_t now = (uint64_t)clock_mono_ns();
+	if (*since == 0)
+		*since = now;
+	/* Keep no more directories open for their children than half of those open now. */
+	int half = atomic_load(&sc->open_handles) / 2;
+	int budget = atomic_load(&sc->handle_budget);
+	while (budget > half && !atomic_compare_exchange_weak(&sc->handle_budget, &budget, half))
+		;
+	pthread_mutex_lock(&sc->fd_lock);
+	atomic_fetch_add(&sc->fd_waiters, 1);
+	struct timespec until = clock_deadline(SCANFD_WAIT_SLICE_NS);
+	while (atomic_load(&sc->fd_gen) == gen &&
+	       !atomic_load_explicit(&sc->cancelled, memory_order_relaxed))
+		if (pthread_cond_timedwait(&sc->fd_freed, &sc->fd_lock, &until) == ETIMEDOUT)
+			break;
+	atomic_fetch_sub(&sc->fd_waiters, 1);
+	pthread_mutex_unlock(&sc->fd_lock);
+	bool freed = atomic_load(&sc->fd_gen) != gen;
+	now = (uint64_t)clock_mono_ns();
+	if (freed)
+		*since = now; /* the scan closed one: its workers make progress */
+	bool again = !atomic_load_explicit(&sc->cancelled, memory_order_relaxed) &&
+		     (freed || now - *since < SCANFD_GIVE_UP_NS);
+	errno = e;
+	return again;
+}
+
+int scanfd_openat(struct scanner *sc, int dirfd, const char *name, int flags)
+{
+	uint64_t since = 0;
+	for (;;) {
+		uint64_t gen = atomic_load(&sc->fd_gen);
+		int fd = openat(dirfd, name, flags | O_CLOEXEC);
+		if (fd >= 0 || !scanfd_wait(sc, errno, gen, &since))
+			return fd;
+	}
+}
+
+/* openat2(), or -1 with errno (ENOSYS where the kernel or a seccomp filter lacks it). */
+static int scanfd_openat2(int dirfd, const char *path, int flags, unsigned how)
+{
+	struct open_how oh = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = ((how & SCANFD_NO_SYMLINKS) ? RESOLVE_NO_SYMLINKS : 0) |
+			   ((how & SCANFD_BENEATH) ? RESOLVE_BENEATH : 0),
+	};
+	return (int)syscall(SYS_openat2, dirfd, path, &oh, sizeof(oh));
+}
+
+/* Whether the directory open as `fd` lies at or below `real` (a canonical path), per /proc. */
+bool scanfd_inside(int fd, const char *real, size_t real_len)
+{
+	char proc[64], path[PATH_MAX];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, path, sizeof(path) - 1);
+	if (n < 0)
+		return false;
+	if (real_len == 1) /* "/" */
+		return path[0] == '/';
+	return (size_t)n >= real_len && memcmp(path, real, real_len) == 0 &&
+	       ((size_t)n == real_len || path[real_len] == '/');
+}
+
+/* One step of the walk: `name` in `cur`, a directory; O_PATH unless `last`. -1 with errno. */
+static int scanfd_step(int cur, const char *name, int flags, unsigned how, bool last,
+		       const char *inside, size_t inside_len)
+{
+	bool nofollow = how & SCANFD_NO_SYMLINKS;
+	int f = (last ? flags : O_PATH) | O_DIRECTORY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
+	int fd = openat(cur, name, f);
+	if (fd < 0) {
+		int e = errno;
+		struct stat st;
+		/* O_NOFOLLOW|O_DIRECTORY says ENOTDIR of a symlink: say what it is. */
+		if (nofollow && e == ENOTDIR && fstatat(cur, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode))
+			e = ELOOP;
+		errno = e;
+		return -1;
+	}
+	if (!nofollow && (how & SCANFD_BENEATH) && !scanfd_inside(fd, inside, inside_len)) {
+		close(fd);
+		errno = EXDEV;
+		return -1;
+	}
+	return fd;
+}
+
+int scanfd_walk(int dirfd, const char *path, int flags, unsigned how, const char *inside)
+{
+	size_t inside_len = inside ? strlen(inside) : 0;
+	if ((how & SCANFD_BENEATH) && (path[0] == '/' || (!(how & SCANFD_NO_SYMLINKS) && !inside)))
+		return errno = EXDEV, -1;
+	int cur = dirfd, owned = -1;
+	if (path[0] == '/') {
+		cur = owned = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cur < 0)
+			return -1;
+	}
+	const char *p = path;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		const char *end = strchrnul(p, '/');
+		size_t n = (size_t)(end - p);
+		const char *next = end;
+		while (*next == '/')
+			next++;
+		bool last = *next == '\0';
+		char name[NAME_MAX + 1];
+		if (n > NAME_MAX) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (n == 0 || (n == 1 && name[0] == '.'))
+			memcpy(name, ".", 2);
+		else if (n == 2 && name[0] == '.' && name[1] == '.' && (how & SCANFD_BENEATH)) {
+			errno = EXDEV; /* the kernel would check it stays beneath; we refuse it */
+			goto fail;
+		}
+		if (!last && name[0] == '.' && name[1] == '\0') {
+			p = next;
+			continue;
+		}
+		int fd = scanfd_step(cur, name, flags, how, last, inside, inside_len);
+		if (fd < 0)
+			goto fail;
+		if (owned >= 0)
+			close(owned);
+		if (last)
+			return fd;
+		cur = owned = fd;
+		p = next;
+	}
+fail:;
+	int e = errno;
+	if (owned >= 0)
+		close(owned);
+	errno = e;
+	return -1;
+}
+
+int scanfd_open_dir(struct scanner *sc, int dirfd, const char *path, unsigned how)
+{
+	/* No O_NOFOLLOW: it makes a final symlink ENOTDIR; RESOLVE_NO_SYMLINKS says ELOOP. */
+	const int flags = O_RDONLY | O_DIRECTORY;
+	uint64_t since = 0;
+	for (;;) {
+		uint64_t gen = atomic_load(&sc->fd_gen);
+		int fd = scanfd_openat2(dirfd, path, flags, how);
+		/* No openat2 here (old kernel, seccomp filter): the same checks, one step at a time. */
+		if (fd < 0 && (errno == ENOSYS || errno == EPERM || errno == E2BIG))
+			fd = scanfd_walk(dirfd, path, flags, how, sc->root_real);
+		if (fd >= 0 || !scanfd_wait(sc, errno, gen, &since))
+			return fd;
+	}
+}
+
+/* Descriptors open in this process below `limit`, counted by probing (limit is small here). */
+static long scanfd_count_open(long limit)
+{
+	long n = 0;
+	for (long fd = 0; fd < limit; fd++)
+		if (fcntl((int)fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+void scanfd_size_budget(struct scanner *sc)
+{
+	int dflt = 64 + 16 * (int)sc->nworkers;
+	long need = (long)SCANFD_PER_WORKER * sc->nworkers + SCANFD_SPARE;
+	struct rlimit rl;
+	int budget = dflt;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < 4 * (rlim_t)(dflt + need)) {
+		long limit = (long)rl.rlim_cur;
+		/* Half of what is left: several scans may run at once in one server. */
+		long spare = (limit - scanfd_count_open(limit) - need) / 2;
+		budget = spare < 0 ? 0 : spare < dflt ? (int)spare : dflt;
+	}
+	atomic_store(&sc->handle_budget, budget);
+}
