@@ -94,7 +94,7 @@ static void test_split_between_two_workers(void)
 	CU_ASSERT_FALSE(ts_barrier.timed_out);
 	CU_ASSERT_EQUAL(ts_barrier.arrived, 2);
 	struct scanner_stats st;
-	scanner_stats(sc, &st);
+	CU_ASSERT_EQUAL_FATAL(scanner_stats(sc, &st), 0);
 	CU_ASSERT_EQUAL(st.workers, 2);
 	if (st.workers == 2) {
 		CU_ASSERT_TRUE(st.per_worker[0].entries > 0);
@@ -102,6 +102,7 @@ static void test_split_between_two_workers(void)
 		/* Every entry stat-ed once: the big directory's names and the root's one entry. */
 		CU_ASSERT_EQUAL(st.per_worker[0].entries + st.per_worker[1].entries, TS_FILES + 1);
 	}
+	scanner_stats_clear(&st);
 	scanner_destroy(sc);
 
 	/* The merged slices reach the store as one sorted directory. */
