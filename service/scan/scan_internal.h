@@ -18,11 +18,16 @@
  * the child that drops the last one closes the descriptor. How many are open at once is capped
  * per scan (scanner.handle_budget); past the cap a directory is closed after reading and its
  * children are opened by path from the root instead, so descriptors stay bounded whatever the
- * depth or width of the tree.
+ * depth or width of the tree. When the process runs out of descriptors, every open handle is
+ * closed at once (spilled, scanfd.c): its fd becomes -1 and its children open by path.
  */
 struct scan_handle {
 	atomic_uint refs;
+	/* The descriptor, or -1 once spilled. Read under scanner.handle_lock (shared), closed
+	 * under it (exclusive) by a spill, or by the last reference's holder. */
 	int fd;
+	/* The scan's list of open handles (scanner.handles), under scanner.fd_lock. */
+	struct scan_handle *prev, *next;
 };
 
 /*
@@ -169,11 +174,19 @@ struct scanner {
 	/* Directories kept open for their children, and how many may be (scanfd.c sizes it). */
 	atomic_int open_handles;
 	atomic_int handle_budget;
-	/* Descriptor starvation (scanfd.c): closes so far, and opens waiting for one. */
+	/*
+	 * Descriptor starvation (scanfd.c): closes so far; busy workers that wait (for a
+	 * descriptor, or for the slices of their directory that others read); workers busy with an
+	 * item (not waiting in the queue); when an open last gave up.
+	 */
 	_Atomic uint64_t fd_gen;
-	atomic_uint fd_waiters;
-	pthread_mutex_t fd_lock;
+	atomic_uint fd_waiters, busy_workers;
+	_Atomic uint64_t fd_gave_up_ns;
+	pthread_mutex_t fd_lock; /* guards fd_freed's waits and the list of open handles */
 	pthread_cond_t fd_freed; /* CLOCK_MONOTONIC; broadcast by scanfd_close() to waiters */
+	struct scan_handle *handles;
+	/* Shared while a handle's fd is used to open a child, exclusive to spill them all. */
+	pthread_rwlock_t handle_lock;
 
 	pthread_mutex_t lock; /* guards the fields below */
 	pthread_cond_t workers_exit;
@@ -228,6 +241,20 @@ int scanfd_openat(struct scanner *sc, int dirfd, const char *name, int flags);
 
 /* Closes a descriptor of the scan and wakes the opens waiting for one (-1 is ignored). */
 void scanfd_close(struct scanner *sc, int fd);
+
+/* Keeps directory `fd` open for `refs` children (the handle owns fd). NULL when out of memory. */
+struct scan_handle *scanfd_handle_new(struct scanner *sc, int fd, unsigned refs);
+
+/*
+ * Opens directory `name` in the directory kept open as `h` (flags as openat; O_CLOEXEC added).
+ * The descriptor, or -1 with errno; -1 with *by_path set when the handle was spilled or the
+ * process is out of descriptors (then every handle is spilled): open it by path instead.
+ */
+int scanfd_open_child(struct scanner *sc, struct scan_handle *h, const char *name, int flags,
+		      bool *by_path);
+
+/* Closes every open handle's descriptor (their children open by path from now on). */
+void scanfd_spill(struct scanner *sc);
 
 /* Whether the file open as `fd` lies at or below the canonical path real[0..real_len) (/proc). */
 bool scanfd_inside(int fd, const char *real, size_t real_len);

@@ -106,7 +106,10 @@ static int scandir_open(struct scanner *sc, struct scan_item *it)
 	bool follow = it->flags & SCAN_ITEM_VIA_SYMLINK;
 	if (it->parent) {
 		int flags = O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW);
-		return scanfd_openat(sc, it->parent->fd, it->path + it->name_off, flags);
+		bool by_path = false;
+		int fd = scanfd_open_child(sc, it->parent, it->path + it->name_off, flags, &by_path);
+		if (!by_path)
+			return fd;
 	}
 	return scandir_open_by_path(sc, it->path, it->path_len,
 				    (sc->opts.flags & SCANNER_FOLLOW_SYMLINKS) != 0);
@@ -285,12 +288,9 @@ static int scandir_queue_children(struct scan_worker *w, struct scan_item *it, i
 	struct scan_handle *h = NULL;
 	if (nsub > 0 &&
 	    atomic_fetch_add(&sc->open_handles, 1) < atomic_load(&sc->handle_budget)) {
-		h = malloc(sizeof(*h));
-		if (h) {
-			atomic_init(&h->refs, (unsigned)nsub);
-			h->fd = *fd;
+		h = scanfd_handle_new(sc, *fd, (unsigned)nsub);
+		if (h)
 			*fd = -1;
-		}
 	}
 	if (!h)
 		atomic_fetch_sub(&sc->open_handles, nsub > 0 ? 1 : 0);

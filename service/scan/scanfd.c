@@ -12,15 +12,25 @@
  * O_NOFOLLOW, or, when links are followed, each checked through /proc to resolve below the scan
  * root. Never a plain open() of the whole path.
  *
- * Starvation. Every open of the scan goes through scanfd_openat() or scanfd_open_dir(), and
- * every close through scanfd_close(), which bumps a generation counter. An open that fails with
- * EMFILE or ENFILE stops the scan from keeping more directories open for their children (the
- * handle budget shrinks; those open drain as their children are read), then waits until the scan
+ * Starvation. Every open of the scan goes through scanfd_openat(), scanfd_open_dir() or
+ * scanfd_open_child(), and every close through scanfd_close(), which bumps a generation counter.
+ * An open that fails with EMFILE or ENFILE first spills the directories kept open for their
+ * children (scan_handle): their descriptors are closed, and their children will open by path
+ * from the root. Without that, every descriptor could sit in handles whose children wait in the
+ * queue, while each worker waits for a descriptor to open one of them: no progress ever. The
+ * budget of handles then drops to half of those spilled. Then the open waits until the scan
  * closes a descriptor (or 50 ms pass: the descriptors may be held outside the scan) and tries
- * again. It gives up, and the open fails as before, only when the scan has closed nothing for
- * SCANFD_GIVE_UP_NS: then no worker is making progress that could free one. At start the budget
- * of kept directories is sized from RLIMIT_NOFILE and the descriptors already open, so a low
- * limit (prlimit --nofile=64) is met by keeping fewer directories open, not by failing them.
+ * again, for as long as some busy worker is not waiting (it will close what it holds). Only when
+ * every busy worker has waited for SCANFD_GIVE_UP_NS with nothing closed (each holds a directory
+ * and waits for one more descriptor: the limit cannot hold the pool's working set) does one of
+ * them give up, and its open fails as before; what it then closes lets the others go on. (The
+ * owner of a large directory waiting for the slices others read counts as waiting too.) At start
+ * the budget of kept directories is sized from RLIMIT_NOFILE and the descriptors already open,
+ * so a low limit (prlimit --nofile=64) is met by keeping fewer directories open, not by failing
+ * them.
+ *
+ * A handle's descriptor is used to open a child under handle_lock shared, and spilled under it
+ * exclusive, so it is never closed (and its number reused) while a child is opened from it.
  *
  * Thread-safe: the scanner's fields used here are atomics, or fd_lock/fd_freed.
  */
@@ -31,6 +41,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -39,8 +50,8 @@
 
 /* How long a wait for a descriptor lasts before the open is tried again anyway. */
 #define SCANFD_WAIT_SLICE_NS (50ull * 1000000ull)
-/* An open starved of descriptors gives up once the scan has closed none for this long. */
-#define SCANFD_GIVE_UP_NS (5ull * 1000000000ull)
+/* How long every busy worker must have waited, nothing closed, before one of them gives up. */
+#define SCANFD_GIVE_UP_NS (1000ull * 1000000ull)
 /* Descriptors a worker may hold at once: a directory, a file, and a step of a path walk. */
 #define SCANFD_PER_WORKER 3
 /* Descriptors left to the rest of the process (the store, the log, a connection or two). */
@@ -64,37 +75,132 @@ void scanfd_close(struct scanner *sc, int fd)
 	}
 }
 
+struct scan_handle *scanfd_handle_new(struct scanner *sc, int fd, unsigned refs)
+{
+	struct scan_handle *h = malloc(sizeof(*h));
+	if (!h)
+		return NULL;
+	atomic_init(&h->refs, refs);
+	h->fd = fd;
+	h->prev = NULL;
+	pthread_mutex_lock(&sc->fd_lock);
+	h->next = sc->handles;
+	if (h->next)
+		h->next->prev = h;
+	sc->handles = h;
+	pthread_mutex_unlock(&sc->fd_lock);
+	return h;
+}
+
+/* Takes `h` off the list of open handles. fd_lock held. */
+static void scanfd_handle_unlink(struct scanner *sc, struct scan_handle *h)
+{
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		sc->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	h->prev = h->next = NULL;
+}
+
+void scan_handle_unref(struct scanner *sc, struct scan_handle *h)
+{
+	if (!h || atomic_fetch_sub(&h->refs, 1) != 1)
+		return;
+	/* The last reference: no child uses fd any more; a spill may have closed it already. */
+	pthread_mutex_lock(&sc->fd_lock);
+	int fd = h->fd;
+	if (fd >= 0) {
+		scanfd_handle_unlink(sc, h);
+		atomic_fetch_sub(&sc->open_handles, 1);
+	}
+	pthread_mutex_unlock(&sc->fd_lock);
+	scanfd_close(sc, fd);
+	free(h);
+}
+
+void scanfd_spill(struct scanner *sc)
+{
+	pthread_rwlock_wrlock(&sc->handle_lock);
+	pthread_mutex_lock(&sc->fd_lock);
+	int n = 0;
+	while (sc->handles) {
+		struct scan_handle *h = sc->handles;
+		scanfd_handle_unlink(sc, h);
+		close(h->fd);
+		h->fd = -1;
+		n++;
+	}
+	if (n > 0) {
+		atomic_fetch_sub(&sc->open_handles, n);
+		/* Keep at most half as many from now on. */
+		int budget = atomic_load(&sc->handle_budget);
+		if (budget > n / 2)
+			atomic_store(&sc->handle_budget, n / 2);
+		atomic_fetch_add(&sc->fd_gen, 1);
+		pthread_cond_broadcast(&sc->fd_freed);
+	}
+	pthread_mutex_unlock(&sc->fd_lock);
+	pthread_rwlock_unlock(&sc->handle_lock);
+}
+
+int scanfd_open_child(struct scanner *sc, struct scan_handle *h, const char *name, int flags,
+		      bool *by_path)
+{
+	pthread_rwlock_rdlock(&sc->handle_lock);
+	int pfd = h->fd;
+	int fd = pfd >= 0 ? openat(pfd, name, flags | O_CLOEXEC) : -1;
+	int e = errno;
+	pthread_rwlock_unlock(&sc->handle_lock);
+	/* Never wait while holding handle_lock: a spill needs it. */
+	*by_path = pfd < 0 || (fd < 0 && scanfd_starved(e));
+	if (fd < 0 && *by_path && pfd >= 0)
+		scanfd_spill(sc);
+	errno = e;
+	return fd;
+}
+
+/*
+ * Whether this waiter, starved since `since` with every busy worker waiting too, is the one to
+ * give up: at most one a SCANFD_GIVE_UP_NS per scan, so the others keep waiting for what the
+ * one that gave up will close.
+ */
+static bool scanfd_give_up(struct scanner *sc, uint64_t since, uint64_t now)
+{
+	if (now - since < SCANFD_GIVE_UP_NS)
+		return false;
+	uint64_t last = atomic_load(&sc->fd_gave_up_ns);
+	return (last == 0 || now - last >= SCANFD_GIVE_UP_NS) &&
+	       atomic_compare_exchange_strong(&sc->fd_gave_up_ns, &last, now);
+}
+
 /*
  * After an open failed with `e`: whether to try again. `gen` is the close generation read before
- * the failed open, `*since` when the starvation began (0: not yet). errno is kept.
+ * the failed open, `*since` when this open last saw progress (0: not yet). errno is kept.
  */
 static bool scanfd_wait(struct scanner *sc, int e, uint64_t gen, uint64_t *since)
 {
-	if (!scanfd_starved(e) || atomic_load_explicit(&sc->cancelled, memory_order_relaxed))
+	if (!scanfd_starved(e) || scan_cancelled(sc))
 		return false;
-	uint64_t now = (uint64_t)clock_mono_ns();
 	if (*since == 0)
-		*since = now;
-	/* Keep no more directories open for their children than half of those open now. */
-	int half = atomic_load(&sc->open_handles) / 2;
-	int budget = atomic_load(&sc->handle_budget);
-	while (budget > half && !atomic_compare_exchange_weak(&sc->handle_budget, &budget, half))
-		;
+		*since = (uint64_t)clock_mono_ns();
+	/* Descriptors kept for children that wait in the queue may be all there is: free them. */
+	scanfd_spill(sc);
 	pthread_mutex_lock(&sc->fd_lock);
 	atomic_fetch_add(&sc->fd_waiters, 1);
 	struct timespec until = clock_deadline(SCANFD_WAIT_SLICE_NS);
-	while (atomic_load(&sc->fd_gen) == gen &&
-	       !atomic_load_explicit(&sc->cancelled, memory_order_relaxed))
+	while (atomic_load(&sc->fd_gen) == gen && !scan_cancelled(sc))
 		if (pthread_cond_timedwait(&sc->fd_freed, &sc->fd_lock, &until) == ETIMEDOUT)
 			break;
+	/* Every busy worker waits for a descriptor (this one too, if a worker): none will close one. */
+	bool stuck = atomic_load(&sc->fd_waiters) >= atomic_load(&sc->busy_workers);
 	atomic_fetch_sub(&sc->fd_waiters, 1);
 	pthread_mutex_unlock(&sc->fd_lock);
-	bool freed = atomic_load(&sc->fd_gen) != gen;
-	now = (uint64_t)clock_mono_ns();
-	if (freed)
-		*since = now; /* the scan closed one: its workers make progress */
-	bool again = !atomic_load_explicit(&sc->cancelled, memory_order_relaxed) &&
-		     (freed || now - *since < SCANFD_GIVE_UP_NS);
+	uint64_t now = (uint64_t)clock_mono_ns();
+	if (atomic_load(&sc->fd_gen) != gen || !stuck)
+		*since = now; /* the scan closed one, or a worker is at work and will */
+	bool again = !scan_cancelled(sc) && !scanfd_give_up(sc, *since, now);
 	errno = e;
 	return again;
 }

@@ -51,15 +51,6 @@ static uint64_t scan_load(_Atomic uint64_t *v)
 	return atomic_load_explicit(v, memory_order_relaxed);
 }
 
-void scan_handle_unref(struct scanner *sc, struct scan_handle *h)
-{
-	if (h && atomic_fetch_sub(&h->refs, 1) == 1) {
-		scanfd_close(sc, h->fd);
-		atomic_fetch_sub(&sc->open_handles, 1);
-		free(h);
-	}
-}
-
 struct scan_anc *scan_anc_ref(struct scan_anc *a)
 {
 	if (a)
@@ -154,6 +145,7 @@ void scanner_destroy(struct scanner *sc)
 	free(sc->slowest_path);
 	free(sc->stats_buf);
 	free(sc->stats_slowest);
+	pthread_rwlock_destroy(&sc->handle_lock);
 	pthread_cond_destroy(&sc->fd_freed);
 	pthread_mutex_destroy(&sc->fd_lock);
 	pthread_cond_destroy(&sc->workers_exit);
@@ -226,7 +218,18 @@ static int scanner_init_sync(struct scanner *sc, struct errbuf *err)
 		goto no_fd_lock;
 	if ((rc = clock_cond_init(&sc->fd_freed)))
 		goto no_fd_cond;
+	/* Writers first: a spill must not wait behind a stream of child opens. */
+	pthread_rwlockattr_t attr;
+	if ((rc = pthread_rwlockattr_init(&attr)))
+		goto no_handle_lock;
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	rc = pthread_rwlock_init(&sc->handle_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	if (rc)
+		goto no_handle_lock;
 	return 0;
+no_handle_lock:
+	pthread_cond_destroy(&sc->fd_freed);
 no_fd_cond:
 	pthread_mutex_destroy(&sc->fd_lock);
 no_fd_lock:
@@ -359,11 +362,13 @@ static void *scanner_worker_main(void *arg)
 	struct scanq_item *node;
 	while ((node = scanq_pop(sc->q))) {
 		struct scan_item *it = (struct scan_item *)node;
+		atomic_fetch_add(&sc->busy_workers, 1);
 		if (it->split)
 			scansplit_help(w, it->split);
 		else
 			scandir_process(w, it);
 		scan_item_free(sc, it);
+		atomic_fetch_sub(&sc->busy_workers, 1);
 		scanq_retire(sc->q);
 	}
 	pthread_mutex_lock(&sc->lock);

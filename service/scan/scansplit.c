@@ -177,8 +177,11 @@ int scansplit_run(struct scan_worker *w, const struct scan_pass *pass, size_t co
 	scansplit_invite(sc, split, helpers);
 	scansplit_work(w, split);
 	pthread_mutex_lock(&split->lock);
+	/* Waiting on others, this worker frees no descriptor meanwhile (scanfd.c counts it). */
+	atomic_fetch_add(&sc->fd_waiters, 1);
 	while (split->done < split->nslices)
 		pthread_cond_wait(&split->finished, &split->lock);
+	atomic_fetch_sub(&sc->fd_waiters, 1);
 	int rc = split->rc;
 	/* Late invitations must not read the owner's pass once we return. */
 	split->pass = NULL;

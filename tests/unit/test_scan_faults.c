@@ -471,6 +471,45 @@ static void test_child_openat(void)
 	tf_run_free(&r);
 }
 
+/*
+ * The process is out of descriptors when a child is opened from its parent's (EMFILE, then
+ * ENFILE): the scan spills the directories it keeps open, opens the child by path instead, and
+ * lists the whole tree without an error.
+ */
+static void test_child_openat_starved(void)
+{
+	static const int errs[] = {EMFILE, ENFILE};
+	for (size_t i = 0; i < 2; i++) {
+		fault_set(FAULT_OPENAT, "y", 1, errs[i]);
+		struct tf_run r;
+		tf_scan(TF_FOLLOW, &r);
+		CU_ASSERT_EQUAL(r.fired, 1);
+		CU_ASSERT_EQUAL(r.outcome, SCANNER_DONE);
+		CU_ASSERT_EQUAL(r.nerr, tf_ref.nerr);
+		tf_assert_superset(&r, &tf_ref, 0);
+		if (r.nerr != tf_ref.nerr)
+			tf_dump("starved child open", &r);
+		tf_run_free(&r);
+	}
+}
+
+/*
+ * Out of descriptors when the root's .gitignore is opened (no parent to spill; one worker): the
+ * open waits and tries again, and the rules apply (a.log stays out), without an error.
+ */
+static void test_gitignore_open_starved(void)
+{
+	fault_set(FAULT_OPENAT, ".gitignore", 1, EMFILE);
+	struct tf_run r;
+	tf_scan(TF_FOLLOW, &r);
+	CU_ASSERT_EQUAL(r.fired, 1);
+	CU_ASSERT_EQUAL(r.outcome, SCANNER_DONE);
+	CU_ASSERT_FALSE(tf_listed(&r, "a.log"));
+	CU_ASSERT_EQUAL(r.nerr, tf_ref.nerr);
+	tf_assert_superset(&r, &tf_ref, 0);
+	tf_run_free(&r);
+}
+
 /* getdents64 fails part way through w: the names read before it are kept, the failure recorded. */
 static void test_listing_fails_part_way(void)
 {
@@ -584,6 +623,8 @@ int main(void)
 		{"fstat of the root when read", test_root_fstat_at_read},
 		{"fstat of a child keeps loop detection", test_child_fstat_keeps_loop_detection},
 		{"openat of a child", test_child_openat},
+		{"openat of a child out of descriptors", test_child_openat_starved},
+		{"openat of .gitignore out of descriptors", test_gitignore_open_starved},
 		{"getdents64 fails part way", test_listing_fails_part_way},
 		{".gitignore parse failure names the line", test_gitignore_parse_message},
 		{"every allocation fails in turn", test_every_allocation},
