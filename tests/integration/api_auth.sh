@@ -90,6 +90,8 @@ for v in '' ':' '::'; do
 done
 : >"$WORK/server.log"
 LEINDEX_ALLOWED_ROOTS="$WORK/tree" api_start
-grep -q "allowed_roots=\"$WORK/tree\"" "$WORK/server.log" || fail "the startup line does not list the roots"
+# The daemon answers /healthz a moment before the startup line is written: poll for it.
+wait_until 60 grep -q "allowed_roots=\"$WORK/tree\"" "$WORK/server.log" ||
+	fail "the startup line does not list the roots"
 api_stop
 echo "api_auth: ok"
