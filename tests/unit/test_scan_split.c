@@ -102,6 +102,7 @@ static void test_split_between_two_workers(void)
 		/* Every entry stat-ed once: the big directory's names and the root's one entry. */
 		CU_ASSERT_EQUAL(st.per_worker[0].entries + st.per_worker[1].entries, TS_FILES + 1);
 	}
+	scanner_stats_clear(&st);
 	scanner_destroy(sc);
 
 	/* The merged slices reach the store as one sorted directory. */
