@@ -277,9 +277,9 @@ static int store_env_open(struct store *s, const struct store_opts *opts, struct
 		return store_mdb_err(s, err, rc, "creating the LMDB environment for %s", s->path);
 	}
 	/* Seven tables today; room for those the next formats add. */
-	if ((rc = mdb_env_set_maxdbs(s->env, 16)) ||
+	if ((rc = mdb_env_set_maxdbs(s->env, STORE_MAX_TABLES)) ||
 	    (rc = mdb_env_set_maxreaders(s->env, opts->max_readers ? opts->max_readers : 512)) ||
-	    (rc = mdb_env_set_mapsize(s->env, (size_t)s->map_size)))
+	    (rc = mdb_env_set_mapsize(s->env, (size_t)(s->map_size + STORE_RESERVE(s->map_size)))))
 		return store_mdb_err(s, err, rc, "configuring the LMDB environment for %s", s->path);
 	if ((rc = mdb_env_open(s->env, s->path, MDB_NOSUBDIR | MDB_NOTLS | MDB_NOMETASYNC, 0600)))
 		return store_mdb_err(s, err, rc, "opening %s", s->path);
@@ -290,8 +290,28 @@ static int store_env_open(struct store *s, const struct store_opts *opts, struct
 	if ((rc = mdb_reader_check(s->env, &dead)))
 		return store_mdb_err(s, err, rc, "clearing stale readers of %s", s->path);
 	MDB_envinfo info;
-	if (mdb_env_info(s->env, &info) == 0)
-		s->map_size = info.me_mapsize; /* an existing file may have a larger map */
+	/* A file holding more than the map asked for is opened whole: its map is that large. */
+	uint64_t hard = s->map_size + STORE_RESERVE(s->map_size);
+	if (mdb_env_info(s->env, &info) == 0 && info.me_mapsize > hard)
+		s->map_size += info.me_mapsize - hard;
+	return 0;
+}
+
+int store_live_bytes(struct store *s, MDB_txn *txn, uint64_t *out, struct errbuf *err)
+{
+	MDB_stat st;
+	uint64_t pages = 2; /* the two meta pages */
+	unsigned psize = 0;
+	for (unsigned i = 0; i < s->n_tables; i++) {
+		int rc = mdb_stat(txn, s->tables[i], &st);
+		if (rc)
+			return store_mdb_err(s, err, rc, "weighing the tables of %s", s->path);
+		pages += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+		psize = st.ms_psize;
+	}
+	/* The main table, which names the others: a page or two. */
+	pages += 1;
+	*out = pages * psize;
 	return 0;
 }
 
@@ -384,11 +404,14 @@ int store_info(struct store *s, struct store_info *out, struct errbuf *err)
 	if (rc)
 		return store_mdb_err(s, err, rc, "reading the figures of %s", s->path);
 	out->file_bytes = (uint64_t)st.st_size;
-	out->map_bytes = info.me_mapsize;
-	out->used_bytes = ((uint64_t)info.me_last_pgno + 1) * mst.ms_psize;
+	out->map_bytes = s->map_size;
 	MDB_txn *txn;
 	if ((rc = store_read_begin(s, &txn, err)) < 0)
 		return rc;
+	if ((rc = store_live_bytes(s, txn, &out->used_bytes, err)) < 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
 	rc = mdb_stat(txn, s->db_tombstones, &mst);
 	mdb_txn_abort(txn);
 	if (rc)

@@ -329,8 +329,8 @@ int store_errors(struct store *s, uint64_t scan_id, uint64_t after, size_t limit
 /** Figures for /stats and /metrics. */
 struct store_info {
 	uint64_t file_bytes;   /**< size of the data file on disk */
-	uint64_t map_bytes;    /**< the map size (the most it may hold) */
-	uint64_t used_bytes;   /**< pages in use times the page size */
+	uint64_t map_bytes;    /**< the map size (--map-size: the most scan data may fill) */
+	uint64_t used_bytes;   /**< bytes of the pages the tables hold (free pages not counted) */
 	uint64_t commits;      /**< write transactions committed since open */
 	uint64_t write_errors; /**< write transactions that failed since open */
 	bool writable;         /**< false after a failed commit, until one succeeds */

@@ -101,6 +101,12 @@ struct store_item {
 	unsigned char data[];
 };
 
+/** The most tables a store opens (LMDB's maxdbs). */
+#define STORE_MAX_TABLES 16
+
+/** Room beyond the user's map for deletes and records in a full store: 1/32, at least 1 MiB. */
+#define STORE_RESERVE(map) ((map) / 32 > (1u << 20) ? (map) / 32 : (uint64_t)(1u << 20))
+
 struct store {
 	char *dir;
 	char *path; /**< dir/leindex.mdb */
@@ -108,6 +114,14 @@ struct store {
 	MDB_env *env;
 	bool env_open;
 	MDB_dbi db_meta, db_scans, db_entries, db_dirs, db_links, db_errors, db_tombstones;
+	/** Every table opened (store_open_tables()), for store_live_bytes(); set before threads. */
+	MDB_dbi tables[STORE_MAX_TABLES];
+	unsigned n_tables;
+	/**
+	 * The map as the user set it (--map-size): the most scan data may fill. LMDB's own map is
+	 * STORE_RESERVE bytes larger, room kept for what must succeed in a full store: records of
+	 * failed scans, tombstones and the purges that free pages (see store_live_bytes()).
+	 */
 	uint64_t map_size;
 
 	pthread_mutex_t mu;
@@ -234,6 +248,12 @@ void store_writer_stop(struct store *s);
 /** Queues a scan-record item (taking it) and, when `wait` is set, waits for its commit. */
 int store_writer_submit(struct store *s, struct store_item *it, struct store_wait *wait,
 			struct errbuf *err);
+
+/*
+ * Bytes of the pages the tables hold in `txn` (the free list not counted): what scan data is
+ * weighed against map_size. Cheap (one mdb_stat per table). Thread-safe as `txn` is.
+ */
+int store_live_bytes(struct store *s, MDB_txn *txn, uint64_t *out, struct errbuf *err);
 
 /* ---------------------------------------------------------------- store_purge.c */
 

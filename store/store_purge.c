@@ -15,6 +15,9 @@
  * purges get LMDB's write lock between chunks. Deleting needs free pages too (copy on write):
  * when a chunk finds the map full, the next tries an eighth of it, down to one deletion, since
  * every committed chunk frees pages for those after it; after a success the chunk grows again.
+ * Scan data may fill only the user's map, LMDB's is larger by a reserve (STORE_RESERVE), so a
+ * purge finds pages even when scan data filled the map. A budget counts deletions, so a chunk of
+ * one always deletes one row; if even that finds no page, the purge fails with -ENOSPC.
  *
  * A scan's directories are the dirs rows holding its id. Its root was submitted first, so they
  * all have ids at or above the root's: the search starts there and skips older scans. The root
@@ -56,7 +59,8 @@ static int store_delete_dirs_chunk(struct store *s, MDB_txn *txn, uint64_t scan_
 		rc = store_mdb_err(s, err, rc, "opening a cursor on %s", s->path);
 		goto out;
 	}
-	while (budget > 0) {
+	long visits = STORE_PURGE_CHUNK; /* other scans' rows: read only, but give the lock up */
+	while (budget > 0 && visits-- > 0) {
 		unsigned char key[8];
 		bytes_be64_put(key, *pos);
 		MDB_val k = {8, key}, v;
@@ -77,7 +81,6 @@ static int store_delete_dirs_chunk(struct store *s, MDB_txn *txn, uint64_t scan_
 			goto out;
 		}
 		uint64_t d = bytes_be64_get(k.mv_data);
-		budget--;
 		if (rec.scan_id != scan_id) {
 			*pos = d + 1;
 			continue;
@@ -94,6 +97,7 @@ static int store_delete_dirs_chunk(struct store *s, MDB_txn *txn, uint64_t scan_
 		if (!all)
 			break; /* the rest of this directory goes in the next chunk */
 		k = (MDB_val){8, key};
+		budget--;
 		if ((rc = mdb_del(txn, s->db_dirs, &k, NULL))) {
 			rc = store_mdb_err(s, err, rc, "deleting directory %" PRIu64 " of scan %" PRIu64
 					   " from %s", d, scan_id, s->path);
@@ -262,6 +266,8 @@ int store_scan_purge(struct store *s, uint64_t scan_id, struct errbuf *err)
 			budget = budget / 8 > 0 ? budget / 8 : 1;
 			continue;
 		}
+		/* A single deletion found no page: nothing can free one now (the reserve is spent,
+		 * or an old reader pins the free pages); the next open resumes the purge. */
 		if (rc < 0) {
 			if (err) {
 				*err = e;

@@ -21,7 +21,7 @@
  * as the scan itself counts them (entries by type, bytes of regular files, recorded errors).
  */
 
-/* Opens (creating) the seven tables. */
+/* Opens (creating) the tables, and lists them in s->tables. */
 static int store_open_tables(struct store *s, MDB_txn *txn, struct errbuf *err)
 {
 	struct {
@@ -36,6 +36,8 @@ static int store_open_tables(struct store *s, MDB_txn *txn, struct errbuf *err)
 		if (rc)
 			return store_mdb_err(s, err, rc, "opening table %s of %s", dbs[i].name,
 					     s->path);
+		if (s->n_tables < STORE_MAX_TABLES)
+			s->tables[s->n_tables++] = *dbs[i].dbi;
 	}
 	return 0;
 }

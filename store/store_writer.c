@@ -433,6 +433,20 @@ static int store_write_items(struct store *s, struct store_data_txn *t, struct s
 	return rc;
 }
 
+/*
+ * Whether scan data written in `txn` still fits the user's map. LMDB's map is larger by the
+ * reserve (STORE_RESERVE), kept for records, tombstones and purges: without it, a map filled by
+ * scan data could leave no page to delete that data with.
+ */
+static int store_within_map(struct store *s, MDB_txn *txn, const char *who, struct errbuf *err)
+{
+	uint64_t live;
+	int rc = store_live_bytes(s, txn, &live, err);
+	if (rc < 0 || live <= s->map_size)
+		return rc;
+	return store_mdb_err(s, err, MDB_MAP_FULL, "committing entries of %s to %s", who, s->path);
+}
+
 /* Writes the data items in [first, end) not skipped, of scan `only` (0: all), in one txn. */
 static int store_write_txn(struct store *s, struct store_item *first, struct store_item *end,
 			   uint64_t only, uint64_t msg_scan, struct errbuf *err)
@@ -451,6 +465,8 @@ static int store_write_txn(struct store *s, struct store_item *first, struct sto
 		rc = store_mdb_err(s, err, rc, "opening a cursor on %s", s->path);
 	else
 		rc = store_write_items(s, &t, first, end, only, err);
+	if (rc == 0)
+		rc = store_within_map(s, t.txn, t.who, err);
 	if (t.entries)
 		mdb_cursor_close(t.entries);
 	if (t.dirs)
