@@ -60,8 +60,8 @@ mutate no-stopsignal '/^STOPSIGNAL /d' "STOPSIGNAL SIGTERM"
 mutate curl-healthcheck 's#CMD \["/usr/local/bin/leindexd", "health"\]#CMD curl -f http://localhost:8080/healthz#' "curl"
 mutate no-healthcheck '/^HEALTHCHECK/,/^  CMD/d' "no HEALTHCHECK"
 mutate swallowed "s#--label-exclude 'deploy\\|sanitize\\|e2e\\|fuzz\\|fault'#--label-exclude deploy || true#" "swallows a failure"
-# The build stage's ctest leaves out the deploy, sanitize, e2e, fuzz and fault labels, and only
-# those: the unit and integration tests run there.
+# The build stage's ctest commands leave out the deploy, sanitize, e2e, fuzz and fault labels;
+# the unit tests and (some) integration tests run there.
 mutate runs-e2e "s#\\|e2e##" "does not leave out label e2e"
 mutate runs-fuzz "s#\\|fuzz##" "does not leave out label fuzz"
 mutate runs-fault "s#\\|fault'#'#" "does not leave out label fault"
