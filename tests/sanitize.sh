@@ -20,7 +20,8 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 runner=()
 [ "$mode" = tsan ] && runner=(setarch "$(uname -m)" -R)
 # A test may carry several labels: one labelled e2e, fuzz or fault (slow, privileged or tool-bound
-# runs of their own) is left out even when it is also labelled unit or integration.
-exclude='e2e|fuzz|fault'
+# runs of their own) is left out even when it is also labelled unit or integration, and so is one
+# labelled heavy (volume, not code paths of its own: see tests/CMakeLists.txt).
+exclude='e2e|fuzz|fault|heavy'
 "${runner[@]}" ctest --test-dir "$dir" -L "$labels" -LE "$exclude" -E 'bench_short' \
 	--output-on-failure --timeout 900
