@@ -23,7 +23,7 @@
 static int jobq_view_run_locked(const struct scanrun *r, unsigned flags, struct jobq_view *out)
 {
 	out->live = true;
-	out->state = r->state;
+	out->state = scanrun_state_shown_locked(r);
 	out->started_ns = r->started_ns;
 	out->finished_ns = r->finished_ns;
 	scanrun_progress_locked(r, &out->progress);
@@ -116,7 +116,7 @@ int jobq_view_of_run(struct scanrun *r, unsigned flags, struct jobq_view *out)
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(r->lock);
 	out->rec = (struct store_scan){
-		.id = r->id, .state = r->state, .root = (char *)r->opts.root,
+		.id = r->id, .state = scanrun_state_shown_locked(r), .root = (char *)r->opts.root,
 		.root_len = strlen(r->opts.root), .options_json = r->options_json,
 		.created_ns = r->created_ns};
 	int rc = jobq_view_run_locked(r, flags, out);
@@ -143,7 +143,7 @@ int jobq_live(struct jobq *jq, uint64_t id, struct jobq_live *out)
 		ret = -ENOENT;
 	} else if (job) {
 		const struct scanrun *r = &job->run;
-		out->state = r->state;
+		out->state = scanrun_state_shown_locked(r);
 		out->started_ns = r->started_ns;
 		out->finished_ns = r->finished_ns;
 		scanrun_progress_locked(r, &out->progress);

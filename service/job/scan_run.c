@@ -178,6 +178,7 @@ static void scanrun_fail_create(struct scanrun *r, const struct errbuf *e)
 {
 	pthread_mutex_lock(r->lock);
 	scanrun_end_locked(r, SCAN_FAILED);
+	r->final_unwritten = true;
 	snprintf(r->error, sizeof(r->error), "%s",
 		 e->msg[0] ? e->msg : "the scanner could not be created");
 	pthread_mutex_unlock(r->lock);
@@ -219,6 +220,7 @@ static void scanrun_fold(struct scanrun *r, struct scanner *sc, enum scanner_out
 	if (outcome == SCANNER_FAILED)
 		snprintf(r->error, sizeof(r->error), "%s", e->msg[0] ? e->msg : "the scan failed");
 	r->finished_ns = clock_wall_ns();
+	r->final_unwritten = true;
 	pthread_mutex_unlock(r->lock);
 	scanner_stats_clear(&st);
 }
@@ -270,5 +272,10 @@ int scanrun_run(struct scanrun *r, struct errbuf *err)
 	if (state == SCAN_INTERRUPTED)
 		LOG_EV(LOG_INFO, "scan interrupted by shutdown", LOG_U64("scan_id", r->id));
 	scanrun_point(r, SCANRUN_FINAL);
-	return scanrun_write(r, err);
+	int rc = scanrun_write(r, err);
+	/* Written (or not writable: then memory is all there is, and it is shown). */
+	pthread_mutex_lock(r->lock);
+	r->final_unwritten = false;
+	pthread_mutex_unlock(r->lock);
+	return rc;
 }

@@ -99,7 +99,19 @@ struct scanrun {
 	char error[SCANRUN_ERROR_MAX];
 	/** The store record already says running (created so), so no start record is written. */
 	bool stored_running;
+	/**
+	 * The final state is set but its record not written yet: readers are shown `running`
+	 * (scanrun_state_shown_locked()) until it is, so that no client acts on a `completed` a
+	 * crash would turn back into `interrupted`.
+	 */
+	bool final_unwritten;
 };
+
+/** The state readers are shown: r->state, or running while the final record is unwritten. */
+static inline enum scan_state scanrun_state_shown_locked(const struct scanrun *r)
+{
+	return r->final_unwritten ? SCAN_RUNNING : r->state;
+}
 
 /** Copies the arguments into `r` (zeroed first). -ENOMEM with a message; then scanrun_clear(r). */
 int scanrun_init(struct scanrun *r, const struct scanrun_args *args, struct errbuf *err);
