@@ -151,9 +151,9 @@
   }
 
   function toast(msg, kind) {
-    const t = el('div', { class: `toast ${kind || ''}`, text: msg });
+    const t = el('div', { class: `toast ${kind || ''}`, text: msg, title: 'Click to dismiss', on: { click: () => t.remove() } });
     $('toasts').append(t);
-    setTimeout(() => t.remove(), kind === 'error' ? 8000 : 4000);
+    setTimeout(() => t.remove(), kind === 'error' ? 8000 : 3000);
   }
 
   /** A <dl> card or key/value row: dt, dd with the value shown and its exact value kept. */
@@ -551,11 +551,11 @@
 
   /** The scan's progress samples: the server's (GET /scans/{id}/progress) or this page's. */
   async function loadProgress(s) {
-    if (has('/scans/{id}/progress')) {
+    if (has('/scans/{id}/progress') && s.state !== 'queued') {
       const res = await api(`/scans/${s.id}/progress`);
       if (res.status === 200) {
         const j = await res.json();
-        return { source: 'kept by the server', samples: normaliseSamples(j.samples || [], s) };
+        return { source: 'kept by the server', samples: withEnds(normaliseSamples(j.samples || [], s), s) };
       }
       if (res.status === 404 && S.scans.has(s.id)) S.missing.add('/scans/{id}/progress');
     }
@@ -574,6 +574,27 @@
       const entries = x.entries ?? entriesOf(x);
       return { t, entries, dirs: x.dirs || 0, files: x.files || 0, bytes: x.bytes || 0, errors: x.errors || 0 };
     }).filter((x) => Number.isFinite(x.t));
+  }
+
+  /**
+   * The server's samples (at most one a second) with the scan's start (nothing found yet) and,
+   * once it finished, its final counts, so the line spans the whole run. Times are the server's.
+   */
+  function withEnds(samples, s) {
+    const out = samples.slice();
+    const zero = { entries: 0, dirs: 0, files: 0, bytes: 0, errors: 0 };
+    if (s.started_at) {
+      const t0 = Date.parse(s.started_at) / 1000;
+      if (!out.length || out[0].t > t0) out.unshift({ t: t0, ...zero });
+    }
+    if (s.finished_at && out.length) {
+      const t1 = Date.parse(s.finished_at) / 1000;
+      const p = s.progress || {};
+      if (out[out.length - 1].t < t1) {
+        out.push({ t: t1, entries: entriesOf(p), dirs: p.dirs || 0, files: p.files || 0, bytes: p.bytes || 0, errors: p.errors || 0 });
+      }
+    }
+    return out;
   }
 
   async function renderProgress(s) {
@@ -832,7 +853,7 @@
         el('td', { class: 'name mono', text: r.type === 'symlink' ? `${r.name} →` : r.name }),
         el('td', { class: 'num', text: isDir ? (r.entries === null || r.entries === undefined ? '—' : fmtInt(r.entries)) : '' }),
         el('td', { class: 'num', 'data-value': r.size, text: r.size === null || r.size === undefined ? '—' : fmtBytes(r.size), title: r.size != null ? `${fmtInt(r.size)} bytes` : null }),
-        el('td', { class: 'bar' }, bar(r.size ? r.size / max : 0)));
+        el('td', { class: 'bar' }, r.size === null || r.size === undefined ? null : bar(r.size / max)));
       if (isDir) {
         const go = () => openDir([...S.tree.prefix, { text: r.name, bytes: r.bytes }]);
         tr.addEventListener('click', go);

@@ -35,6 +35,7 @@ echo small >"$T/slow/a/b/file.txt"
 truncate -s 1T "$T/slow/disk.img"
 
 mkdir -p "$LEINDEX_BUILD/e2e-artifacts"
+rm -f "$LEINDEX_BUILD/e2e-artifacts"/*.png
 E2E_WORK=$T E2E_MAIN_TREE=$main_tree E2E_SLOW_TREE=$T/slow E2E_CHROMIUM=$CHROMIUM \
 	E2E_ARTIFACTS=$LEINDEX_BUILD/e2e-artifacts NODE_PATH=$mods/node_modules \
 	node "$LEINDEX_SRC/tests/e2e/ui_test.js"
