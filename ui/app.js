@@ -44,7 +44,6 @@
     view: null,            // 'scans' | 'scan' | 'service'
     scanId: 0,
     samples: new Map(),    // id → [{t, entries, dirs, files, bytes, errors}] collected here
-    counters: null,
     tree: { id: 0, prefix: [], rows: [], sort: 'size', dir: 'desc' },
     statsEtag: null,
     stats: null,
