@@ -31,7 +31,7 @@
 /** Buckets of the request duration histogram (the last is +Inf): see api_duration_bounds. */
 #define API_DURATION_BUCKETS 16
 /** Room for route labels of the metrics: the distinct path patterns, then "other". */
-#define API_ROUTE_LABELS 16
+#define API_ROUTE_LABELS 32
 
 struct api_waiters;
 
@@ -253,6 +253,10 @@ enum MHD_Result api_openapi(struct api_req *req);
 enum MHD_Result api_metrics_get(struct api_req *req);
 /** OPTIONS on any route: Allow, and the CORS preflight answer for allowed origins. */
 enum MHD_Result api_options(struct api_req *req);
+/** GET /roots: the roots scans may start from (roots.c). */
+enum MHD_Result api_roots(struct api_req *req);
+/** GET /ui, /ui/ and /ui/<file>: the status page and its assets, open to anyone (ui.c). */
+enum MHD_Result api_ui(struct api_req *req);
 
 /**
  * Counts the scans by state, the manager's live view overriding the store's (stats.c). The
@@ -280,6 +284,21 @@ int api_scan_write_rec(struct api_ctx *ctx, const struct store_scan *rec, struct
  * or its resolution does not fit `cap` (nothing is dropped to make it fit).
  */
 int api_root_resolve(const char *path, char *out, size_t cap);
+
+/** One file of the status page, embedded at build time (cmake/embed_ui.cmake). Immutable. */
+struct api_ui_file {
+	/** Its name in ui/ ("app.js"), served at /ui/<name>. */
+	const char *name;
+	/** Its bytes, followed by a NUL that `len` does not count. */
+	const unsigned char *data;
+	size_t len;
+	/** A strong entity tag of its content ("\"<16 hex digits of its SHA-256>\""). */
+	const char *etag;
+};
+
+/** The files of ui/, in bytewise order of names (the generated ui_assets.c). */
+extern const struct api_ui_file api_ui_files[];
+extern const size_t api_ui_file_count;
 
 /** The embedded openapi.yaml (openapi.c). */
 extern const char api_openapi_text[];

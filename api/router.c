@@ -20,6 +20,13 @@ const struct api_route api_routes[] = {
 	{"/readyz", "GET", api_readyz, false, API_ACCESS_OPEN},
 	{"/openapi.yaml", "GET", api_openapi, false, API_ACCESS_OPEN},
 	{"/metrics", "GET", api_metrics_get, false, API_ACCESS_METRICS},
+	{"/roots", "GET", api_roots, false, API_ACCESS_READ},
+	/* The status page holds no data: open, like the contract (ui.c). */
+	{"/ui", "GET", api_ui, false, API_ACCESS_OPEN},
+	{"/ui/", "GET", api_ui, false, API_ACCESS_OPEN},
+	{"/ui/app.js", "GET", api_ui, false, API_ACCESS_OPEN},
+	{"/ui/app.css", "GET", api_ui, false, API_ACCESS_OPEN},
+	{"/ui/icon.svg", "GET", api_ui, false, API_ACCESS_OPEN},
 	/* OPTIONS on every path: Allow, and CORS preflights (cors.c). */
 	{"/scans", "OPTIONS", api_options, false, API_ACCESS_OPEN},
 	{"/scans/{id}", "OPTIONS", api_options, false, API_ACCESS_OPEN},
@@ -32,6 +39,12 @@ const struct api_route api_routes[] = {
 	{"/readyz", "OPTIONS", api_options, false, API_ACCESS_OPEN},
 	{"/openapi.yaml", "OPTIONS", api_options, false, API_ACCESS_OPEN},
 	{"/metrics", "OPTIONS", api_options, false, API_ACCESS_OPEN},
+	{"/roots", "OPTIONS", api_options, false, API_ACCESS_OPEN},
+	{"/ui", "OPTIONS", api_options, false, API_ACCESS_OPEN},
+	{"/ui/", "OPTIONS", api_options, false, API_ACCESS_OPEN},
+	{"/ui/app.js", "OPTIONS", api_options, false, API_ACCESS_OPEN},
+	{"/ui/app.css", "OPTIONS", api_options, false, API_ACCESS_OPEN},
+	{"/ui/icon.svg", "OPTIONS", api_options, false, API_ACCESS_OPEN},
 };
 const size_t api_route_count = sizeof(api_routes) / sizeof(api_routes[0]);
 

@@ -388,6 +388,23 @@ static int api_list_cb(void *arg, const struct store_scan *scan)
 	return 0;
 }
 
+/*
+ * The weak ETag of a page of GET /scans: FNV-1a over its scans (their state and progress
+ * included) and whether more follow. The rest of the page (the next token) follows from these
+ * and the request, which the tag is for.
+ */
+static void api_scans_etag(const char *text, size_t len, bool more, char *out, size_t cap)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)text[i];
+		h *= 0x100000001b3ull;
+	}
+	h ^= more ? 1 : 0;
+	h *= 0x100000001b3ull;
+	snprintf(out, cap, "W/\"%016llx\"", (unsigned long long)h);
+}
+
 enum MHD_Result api_scans_list(struct api_req *req)
 {
 	enum MHD_Result res;
@@ -432,12 +449,29 @@ enum MHD_Result api_scans_list(struct api_req *req)
 		return api_problem(req, 500, "listing scans: %s", err.msg);
 	}
 	jsonw_arr_end(&w);
+	/* A poller (the status page) gets 304 while the page it asks for has not changed. */
+	char etag[32];
+	api_scans_etag(w.sb.buf ? w.sb.buf : "", w.sb.len, lc.more, etag, sizeof(etag));
+	if (api_etag_matches(req, etag)) {
+		jsonw_free(&w);
+		return api_reply(req, 304, NULL, NULL, 0, "ETag", etag, "Cache-Control", "no-cache",
+				 (const char *)NULL);
+	}
 	char *tok = NULL, *link = NULL;
 	if (lc.more) {
 		tok = api_token_encode_u64(&req->ctx->key, &bind, lc.last_id);
 		link = tok ? api_link_next("/scans", p, 3, tok) : NULL;
+		if (!tok || !link)
+			return api_reply_page(req, &w, true, tok, link, "scans"); /* its 500 */
+		jsonw_key(&w, "next_page_token");
+		jsonw_str(&w, tok);
 	}
-	return api_reply_page(req, &w, lc.more, tok, link, "scans");
+	jsonw_obj_end(&w);
+	res = api_reply_jw(req, 200, &w, "ETag", etag, "Cache-Control", "no-cache", "Link", link,
+			   (const char *)NULL);
+	free(tok);
+	free(link);
+	return res;
 }
 
 /* ---------------------------------------------------------------- one scan */

@@ -17,6 +17,9 @@ BUILD_PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev liblmdb-dev l
 # clang, and installs below run without recommends.
 TEST_PACKAGES=(git python3 python3-yaml findutils util-linux iproute2 bfs fd-find hyperfine curl
 	time lmdb-utils prometheus docker-compose systemd debootstrap clang libclang-rt-14-dev)
+# Headless Chromium for the end-to-end tests of the status page (tests/e2e, driven by
+# playwright-core from npm with Debian's browser; chromium-driver brings the matching driver).
+TEST_PACKAGES+=(chromium chromium-driver)
 # Node.js: a NodeSource nodejs package provides npm itself and conflicts with Debian's npm.
 command -v node >/dev/null 2>&1 || TEST_PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || TEST_PACKAGES+=(npm)
