@@ -231,7 +231,7 @@ void scandir_error(struct scan_worker *w, const struct scan_item *it, const char
 /* The rules for the entries of `it`: its parent's, with its own .gitignore on top (a reference). */
 static struct ignore_stack *scandir_rules(struct scan_worker *w, struct scan_item *it, int fd)
 {
-	if (!(w->sc->opts.flags & SCANNER_USE_GITIGNORE))
+	if (w->sc->opts.view == SCANNER_VIEW_ALL)
 		return ignore_stack_ref(it->ign);
 	struct ignore_rules *rules = scanignore_load(w->sc, fd, it->path, it->path_len, ".gitignore");
 	if (!rules)

@@ -153,7 +153,7 @@ static bool scanentry_should_descend(struct scan_worker *w, struct scan_item *it
 	sub->via_link = false;
 	if (sc->opts.max_depth >= 0 && it->depth + 1 > sc->opts.max_depth)
 		return false;
-	if ((sc->opts.flags & SCANNER_USE_GITIGNORE) && e->name_len == 4 &&
+	if (sc->opts.view != SCANNER_VIEW_ALL && e->name_len == 4 &&
 	    memcmp(e->name, ".git", 4) == 0)
 		return false;
 	bool follow = sc->opts.flags & SCANNER_FOLLOW_SYMLINKS;

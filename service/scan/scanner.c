@@ -385,7 +385,7 @@ static void *scanner_worker_main(void *arg)
  */
 static int scanner_root_rules(struct scanner *sc, struct errbuf *err)
 {
-	if (sc->opts.flags & SCANNER_USE_GITIGNORE) {
+	if (sc->opts.view == SCANNER_VIEW_GITIGNORE) {
 		/* It counts only when the root is a repository's top (.git is a directory there). */
 		struct ignore_rules *exclude = scanignore_load(sc, sc->root_fd, "", 0,
 							       ".git/info/exclude");
