@@ -111,6 +111,8 @@ struct scan_found {
 	struct scan_sub *subdirs;
 	size_t nsub, subdirs_cap;
 	uint64_t counts[4], bytes;
+	/* The paths a rule skipped, with the rule (made on the first one), for the store. */
+	struct store_skips *skips;
 };
 
 /* One name read from a directory, pointing into the worker's dirent buffer. */
@@ -171,6 +173,9 @@ struct scanner {
 
 	atomic_bool cancelled;
 	_Atomic uint64_t n_dirs, n_files, n_symlinks, n_other, n_bytes, n_errors;
+	/* Paths a rule skipped (directories pruned, the rest), the ignore files that skipped any,
+	 * and the numbering of skip records (store_skip.seq). */
+	_Atomic uint64_t n_ignored_files, n_ignored_dirs, n_ignore_sources, skip_seq;
 	/* Directories kept open for their children, and how many may be (scanfd.c sizes it). */
 	atomic_int open_handles;
 	atomic_int handle_budget;
@@ -322,14 +327,23 @@ void scan_record_error(struct scanner *sc, const char *path, size_t len, const c
 void scan_fail(struct scanner *sc, const struct errbuf *err);
 
 /*
- * Reads and parses the ignore file `name` (".gitignore", ".git/info/exclude") of the directory
+ * Reads and parses the ignore file `name` (".gitignore", ".git/info/exclude": `kind` says which,
+ * for the rules' source label) of the directory
  * open as `dirfd`, whose path relative to the root is dir[0..dir_len). Returns its rules (the
  * caller owns them), or NULL when the file is absent or holds no pattern, or could not be used:
  * then the reason is recorded as an error of the file's path (open, read, parse) and the scan
  * goes on without it. Thread-safe. (scanignore.c)
  */
 struct ignore_rules *scanignore_load(struct scanner *sc, int dirfd, const char *dir,
-				     size_t dir_len, const char *name);
+				     size_t dir_len, const char *name, enum ignore_source kind);
+
+/*
+ * Records that the rule `why` skipped the entry at path[0..len) (relative to the root) of type
+ * `type`: a skip record into out->skips (handed to the store by scanentry_range()) and the
+ * counters. 0, or -ENOMEM (the scan failed).
+ */
+int scan_record_skip(struct scanner *sc, struct scan_found *out, const char *path, size_t len,
+		     enum entry_type type, const struct ignore_why *why);
 
 /* Frees a queued item and drops its references. */
 void scan_item_free(struct scanner *sc, struct scan_item *it);

@@ -233,7 +233,8 @@ static struct ignore_stack *scandir_rules(struct scan_worker *w, struct scan_ite
 {
 	if (w->sc->opts.view == SCANNER_VIEW_ALL)
 		return ignore_stack_ref(it->ign);
-	struct ignore_rules *rules = scanignore_load(w->sc, fd, it->path, it->path_len, ".gitignore");
+	struct ignore_rules *rules = scanignore_load(w->sc, fd, it->path, it->path_len, ".gitignore",
+							     IGNORE_SRC_FILE);
 	if (!rules)
 		return ignore_stack_ref(it->ign);
 	struct ignore_stack *stack = ignore_stack_push(it->ign, rules);

@@ -104,6 +104,49 @@ void scan_record_error(struct scanner *sc, const char *path, size_t len, const c
 		scan_fail(sc, &err);
 }
 
+int scan_record_skip(struct scanner *sc, struct scan_found *out, const char *path, size_t len,
+		     enum entry_type type, const struct ignore_why *why)
+{
+	struct errbuf err;
+	errbuf_clear(&err);
+	if (!out->skips && store_skips_create(&out->skips, &err) < 0) {
+		scan_fail(sc, &err);
+		return -ENOMEM;
+	}
+	enum ignore_source kind;
+	const char *label = ignore_rules_source(why->rules, &kind);
+	char small[512], *pat = small;
+	size_t plen = ignore_why_pattern(why, small, sizeof(small));
+	if (plen >= sizeof(small)) { /* a long pattern line: rare */
+		if (!(pat = malloc(plen + 1))) {
+			errbuf_errno(&err, ENOMEM, "recording the skipped path %.*s", (int)len, path);
+			scan_fail(sc, &err);
+			return -ENOMEM;
+		}
+		ignore_why_pattern(why, pat, plen + 1);
+	}
+	static const enum store_skip_source sources[] = {
+		[IGNORE_SRC_FILE] = STORE_SKIP_GITIGNORE, [IGNORE_SRC_EXCLUDE] = STORE_SKIP_EXCLUDE,
+		[IGNORE_SRC_OPTION] = STORE_SKIP_OPTION};
+	struct store_skip rec = {
+		.path = path, .path_len = len, .type = type, .source = sources[kind],
+		.source_path = label, .source_len = strlen(label), .line = ignore_why_line(why),
+		.pattern = pat, .pattern_len = plen,
+		.seq = atomic_fetch_add_explicit(&sc->skip_seq, 1, memory_order_relaxed)};
+	int rc = store_skips_add(out->skips, &rec, &err);
+	if (pat != small)
+		free(pat);
+	if (rc < 0) {
+		scan_fail(sc, &err);
+		return rc;
+	}
+	atomic_fetch_add_explicit(type == ENTRY_DIR ? &sc->n_ignored_dirs : &sc->n_ignored_files, 1,
+				  memory_order_relaxed);
+	if (kind != IGNORE_SRC_OPTION && ignore_rules_mark_used(why->rules))
+		atomic_fetch_add_explicit(&sc->n_ignore_sources, 1, memory_order_relaxed);
+	return 0;
+}
+
 static void scanner_free_workers(struct scanner *sc)
 {
 	for (unsigned i = 0; sc->workers && i < sc->nworkers; i++) {
@@ -116,6 +159,7 @@ static void scanner_free_workers(struct scanner *sc)
 		free(w->readbuf);
 		EVP_MD_CTX_free(w->md);
 		store_batch_destroy(w->found.batch);
+		store_skips_destroy(w->found.skips);
 	}
 	free(sc->workers);
 	sc->workers = NULL;
@@ -325,6 +369,9 @@ int scanner_stats(struct scanner *sc, struct scanner_stats *out)
 		per[i].busy_seconds = scan_seconds(scan_load(&c->busy_ns));
 	}
 	out->queue_peak = scanq_peak(sc->q);
+	out->ignored_files = scan_load(&sc->n_ignored_files);
+	out->ignored_dirs = scan_load(&sc->n_ignored_dirs);
+	out->ignore_sources = scan_load(&sc->n_ignore_sources);
 	int rc = 0;
 	pthread_mutex_lock(&sc->lock);
 	uint64_t end = sc->end_ns ? sc->end_ns : (sc->start_ns ? (uint64_t)clock_mono_ns() : 0);
@@ -388,7 +435,8 @@ static int scanner_root_rules(struct scanner *sc, struct errbuf *err)
 	if (sc->opts.view == SCANNER_VIEW_GITIGNORE) {
 		/* It counts only when the root is a repository's top (.git is a directory there). */
 		struct ignore_rules *exclude = scanignore_load(sc, sc->root_fd, "", 0,
-							       ".git/info/exclude");
+							       ".git/info/exclude",
+							       IGNORE_SRC_EXCLUDE);
 		if (exclude && !(sc->base_ign = ignore_stack_push(NULL, exclude)))
 			return errbuf_errno(err, ENOMEM, "building the ignore rules");
 	}

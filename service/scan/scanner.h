@@ -132,6 +132,12 @@ struct scanner_stats {
 	/** Directories per latency bucket (not cumulative), and the sum of their latencies. */
 	uint64_t scandir_latency[SCANNER_LATENCY_BUCKETS];
 	double scandir_latency_sum;
+	/**
+	 * Paths a rule skipped (GET /scans/{id}/skipped): directories pruned (their contents are
+	 * not read, so not counted) and the rest; and the ignore files (.gitignore, info/exclude)
+	 * that skipped at least one, the `ignore` option patterns aside.
+	 */
+	uint64_t ignored_files, ignored_dirs, ignore_sources;
 	unsigned workers;
 	/** `workers` entries (malloc'ed, owned), or NULL when workers is 0. */
 	struct scanner_worker_stats *per_worker;
