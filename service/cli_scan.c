@@ -376,6 +376,12 @@ int cli_scan(const struct config *cfg)
 	}
 	struct scanner_opts opts = cfg->scan; /* from the table of scan options, defaults applied */
 	opts.root = root;
+	if (scanner_precheck(&opts, &err) < 0) {
+		fprintf(stderr, "leindexd: cannot scan %s: %s\n", root, err.msg);
+		store_close(store);
+		free(root);
+		return 2;
+	}
 	int status = cli_run(store, &opts, cfg);
 	store_close(store);
 	free(root);

@@ -153,10 +153,15 @@ static int scanentry_resolve_link(struct scanner *sc, int fd, const char *name, 
 
 /* Decides whether the entry just stat-ed is a directory to descend into. */
 static bool scanentry_should_descend(struct scan_worker *w, struct scan_item *it, int fd,
-				     struct entry *e, const struct statx *sx, struct scan_sub *sub)
+				     struct entry *e, const struct statx *sx, struct scan_sub *sub,
+				     const struct scan_name *nm)
 {
 	struct scanner *sc = w->sc;
 	sub->via_link = false;
+	sub->gflags = nm->gflags;
+	/* View git: a repository is one entry, entered with recurse_repos only. */
+	if (nm->git == SCANGIT_REPO && !(nm->gflags & SCAN_ITEM_GIT_NEWREPO))
+		return false;
 	if (sc->opts.max_depth >= 0 && it->depth + 1 > sc->opts.max_depth)
 		return false;
 	if (sc->opts.view != SCANNER_VIEW_ALL && e->name_len == 4 &&
@@ -232,8 +237,10 @@ static int scanentry_stat_one(struct scan_worker *w, const struct scan_pass *pas
 			scandir_error(w, it, nm->name, nm->len, "readlink", errno);
 		}
 	}
+	if (sc->opts.view == SCANNER_VIEW_GIT)
+		scangit_status(w, pass, nm, &e);
 	struct scan_sub sub = {.idx = (uint32_t)i};
-	if (scanentry_should_descend(w, it, fd, &e, &sx, &sub)) {
+	if (scanentry_should_descend(w, it, fd, &e, &sx, &sub, nm)) {
 		void *p = out->subdirs;
 		if (scandir_grow(&p, &out->subdirs_cap, out->nsub + 1, sizeof(*out->subdirs)) < 0)
 			return scandir_nomem(sc, it, "listing the subdirectories");
@@ -283,7 +290,9 @@ static int scanentry_stat_range(struct scan_worker *w, const struct scan_pass *p
 int scanentry_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo, size_t hi,
 		    struct scan_found *out)
 {
-	int rc = pass->ign ? scanentry_filter(w, pass, lo, hi, out) : 0;
+	int rc = w->sc->opts.view == SCANNER_VIEW_GIT ? scangit_filter(w, pass, lo, hi, out)
+		 : pass->ign				 ? scanentry_filter(w, pass, lo, hi, out)
+							 : 0;
 	if (rc == 0 && store_skips_count(out->skips) > 0) {
 		struct errbuf err;
 		errbuf_clear(&err);

@@ -138,6 +138,8 @@ struct scanner_stats {
 	 * that skipped at least one, the `ignore` option patterns aside.
 	 */
 	uint64_t ignored_files, ignored_dirs, ignore_sources;
+	/** View git: tracked files missing from the work tree (counted, not listed). */
+	uint64_t git_deleted;
 	unsigned workers;
 	/** `workers` entries (malloc'ed, owned), or NULL when workers is 0. */
 	struct scanner_worker_stats *per_worker;
@@ -153,6 +155,14 @@ enum scanner_outcome {
 	 */
 	SCANNER_FAILED,
 };
+
+/**
+ * What can be checked of `opts` before a scan is queued, beyond the options themselves: for the
+ * view git, that opts->root (canonical) is inside a git work tree whose files lie inside
+ * opts->allowed_root and whose index libgit2 reads. 0; -ENOMEM; any other negative error is the
+ * client's (a 422, exit 2), with the message in `err` naming what and where. Thread-safe.
+ */
+int scanner_precheck(const struct scanner_opts *opts, struct errbuf *err);
 
 int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct store *store,
 		   struct errbuf *err);
