@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <git2.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,8 +322,12 @@ static int gitview_locate(const char *root, const char *allowed, struct gitview_
 
 /* ---------------------------------------------------------------- the index */
 
-/* libgit2's settings for the service: no owner check, no global or system configuration. */
-static void gitview_libgit2_setup(void)
+/*
+ * libgit2's settings for the service: no owner check, no global or system configuration. Run
+ * once per process (pthread_once): libgit2 stays initialized for the process's life, since its
+ * initialization costs more (10 ms) than parsing a small index.
+ */
+static void gitview_libgit2_once(void)
 {
 	git_libgit2_init();
 	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
@@ -330,6 +335,12 @@ static void gitview_libgit2_setup(void)
 				     GIT_CONFIG_LEVEL_GLOBAL, GIT_CONFIG_LEVEL_PROGRAMDATA};
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
 		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, levels[i], "");
+}
+
+static void gitview_libgit2_setup(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, gitview_libgit2_once);
 }
 
 /* The message for an index libgit2 refuses: which extension, and what to run. */
@@ -423,7 +434,6 @@ static int gitview_read_index(struct gitview_repo *r, const char *allowed, struc
 	else
 		rc = gitview_copy_entries(r, idx, err);
 	git_index_free(idx);
-	git_libgit2_shutdown();
 out:
 	if (mfd >= 0)
 		close(mfd);
@@ -721,10 +731,10 @@ static int gitview_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	return c ? c : (alen > blen) - (alen < blen);
 }
 
-/* The first entry not below `key` (lower bound). */
-static size_t gitview_lower(const struct gitview_repo *r, const char *key, size_t len)
+/* The first entry of [lo, hi) not below `key` (lower bound). */
+static size_t gitview_lower_in(const struct gitview_repo *r, size_t lo, size_t hi, const char *key,
+			       size_t len)
 {
-	size_t lo = 0, hi = r->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (gitview_cmp(r->ents[mid].path, r->ents[mid].len, key, len) < 0)
@@ -735,12 +745,23 @@ static size_t gitview_lower(const struct gitview_repo *r, const char *key, size_
 	return lo;
 }
 
-size_t gitview_find(const struct gitview_repo *r, const char *path, size_t len)
+static size_t gitview_lower(const struct gitview_repo *r, const char *key, size_t len)
 {
-	size_t i = gitview_lower(r, path, len);
-	if (i < r->n && r->ents[i].len == len && memcmp(r->ents[i].path, path, len) == 0)
+	return gitview_lower_in(r, 0, r->n, key, len);
+}
+
+size_t gitview_find_in(const struct gitview_repo *r, size_t lo, size_t hi, const char *path,
+		       size_t len)
+{
+	size_t i = gitview_lower_in(r, lo, hi, path, len);
+	if (i < hi && r->ents[i].len == len && memcmp(r->ents[i].path, path, len) == 0)
 		return i;
 	return SIZE_MAX;
+}
+
+size_t gitview_find(const struct gitview_repo *r, const char *path, size_t len)
+{
+	return gitview_find_in(r, 0, r->n, path, len);
 }
 
 void gitview_range(const struct gitview_repo *r, const char *dir, size_t len, size_t *lo,

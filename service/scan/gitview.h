@@ -104,6 +104,10 @@ void gitview_unref(struct gitview_repo *r);
 /** The entry of path[0..len) (from the repository's top), or SIZE_MAX. Thread-safe. */
 size_t gitview_find(const struct gitview_repo *r, const char *path, size_t len);
 
+/** gitview_find() among entries [lo, hi) only (a directory's, from gitview_range()). */
+size_t gitview_find_in(const struct gitview_repo *r, size_t lo, size_t hi, const char *path,
+		       size_t len);
+
 /**
  * The entries below directory dir[0..len) (from the top; len 0: all) as [*lo, *hi). Thread-safe.
  */

@@ -354,9 +354,9 @@ static int scangit_dir(struct scan_worker *w, const struct scan_pass *pass, stru
 	return 0;
 }
 
-/* Decides one name; 0 or -ENOMEM. */
+/* Decides one name, among the index entries [dlo, dhi) of its directory; 0 or -ENOMEM. */
 static int scangit_name(struct scan_worker *w, const struct scan_pass *pass, struct scan_name *nm,
-			struct scan_found *out)
+			size_t dlo, size_t dhi, struct scan_found *out)
 {
 	struct scanner *sc = w->sc;
 	struct scan_item *it = pass->it;
@@ -374,7 +374,7 @@ static int scangit_name(struct scan_worker *w, const struct scan_pass *pass, str
 	enum entry_type type;
 	bool is_dir = scangit_is_dir(pass->fd, nm->name, nm->dtype, &type);
 	bool excluded = it->flags & SCAN_ITEM_GIT_EXCLUDED;
-	size_t idx = gitview_find(r, w->gpath, rel_len);
+	size_t idx = gitview_find_in(r, dlo, dhi, w->gpath, rel_len);
 	if (idx != SIZE_MAX) {
 		const struct gitview_ent *g = &r->ents[idx];
 		if (g->flags & GITVIEW_SKIP_WORKTREE) {
@@ -413,11 +413,20 @@ int scangit_filter(struct scan_worker *w, const struct scan_pass *pass, size_t l
 {
 	uint64_t t0 = (uint64_t)clock_mono_ns();
 	int rc = 0;
+	/* The directory's own entries of the index: each name is looked up among them only. */
+	size_t dlo = 0, dhi = 0;
+	const struct gitview_repo *r = pass->it->repo;
+	if (r) {
+		size_t dir_len = scangit_rel(w, pass->it, r, NULL, 0);
+		if (dir_len == SIZE_MAX)
+			return scandir_nomem(w->sc, pass->it, "matching the index");
+		gitview_range(r, w->gpath, dir_len, &dlo, &dhi);
+	}
 	for (size_t i = lo; i < hi && rc == 0; i++) {
 		if (scan_cancelled(w->sc))
 			rc = -ECANCELED;
 		else
-			rc = scangit_name(w, pass, &pass->names[i], out);
+			rc = scangit_name(w, pass, &pass->names[i], dlo, dhi, out);
 	}
 	atomic_fetch_add_explicit(&w->c.ignore_ns, (uint64_t)clock_mono_ns() - t0,
 				  memory_order_relaxed);
