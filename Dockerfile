@@ -31,7 +31,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
-      libmicrohttpd-dev liblmdb-dev libjansson-dev libssl-dev libcunit1-dev \
+      libmicrohttpd-dev liblmdb-dev libjansson-dev libssl-dev libcunit1-dev libgit2-dev \
       bfs fd-find findutils git curl python3 python3-yaml ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
@@ -53,11 +53,12 @@ RUN LEINDEX_CORPORA=/corpora ctest --test-dir /src/build --output-on-failure --n
 
 FROM debian:bookworm-slim AS runtime
 
-# Only the shared libraries the binary links (libcrypto comes from libssl3); no recommends, and
+# Only the shared libraries the binary links (libcrypto comes from libssl3; libgit2-1.5 reads
+# the index for the view git); no recommends, and
 # the apt lists go in the same layer so they never reach the image.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libmicrohttpd12 liblmdb0 libjansson4 libssl3 \
+      libmicrohttpd12 liblmdb0 libjansson4 libssl3 libgit2-1.5 \
  && rm -rf /var/lib/apt/lists/*
 
 # A numeric, non-root user: Kubernetes' runAsNonRoot can only verify a number. /data holds the

@@ -245,6 +245,7 @@ enum MHD_Result api_scan_cancel(struct api_req *req);
 enum MHD_Result api_scan_delete(struct api_req *req);
 enum MHD_Result api_scan_entries(struct api_req *req);
 enum MHD_Result api_scan_errors(struct api_req *req);
+enum MHD_Result api_scan_skipped(struct api_req *req);
 enum MHD_Result api_scan_stats(struct api_req *req);
 enum MHD_Result api_stats(struct api_req *req);
 enum MHD_Result api_healthz(struct api_req *req);

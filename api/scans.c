@@ -271,6 +271,11 @@ static enum MHD_Result api_scan_submit(struct api_req *req, struct scanner_opts 
 	/* The scan opens the root without following links, beneath the allowed root it matched. */
 	so->root = resolved;
 	so->allowed_root = allowed;
+	struct errbuf perr;
+	errbuf_clear(&perr);
+	int prc = scanner_precheck(so, &perr); /* the view git: a work tree, readable, confined */
+	if (prc < 0)
+		return api_problem(req, prc == -ENOMEM ? 500 : 422, "%s", perr.msg);
 	/* The effective options for the record: the same document `leindexd scan` stores. */
 	json_t *optj = scanjson_options(so);
 	char *options = optj ? scanjson_dumps(optj, JSON_COMPACT) : NULL;

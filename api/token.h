@@ -16,7 +16,9 @@ struct api_token_key {
 int api_token_key_load(struct api_token_key *key, const char *dir, struct errbuf *err);
 
 /** Which list a token pages through. */
-enum api_token_route { API_TOKEN_SCANS = 1, API_TOKEN_ENTRIES = 2, API_TOKEN_ERRORS = 3 };
+enum api_token_route {
+	API_TOKEN_SCANS = 1, API_TOKEN_ENTRIES = 2, API_TOKEN_ERRORS = 3, API_TOKEN_SKIPPED = 4
+};
 
 /** What a token is bound to: the route, the scan (0 for the list of scans), the filter bytes. */
 struct api_token_bind {

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev liblmdb-dev libjansson-dev
-	libssl-dev libcunit1-dev)
+	libssl-dev libcunit1-dev libgit2-dev)
 # clang builds the libFuzzer harnesses (tests/fuzz); its fuzzer runtime is only recommended by
 # clang, and installs below run without recommends.
 TEST_PACKAGES=(git python3 python3-yaml findutils util-linux iproute2 bfs fd-find hyperfine curl

@@ -146,6 +146,42 @@ static int cli_list(struct store *st, uint64_t scan_id, char end, struct errbuf 
 	return 0;
 }
 
+/* Prints one skip record as git check-ignore -v does: SOURCE:LINE:PATTERN<TAB>PATH. */
+static int cli_skip_entry(void *ctx, const struct store_skip *rec)
+{
+	FILE *out = ctx;
+	static const char *const names[] = {[STORE_SKIP_GITIGNORE] = ".gitignore",
+					    [STORE_SKIP_EXCLUDE] = "info/exclude",
+					    [STORE_SKIP_OPTION] = "option"};
+	if (rec->source == STORE_SKIP_GITIGNORE && rec->source_len)
+		fwrite(rec->source_path, 1, rec->source_len, out);
+	else
+		fputs(names[rec->source], out);
+	fprintf(out, ":%" PRIu32 ":", rec->line);
+	fwrite(rec->pattern, 1, rec->pattern_len, out);
+	putc('\t', out);
+	fwrite(rec->path, 1, rec->path_len, out);
+	return putc('\n', out) == EOF ? -EIO : 0;
+}
+
+static int cli_skipped(struct store *st, uint64_t scan_id, struct errbuf *err)
+{
+	unsigned char pos[STORE_SKIP_POS_MAX], next[STORE_SKIP_POS_MAX];
+	size_t pos_len = 0, next_len = 0;
+	bool more = true;
+	while (more) {
+		int rc = store_skipped(st, scan_id, pos, pos_len, 100000, cli_skip_entry, stdout,
+				       next, &next_len, &more, err);
+		if (rc < 0)
+			return rc;
+		memcpy(pos, next, next_len);
+		pos_len = next_len;
+	}
+	if (fflush(stdout) == EOF)
+		return errbuf_errno(err, errno, "writing the skipped paths to stdout");
+	return 0;
+}
+
 /* A number of the counters document (0 when absent). */
 static double cli_num(const json_t *counters, const char *key)
 {
@@ -192,6 +228,13 @@ static void cli_print_text(const struct jobq_view *v, const json_t *c)
 	       cli_num(c, "scandir_seconds"), cli_num(c, "stat_seconds"),
 	       cli_num(c, "ignore_match_seconds"), cli_num(c, "symlink_check_seconds"),
 	       cli_num(c, "hash_seconds"), cli_num(c, "store_seconds"));
+	uint64_t ign_files = (uint64_t)cli_num(c, "ignored_files");
+	uint64_t ign_dirs = (uint64_t)cli_num(c, "ignored_dirs");
+	printf("  ignored %" PRIu64 " paths (%" PRIu64 " files, %" PRIu64 " directories, not read) "
+	       "by %" PRIu64 " ignore files%s (--skipped lists them)\n", ign_files + ign_dirs,
+	       ign_files, ign_dirs, (uint64_t)cli_num(c, "ignore_files"),
+	       v->rec.options_json && strstr(v->rec.options_json, "\"ignore\":[\"") ? " and the ignore option"
+								     : "");
 	const json_t *slowest = json_object_get(c, "slowest_scandir");
 	printf("  slow directories %" PRIu64 "; slowest %.3f s: ", (uint64_t)cli_num(c, "slow_scandirs"),
 	       cli_num(slowest, "seconds"));
@@ -234,11 +277,17 @@ static int cli_print_json(const struct jobq_view *v, json_t *counters)
 /* Prints the scan as the merged view shows it: the list of paths, the JSON or the text summary. */
 static int cli_print(struct store *st, struct scanrun *run, const struct config *cfg)
 {
-	if (cfg->scan_cli_flags & CONFIG_SCAN_LIST) {
+	if (cfg->scan_cli_flags & (CONFIG_SCAN_LIST | CONFIG_SCAN_SKIPPED)) {
 		struct errbuf err;
 		errbuf_clear(&err);
-		if (cli_list(st, run->id, (cfg->scan_cli_flags & CONFIG_SCAN_NUL) ? '\0' : '\n', &err) < 0) {
+		if ((cfg->scan_cli_flags & CONFIG_SCAN_LIST) &&
+		    cli_list(st, run->id, (cfg->scan_cli_flags & CONFIG_SCAN_NUL) ? '\0' : '\n', &err) < 0) {
 			fprintf(stderr, "leindexd: listing scan %" PRIu64 ": %s\n", run->id, err.msg);
+			return -1;
+		}
+		if ((cfg->scan_cli_flags & CONFIG_SCAN_SKIPPED) && cli_skipped(st, run->id, &err) < 0) {
+			fprintf(stderr, "leindexd: listing the skipped paths of scan %" PRIu64 ": %s\n",
+				run->id, err.msg);
 			return -1;
 		}
 		return 0;
@@ -327,6 +376,12 @@ int cli_scan(const struct config *cfg)
 	}
 	struct scanner_opts opts = cfg->scan; /* from the table of scan options, defaults applied */
 	opts.root = root;
+	if (scanner_precheck(&opts, &err) < 0) {
+		fprintf(stderr, "leindexd: cannot scan %s: %s\n", root, err.msg);
+		store_close(store);
+		free(root);
+		return 2;
+	}
 	int status = cli_run(store, &opts, cfg);
 	store_close(store);
 	free(root);

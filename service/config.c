@@ -20,7 +20,7 @@ enum config_opt {
 	OPT_LISTEN = 1000, OPT_DATA_DIR, OPT_MAP_SIZE, OPT_MAX_RUNNING, OPT_MAX_QUEUED,
 	OPT_ALLOW_ROOT, OPT_CORS_ORIGIN, OPT_LOG_LEVEL, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION,
 	OPT_JSON, OPT_LIST, OPT_NULL, OPT_TOKEN_FILE, OPT_METRICS_AUTH, OPT_INSECURE_NO_AUTH,
-	OPT_MAX_CONNS, OPT_MAX_CONNS_CLIENT, OPT_REQUEST_TIMEOUT, OPT_ID, OPT_SCOPE,
+	OPT_MAX_CONNS, OPT_MAX_CONNS_CLIENT, OPT_REQUEST_TIMEOUT, OPT_ID, OPT_SCOPE, OPT_SKIPPED,
 	/* Row i of the table of scan options (service/job/scanopt.c) is OPT_SCANOPT + i. */
 	OPT_SCANOPT = 2000,
 };
@@ -60,6 +60,7 @@ static const struct option config_scan_cli_opts[] = {
 	{"json", no_argument, NULL, OPT_JSON},
 	{"list", no_argument, NULL, OPT_LIST},
 	{"null", no_argument, NULL, OPT_NULL},
+	{"skipped", no_argument, NULL, OPT_SKIPPED},
 	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -121,7 +122,9 @@ void config_usage(FILE *out)
 	fputs(
 	    "  --json                 print the summary and counters as one JSON object\n"
 	    "  --list                 print every stored path relative to DIR, depth-first\n"
-	    "  --null                 with --list, end each path with NUL instead of newline\n",
+	    "  --null                 with --list, end each path with NUL instead of newline\n"
+	    "  --skipped              print each path a rule skipped, depth-first, with the rule:\n"
+	    "                         SOURCE:LINE:PATTERN<TAB>PATH, as git check-ignore -v does\n",
 	    out);
 }
 
@@ -381,6 +384,9 @@ static int config_scan_opt(struct config *cfg, int opt, const char *arg, struct 
 		return 0;
 	case OPT_NULL:
 		cfg->scan_cli_flags |= CONFIG_SCAN_NUL | CONFIG_SCAN_LIST;
+		return 0;
+	case OPT_SKIPPED:
+		cfg->scan_cli_flags |= CONFIG_SCAN_SKIPPED;
 		return 0;
 	default:
 		if (opt < OPT_SCANOPT || !cfg->scan_given)

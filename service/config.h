@@ -32,6 +32,7 @@ enum config_scan_flags {
 	CONFIG_SCAN_JSON = 1u << 0, /**< --json: the summary as one JSON object */
 	CONFIG_SCAN_LIST = 1u << 1, /**< --list: print every stored path, depth-first */
 	CONFIG_SCAN_NUL = 1u << 2,  /**< --null: --list ends paths with NUL, not newline */
+	CONFIG_SCAN_SKIPPED = 1u << 3, /**< --skipped: print the paths a rule skipped, and why */
 };
 
 /**

@@ -1,4 +1,4 @@
-/* entry.c: names of entry types. */
+/* entry.c: names of entry types and git states. */
 #include "store/entry.h"
 
 #include <string.h>
@@ -19,4 +19,11 @@ int entry_type_parse(const char *name, enum entry_type *out)
 		}
 	}
 	return -1;
+}
+
+const char *entry_git_name(unsigned git)
+{
+	static const char *const names[ENTRY_GIT_COUNT] = {NULL, "tracked", "modified", "untracked",
+							   "repo"};
+	return git < ENTRY_GIT_COUNT ? names[git] : NULL;
 }

@@ -21,6 +21,16 @@ enum entry_flags {
 	ENTRY_HAS_HASH = 1u << 1,
 };
 
+/** What git says of an entry (the view git); 0: nothing (other views, directories). */
+enum entry_git {
+	ENTRY_GIT_NONE = 0,
+	ENTRY_GIT_TRACKED,   /**< in the index, the work tree's copy unchanged */
+	ENTRY_GIT_MODIFIED,  /**< in the index, the work tree's copy differs (git diff names it) */
+	ENTRY_GIT_UNTRACKED, /**< not in the index, not ignored */
+	ENTRY_GIT_REPO,      /**< a submodule or nested repository: one entry, not entered */
+};
+#define ENTRY_GIT_COUNT 5
+
 /**
  * One entry. Pointers are borrowed: they stay valid as long as whoever filled the struct says
  * (the scanner's name arena; a store read transaction).
@@ -42,10 +52,15 @@ struct entry {
 	const char *target;
 	size_t target_len;
 	unsigned char sha256[32];
+	/** enum entry_git. */
+	uint8_t git;
 };
 
 /** "file", "dir", "symlink", "other". */
 const char *entry_type_name(enum entry_type type);
+
+/** "tracked", "modified", "untracked", "repo"; NULL for ENTRY_GIT_NONE. */
+const char *entry_git_name(unsigned git);
 
 /** Parses a name of entry_type_name(); returns 0 or -1. */
 int entry_type_parse(const char *name, enum entry_type *out);

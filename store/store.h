@@ -324,6 +324,77 @@ int store_errors(struct store *s, uint64_t scan_id, uint64_t after, size_t limit
 		 store_error_cb cb, void *ctx, uint64_t *next_after, bool *more,
 		 struct errbuf *err);
 
+/* ---------------------------------------------------------------- skipped paths (store_skip.c) */
+
+/** Where the rule that skipped a path comes from. */
+enum store_skip_source {
+	STORE_SKIP_GITIGNORE = 0, /**< a .gitignore file: source_path is its path from the root */
+	STORE_SKIP_EXCLUDE = 1,   /**< a repository's info/exclude */
+	STORE_SKIP_OPTION = 2,    /**< the scan's `ignore` option patterns */
+};
+
+/**
+ * A path a rule skipped (a file left out, or a directory pruned, its contents unread), with the
+ * rule that decided it, as git check-ignore -v names it. Strings are borrowed: when passed in,
+ * for the call; when handed to a callback, for the callback.
+ */
+struct store_skip {
+	const char *path; /**< relative to the scan root */
+	size_t path_len;
+	enum entry_type type;
+	enum store_skip_source source;
+	/** "src/.gitignore", "info/exclude", "option". */
+	const char *source_path;
+	size_t source_len;
+	/** The pattern's line in its file (its position among the option patterns). */
+	uint32_t line;
+	/** The pattern as written ("!keep.o", "/build/"). */
+	const char *pattern;
+	size_t pattern_len;
+	/**
+	 * Unique per scan (e.g. a counter), used only for paths whose key would be too long: the
+	 * order of records is depth-first by path, and, for paths sharing their first
+	 * STORE_SKIP_KEY_PATH bytes, the order of this number.
+	 */
+	uint64_t seq;
+};
+
+/** Bytes of a path that order skip records (longer ones: see store_skip.seq). */
+#define STORE_SKIP_KEY_PATH 272
+/** The most bytes of a position handed out by store_skipped() (fits a page token). */
+#define STORE_SKIP_POS_MAX (STORE_SKIP_KEY_PATH + 8)
+
+/** Skip records of one worker, to hand to the store together (one thread, like a batch). */
+struct store_skips;
+
+int store_skips_create(struct store_skips **out, struct errbuf *err);
+void store_skips_destroy(struct store_skips *b);
+
+/** Appends a record (copied). 0 or -ENOMEM. Not thread-safe (one batch, one thread). */
+int store_skips_add(struct store_skips *b, const struct store_skip *rec, struct errbuf *err);
+
+/** Records in the batch (NULL: 0). */
+size_t store_skips_count(const struct store_skips *b);
+
+/**
+ * Hands the batch's records of scan `scan_id` to the writer (ordered after everything submitted
+ * before); `b` comes back empty. An empty batch is no call. Fails as store_put_dir() does.
+ */
+int store_put_skips(struct store *s, uint64_t scan_id, struct store_skips *b, struct errbuf *err);
+
+/** Called per skip record; return non-zero to stop with that error. */
+typedef int (*store_skip_cb)(void *ctx, const struct store_skip *rec);
+
+/**
+ * Calls `cb` for at most `limit` skip records of `scan_id` in depth-first order of their paths
+ * (siblings in bytewise order of names), starting after position `after` (after_len bytes; 0:
+ * from the first). *more says whether records remain, and then next[0..*next_len) (next holds
+ * STORE_SKIP_POS_MAX bytes) is where to resume. -ENOENT: no such scan (or tombstoned).
+ */
+int store_skipped(struct store *s, uint64_t scan_id, const void *after, size_t after_len,
+		  size_t limit, store_skip_cb cb, void *ctx, void *next, size_t *next_len,
+		  bool *more, struct errbuf *err);
+
 /* ---------------------------------------------------------------- health and size */
 
 /** Figures for /stats and /metrics. */

@@ -47,6 +47,10 @@ size_t store_entry_encode(const struct entry *e, unsigned char *out)
 		memcpy(p, e->sha256, 32);
 		p += 32;
 	}
+	if (e->git != ENTRY_GIT_NONE) {
+		flags |= STORE_CODEC_HAS_GIT;
+		*p++ = e->git;
+	}
 	out[0] = (unsigned char)flags;
 	return (size_t)(p - out);
 }
@@ -66,6 +70,7 @@ int store_entry_decode(const void *val, size_t len, struct entry *e)
 	e->target = NULL;
 	e->target_len = 0;
 	memset(e->sha256, 0, sizeof(e->sha256));
+	e->git = ENTRY_GIT_NONE;
 	if (flags & STORE_CODEC_HAS_STAT) {
 		uint64_t mt, ct;
 		if (store_varint_get32(&p, end, &e->mode) < 0 ||
@@ -96,6 +101,11 @@ int store_entry_decode(const void *val, size_t len, struct entry *e)
 		memcpy(e->sha256, p, 32);
 		p += 32;
 		e->flags |= ENTRY_HAS_HASH;
+	}
+	if (flags & STORE_CODEC_HAS_GIT) {
+		if (end - p < 1 || *p == ENTRY_GIT_NONE || *p >= ENTRY_GIT_COUNT)
+			return -EIO;
+		e->git = *p++;
 	}
 	return p == end ? 0 : -EIO;
 }

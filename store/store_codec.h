@@ -20,10 +20,10 @@
  * crash.
  */
 
-/** The most bytes store_entry_encode() writes for `e`: flags, 11 varints, the target, a hash. */
+/** The most bytes store_entry_encode() writes for `e`: flags, 11 varints, the target, a hash, git. */
 static inline size_t store_entry_bound(const struct entry *e)
 {
-	return 1 + 11 * 10 + e->target_len + 32;
+	return 1 + 11 * 10 + e->target_len + 32 + 1;
 }
 
 /** Flags byte of an encoded entry: the type in bits 0-1, then these. */
@@ -31,6 +31,9 @@ enum store_codec_entry_bits {
 	STORE_CODEC_HAS_STAT = 1u << 2,
 	STORE_CODEC_HAS_HASH = 1u << 3,
 	STORE_CODEC_HAS_TARGET = 1u << 4,
+	/** One more byte at the end: the entry's git state (view git). Records without it, older
+	 * ones included, read as ENTRY_GIT_NONE. */
+	STORE_CODEC_HAS_GIT = 1u << 5,
 };
 
 /** Encodes the value of `e` (not its name) into `out` (store_entry_bound() bytes); returns its length. */

@@ -31,6 +31,7 @@ enum store_item_kind {
 	STORE_ITEM_DIR,	  /**< a directory's entries (buf) and its dirs/links rows */
 	STORE_ITEM_ERROR, /**< an errors row: data holds the encoded value */
 	STORE_ITEM_SCAN,  /**< a scan record (create or update): data holds the encoded record */
+	STORE_ITEM_SKIPS, /**< skip records (store_skip.c): buf holds (key, value) pairs */
 };
 
 /** Flags of a STORE_ITEM_SCAN. */
@@ -114,6 +115,7 @@ struct store {
 	MDB_env *env;
 	bool env_open;
 	MDB_dbi db_meta, db_scans, db_entries, db_dirs, db_links, db_errors, db_tombstones;
+	MDB_dbi db_skips; /**< store_skip.c: BE64 scan id + ordered path key -> skip record */
 	/** Every table opened (store_open_tables()), for store_live_bytes(); set before threads. */
 	MDB_dbi tables[STORE_MAX_TABLES];
 	unsigned n_tables;
@@ -245,6 +247,13 @@ int store_writer_start(struct store *s, struct errbuf *err);
 /** Stops it after it drained the queue; waits. Safe when it never started. */
 void store_writer_stop(struct store *s);
 
+/**
+ * Queues a data item of scan it->scan_id (STORE_ITEM_SKIPS), taking it: waits for room, finds or
+ * makes the scan's state (refusing a scan that is gone or failed), and enqueues. On failure the
+ * item and its buf are freed. 0 or a negative error with its message.
+ */
+int store_writer_put_rows(struct store *s, struct store_item *it, struct errbuf *err);
+
 /** Queues a scan-record item (taking it) and, when `wait` is set, waits for its commit. */
 int store_writer_submit(struct store *s, struct store_item *it, struct store_wait *wait,
 			struct errbuf *err);
@@ -254,6 +263,12 @@ int store_writer_submit(struct store *s, struct store_item *it, struct store_wai
  * weighed against map_size. Cheap (one mdb_stat per table). Thread-safe as `txn` is.
  */
 int store_live_bytes(struct store *s, MDB_txn *txn, uint64_t *out, struct errbuf *err);
+
+/* ---------------------------------------------------------------- store_skip.c */
+
+/** Writes the rows of a STORE_ITEM_SKIPS item into the skips table in `txn` (the writer). */
+int store_skip_write_item(struct store *s, MDB_txn *txn, const struct store_item *it,
+			  struct errbuf *err);
 
 /* ---------------------------------------------------------------- store_purge.c */
 

@@ -118,6 +118,7 @@ out:
 enum store_purge_stage {
 	STORE_PURGE_DIRS,
 	STORE_PURGE_ERRORS,
+	STORE_PURGE_SKIPS,
 	STORE_PURGE_ROOT,
 	STORE_PURGE_RECORD,
 	STORE_PURGE_TOMBSTONE,
@@ -172,6 +173,16 @@ static int store_purge_step(struct store *s, MDB_txn *txn, struct store_purge *p
 		}
 		if (rc)
 			return store_mdb_err(s, err, rc, "deleting errors from %s", s->path);
+		return 0;
+	}
+	case STORE_PURGE_SKIPS: {
+		MDB_cursor *c;
+		if ((rc = mdb_cursor_open(txn, s->db_skips, &c)) == 0) {
+			rc = store_delete_prefix(c, p->root_key + 8, &budget, done);
+			mdb_cursor_close(c);
+		}
+		if (rc)
+			return store_mdb_err(s, err, rc, "deleting skip records from %s", s->path);
 		return 0;
 	}
 	case STORE_PURGE_ROOT:

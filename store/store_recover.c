@@ -21,7 +21,8 @@
  * as the scan itself counts them (entries by type, bytes of regular files, recorded errors).
  */
 
-/* Opens (creating) the tables, and lists them in s->tables. */
+/* Opens (creating) the tables, and lists them in s->tables (skips: absent from stores made
+ * before it, created). */
 static int store_open_tables(struct store *s, MDB_txn *txn, struct errbuf *err)
 {
 	struct {
@@ -30,7 +31,7 @@ static int store_open_tables(struct store *s, MDB_txn *txn, struct errbuf *err)
 	} dbs[] = {{"meta", &s->db_meta},       {"scans", &s->db_scans},
 		   {"entries", &s->db_entries}, {"dirs", &s->db_dirs},
 		   {"links", &s->db_links},     {"errors", &s->db_errors},
-		   {"tombstones", &s->db_tombstones}};
+		   {"tombstones", &s->db_tombstones}, {"skips", &s->db_skips}};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		int rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
 		if (rc)

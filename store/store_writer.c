@@ -155,6 +155,19 @@ int store_put_dir(struct store *s, uint64_t scan_id, uint64_t parent_dir_id, con
 	return 0;
 }
 
+int store_writer_put_rows(struct store *s, struct store_item *it, struct errbuf *err)
+{
+	int rc = store_state_acquire(s, it->scan_id, &it->st, err);
+	if (rc < 0) {
+		free(it->buf);
+		free(it);
+		return rc;
+	}
+	store_enqueue(s, it);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
 /* The last sequence number of the errors of a scan already in the store (0: none). */
 static int store_last_error_seq(struct store *s, uint64_t scan_id, uint64_t *out,
 				struct errbuf *err)
@@ -421,6 +434,10 @@ static int store_write_items(struct store *s, struct store_data_txn *t, struct s
 			continue;
 		if (it->kind == STORE_ITEM_ERROR) {
 			rc = store_write_error_item(s, t, it, err);
+			continue;
+		}
+		if (it->kind == STORE_ITEM_SKIPS) {
+			rc = store_skip_write_item(s, t->txn, it, err);
 			continue;
 		}
 		rc = store_write_dir_item(s, t, it, err);

@@ -88,7 +88,7 @@ json_t *scanjson_counters(const struct scanner_stats *st, const struct scanner_p
 	}
 	uint64_t entries = p->dirs + p->files + p->symlinks + p->other;
 	double wall = st->wall_seconds > 0 ? st->wall_seconds : 0;
-	return json_pack("{sI sI sf sf sf sf sf sf sf sI so sI so sf sf}",
+	return json_pack("{sI sI sf sf sf sf sf sf sf sI so sI so sf sf sI sI sI sI}",
 			 "scandir_calls", (json_int_t)st->scandir_calls,
 			 "slow_scandirs", (json_int_t)st->slow_scandirs,
 			 "scandir_seconds", st->scandir_seconds,
@@ -103,7 +103,11 @@ json_t *scanjson_counters(const struct scanner_stats *st, const struct scanner_p
 			 "workers", (json_int_t)st->workers,
 			 "per_worker", per,
 			 "dirs_per_second", wall > 0 ? (double)st->scandir_calls / wall : 0.0,
-			 "entries_per_second", wall > 0 ? (double)entries / wall : 0.0);
+			 "entries_per_second", wall > 0 ? (double)entries / wall : 0.0,
+			 "ignored_files", (json_int_t)st->ignored_files,
+			 "ignored_dirs", (json_int_t)st->ignored_dirs,
+			 "ignore_files", (json_int_t)st->ignore_sources,
+			 "git_deleted", (json_int_t)st->git_deleted);
 }
 
 json_t *scanjson_options(const struct scanner_opts *o)

@@ -19,6 +19,31 @@ static long long scanopt_default_workers(void)
  * member of struct scanner_opts when it needs one), its property in openapi.yaml's ScanRequest
  * and ScanOptions (tests/contract checks them against this table), and the README's list.
  */
+static const struct scanopt_keyword scanopt_views[] = {
+	{"all", SCANNER_VIEW_ALL}, {"gitignore", SCANNER_VIEW_GITIGNORE}, {"git", SCANNER_VIEW_GIT},
+	{NULL, 0},
+};
+
+static bool scanopt_recurse_needs_git(const void *target)
+{
+	const struct scanner_opts *o = target;
+	return !(o->flags & SCANNER_RECURSE_REPOS) || o->view == SCANNER_VIEW_GIT;
+}
+
+static bool scanopt_git_follows_no_links(const void *target)
+{
+	const struct scanner_opts *o = target;
+	return !(o->flags & SCANNER_FOLLOW_SYMLINKS) || o->view != SCANNER_VIEW_GIT;
+}
+
+/* Rules across two options: a 422 naming both when broken. */
+static const struct scanopt_rule scanopt_scan_rules[] = {
+	{"recurse_repos", "view", scanopt_recurse_needs_git,
+	 "recurse_repos applies to the view \"git\" only"},
+	{"follow_symlinks", "view", scanopt_git_follows_no_links,
+	 "the view \"git\" lists symbolic links as git does, never following them"},
+};
+
 static const struct scanopt_def scanopt_scan_defs[] = {
 	{.name = "root", .type = SCANOPT_PATH, .flags = SCANOPT_REQUIRED | SCANOPT_NOT_ECHOED,
 	 .help = "the absolute path of the directory to scan",
@@ -49,11 +74,26 @@ static const struct scanopt_def scanopt_scan_defs[] = {
 	 .help = "gitignore patterns applied at the root, with precedence over .gitignore files",
 	 .cli = {"ignore", SCANOPT_CLI_APPEND, "PATTERN", "gitignore pattern applied at DIR"},
 	 .slot = SCANOPT_LIST(struct scanner_opts, ignore, ignore_count)},
-	{.name = "use_gitignore", .type = SCANOPT_BOOL, .def = 1,
-	 .help = "apply .gitignore files and .git/info/exclude as git does",
+	{.name = "view", .type = SCANOPT_ENUM, .def = SCANNER_VIEW_GITIGNORE,
+	 .keywords = scanopt_views,
+	 .help = "which entries to keep: all (like find), gitignore (.gitignore files and "
+		 "info/exclude applied), git (what git considers the project: tracked files and "
+		 "untracked ones not ignored, each with its git status)",
+	 .cli = {"view", SCANOPT_CLI_VALUE, "VIEW",
+		 "all: every path, like find; gitignore: .gitignore files applied; git: what git "
+		 "lists (ls-files -co --exclude-standard)"},
+	 .slot = SCANOPT_AT(struct scanner_opts, view)},
+	{.name = "use_gitignore", .type = SCANOPT_BOOL,
+	 .help = "an alias: false is view \"all\", true a view other than \"all\"",
 	 .cli = {"no-gitignore", SCANOPT_CLI_FALSE, NULL,
-		 "do not read .gitignore files: list everything, like find"},
-	 .slot = SCANOPT_BIT(struct scanner_opts, flags, SCANNER_USE_GITIGNORE)},
+		 "do not read .gitignore files: list everything, like find (--view all)"},
+	 .alias = {.of = "view", .off = SCANNER_VIEW_ALL, .on = SCANNER_VIEW_GITIGNORE}},
+	{.name = "recurse_repos", .type = SCANOPT_BOOL, .def = 0,
+	 .help = "view git: list submodules and nested repositories under their own index and "
+		 "rules instead of one entry each",
+	 .cli = {"recurse-repos", SCANOPT_CLI_TRUE, NULL,
+		 "--view git: enter submodules and nested repositories"},
+	 .slot = SCANOPT_BIT(struct scanner_opts, flags, SCANNER_RECURSE_REPOS)},
 	{.name = "hash", .type = SCANOPT_BOOL, .def = 0,
 	 .help = "compute the SHA-256 of regular files",
 	 .cli = {"hash", SCANOPT_CLI_TRUE, NULL, "record the SHA-256 of every regular file"},
@@ -69,6 +109,8 @@ static const struct scanopt_def scanopt_scan_defs[] = {
 static const struct scanopt_table scanopt_scan = {
 	.defs = scanopt_scan_defs,
 	.count = sizeof(scanopt_scan_defs) / sizeof(scanopt_scan_defs[0]),
+	.rules = scanopt_scan_rules,
+	.rule_count = sizeof(scanopt_scan_rules) / sizeof(scanopt_scan_rules[0]),
 };
 
 const struct scanopt_table *scanopt_scan_table(void)

@@ -254,8 +254,10 @@ static bool ignore_line_clean(const unsigned char **s, size_t *n, unsigned *flag
 }
 
 /* How pattern s[0..n) is compared (see DESIGN); drops the leading '/' of an anchored one. */
-static enum ignore_kind ignore_line_kind(const unsigned char **s, size_t *n, size_t *prefix)
+static enum ignore_kind ignore_line_kind(const unsigned char **s, size_t *n, size_t *prefix,
+					 bool *rooted)
 {
+	*rooted = false;
 	*prefix = ignore_simple_length(*s, *n);
 	if (!memchr(*s, '/', *n)) {
 		if (*prefix == *n)
@@ -268,6 +270,7 @@ static enum ignore_kind ignore_line_kind(const unsigned char **s, size_t *n, siz
 		(*s)++;
 		(*n)--;
 		(*prefix)--;
+		*rooted = true;
 	}
 	return IGNORE_KIND_PATH;
 }
@@ -311,14 +314,17 @@ static int ignore_pattern_study(struct ignore_pattern *pt, const unsigned char *
 
 /* Adds one line (without its line end) as git's add_pattern() would (see ignore_line_clean()). */
 static int ignore_rules_add_line(struct ignore_rules *r, const unsigned char *s, size_t n,
-				 struct errbuf *err)
+				 size_t line, struct errbuf *err)
 {
 	unsigned flags;
 	if (!ignore_line_clean(&s, &n, &flags))
 		return 0;
 	r->lines++;
 	size_t prefix;
-	enum ignore_kind kind = ignore_line_kind(&s, &n, &prefix);
+	bool rooted;
+	enum ignore_kind kind = ignore_line_kind(&s, &n, &prefix, &rooted);
+	if (rooted)
+		flags |= IGNORE_PAT_ROOTED;
 	/* An empty pattern matches nothing: git compares it with a non-empty name. */
 	if (n == 0)
 		return 0;
@@ -333,6 +339,7 @@ static int ignore_rules_add_line(struct ignore_rules *r, const unsigned char *s,
 		.prefix = (uint32_t)prefix,
 		.kind = (uint8_t)kind,
 		.flags = (uint8_t)flags,
+		.line = line > UINT32_MAX ? UINT32_MAX : (uint32_t)line,
 	};
 	rc = ignore_pattern_study(&pt, s, n, r->arena + r->arena_len + n,
 				  (uint32_t)(r->arena_len + n));
@@ -479,7 +486,7 @@ int ignore_rules_parse(struct ignore_rules **out, const char *text, size_t len, 
 		/* The comment test sees the raw line; the CR of a CRLF goes before trimming. */
 		if (n && s[0] != '#' && s[n - 1] == '\r')
 			n--;
-		rc = ignore_rules_add_line(r, s, n, err);
+		rc = ignore_rules_add_line(r, s, n, line, err);
 		if (rc < 0) {
 			errbuf_prefix(err, "line %zu", line);
 			goto fail;
@@ -507,7 +514,7 @@ int ignore_rules_from_patterns(struct ignore_rules **out, const char *const *pat
 		if (!patterns[i])
 			continue;
 		rc = ignore_rules_add_line(r, (const unsigned char *)patterns[i], strlen(patterns[i]),
-					   err);
+					   i + 1, err);
 		if (rc < 0) {
 			errbuf_prefix(err, "pattern %zu", i + 1);
 			goto fail;
@@ -516,6 +523,11 @@ int ignore_rules_from_patterns(struct ignore_rules **out, const char *const *pat
 	rc = ignore_rules_index(r, err);
 	if (rc < 0)
 		goto fail;
+	r->source = IGNORE_SRC_OPTION;
+	if (!(r->label = strdup("option"))) {
+		rc = errbuf_errno(err, ENOMEM, "naming the rule set");
+		goto fail;
+	}
 	*out = r;
 	return 0;
 fail:
@@ -540,7 +552,74 @@ void ignore_rules_destroy(struct ignore_rules *rules)
 	free(rules->pats);
 	free(rules->arena);
 	free(rules->base);
+	free(rules->label);
+	free(rules->lead);
 	free(rules);
+}
+
+int ignore_rules_set_source(struct ignore_rules *rules, enum ignore_source kind, const char *label)
+{
+	char *copy = strdup(label ? label : "");
+	if (!copy)
+		return -ENOMEM;
+	free(rules->label);
+	rules->label = copy;
+	rules->source = kind;
+	return 0;
+}
+
+int ignore_rules_set_lead(struct ignore_rules *rules, const char *lead, size_t lead_len)
+{
+	char *copy = malloc(lead_len + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, lead, lead_len);
+	copy[lead_len] = '\0';
+	free(rules->lead);
+	rules->lead = lead_len ? copy : NULL;
+	rules->lead_len = lead_len;
+	if (!lead_len)
+		free(copy);
+	return 0;
+}
+
+const char *ignore_rules_source(const struct ignore_rules *rules, enum ignore_source *kind)
+{
+	if (kind)
+		*kind = rules->source;
+	return rules->label ? rules->label : "";
+}
+
+bool ignore_rules_mark_used(const struct ignore_rules *rules)
+{
+	struct ignore_rules *r = (struct ignore_rules *)rules; /* the flag is the one mutable field */
+	if (atomic_load_explicit(&r->used, memory_order_relaxed))
+		return false;
+	return !atomic_exchange_explicit(&r->used, true, memory_order_relaxed);
+}
+
+uint32_t ignore_why_line(const struct ignore_why *why)
+{
+	return why->rules->pats[why->pat].line;
+}
+
+size_t ignore_why_pattern(const struct ignore_why *why, char *buf, size_t cap)
+{
+	const struct ignore_pattern *pt = &why->rules->pats[why->pat];
+	size_t n = 0;
+	const char *pre = (pt->flags & IGNORE_PAT_NEGATIVE) ? "!" : "";
+	const char *slash = (pt->flags & IGNORE_PAT_ROOTED) ? "/" : "";
+	const char *post = (pt->flags & IGNORE_PAT_DIRONLY) ? "/" : "";
+	const char *parts[4] = {pre, slash, (const char *)why->rules->arena + pt->off, post};
+	size_t lens[4] = {strlen(pre), strlen(slash), pt->len, strlen(post)};
+	for (int i = 0; i < 4; i++) {
+		for (size_t j = 0; j < lens[i]; j++, n++)
+			if (cap && n < cap - 1)
+				buf[n] = parts[i][j];
+	}
+	if (cap)
+		buf[n < cap - 1 ? n : cap - 1] = '\0';
+	return n;
 }
 
 size_t ignore_rules_count(const struct ignore_rules *rules)

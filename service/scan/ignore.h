@@ -28,6 +28,22 @@ struct ignore_rules;
 /** A stack of rule sets from the scan root down to one directory. */
 struct ignore_stack;
 
+/** Where a rule set comes from, for the skip records (GET /scans/{id}/skipped). */
+enum ignore_source {
+	IGNORE_SRC_FILE = 0, /**< a .gitignore file (the default of the parsers) */
+	IGNORE_SRC_EXCLUDE,  /**< a repository's info/exclude */
+	IGNORE_SRC_OPTION,   /**< the `ignore` option patterns */
+};
+
+/**
+ * The pattern that decided a path (ignore_stack_why()): the rule set and the pattern's index in
+ * it. Valid as long as the stack that answered.
+ */
+struct ignore_why {
+	const struct ignore_rules *rules;
+	uint32_t pat;
+};
+
 /** What the rules say of a path. */
 enum ignore_verdict {
 	IGNORE_NONE = 0, /**< no pattern matched */
@@ -52,6 +68,39 @@ int ignore_rules_parse(struct ignore_rules **out, const char *text, size_t len, 
  */
 int ignore_rules_from_patterns(struct ignore_rules **out, const char *const *patterns,
 			       size_t count, struct errbuf *err);
+
+/**
+ * Names where `rules` come from: `kind`, and `label` (copied), the text a skip record shows as its
+ * source: the file's path relative to the scan root ("src/.gitignore", "../.gitignore"),
+ * "info/exclude" or "option". 0 or -ENOMEM. Call before the rules go to a stack.
+ */
+int ignore_rules_set_source(struct ignore_rules *rules, enum ignore_source kind, const char *label);
+
+/**
+ * For rules read above the scan root (the view git with a root below the top of its work tree):
+ * `lead` (copied) is the root's path relative to the directory of the rules' file, so that the
+ * rules see paths as git does, from their own directory. Their base must be "". 0 or -ENOMEM.
+ */
+int ignore_rules_set_lead(struct ignore_rules *rules, const char *lead, size_t lead_len);
+
+/** The source label of ignore_rules_set_source() ("" when none was set), and its kind. */
+const char *ignore_rules_source(const struct ignore_rules *rules, enum ignore_source *kind);
+
+/**
+ * Marks `rules` as having decided a skip; true the first time (thread-safe): counts the distinct
+ * ignore files that skipped something.
+ */
+bool ignore_rules_mark_used(const struct ignore_rules *rules);
+
+/** The 1-based line (the pattern's position for option patterns) of the deciding pattern. */
+uint32_t ignore_why_line(const struct ignore_why *why);
+
+/**
+ * Writes the deciding pattern as git check-ignore -v shows it ("!" of a negation, the pattern
+ * with its leading '/', a trailing '/' of a directory pattern) into buf[cap] (NUL-terminated,
+ * cut to fit); returns its full length.
+ */
+size_t ignore_why_pattern(const struct ignore_why *why, char *buf, size_t cap);
 
 /** Frees rules not handed to a stack. NULL is fine. */
 void ignore_rules_destroy(struct ignore_rules *rules);
@@ -84,6 +133,14 @@ void ignore_stack_unref(struct ignore_stack *stack);
  */
 bool ignore_stack_excluded(const struct ignore_stack *stack, const char *path, size_t len,
 			   bool is_dir);
+
+/**
+ * ignore_stack_excluded() that also says which pattern decided: when a pattern matched (the path
+ * is excluded, or re-included by a negation), fills *why and returns the verdict; IGNORE_NONE
+ * (why untouched) when none did. Like git check-ignore -v, the last matching pattern decides.
+ */
+enum ignore_verdict ignore_stack_why(const struct ignore_stack *stack, const char *path,
+				     size_t len, bool is_dir, struct ignore_why *why);
 
 /*
  * git's wildmatch(), as patterns compiled once and matched in time bounded by the product of

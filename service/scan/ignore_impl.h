@@ -31,6 +31,7 @@ enum ignore_kind {
 enum ignore_pat_flags {
 	IGNORE_PAT_NEGATIVE = 1u << 0, /**< "!pattern" */
 	IGNORE_PAT_DIRONLY = 1u << 1,  /**< "pattern/" */
+	IGNORE_PAT_ROOTED = 1u << 2,   /**< "/pattern": the '/' was dropped from the bytes */
 };
 
 /** One parsed pattern; its bytes live in the set's arena. */
@@ -45,6 +46,7 @@ struct ignore_pattern {
 	uint8_t min_dots;   /**< NAME_GLOB: the basename has at least this many '.' ("*.o.*") */
 	uint8_t lastset[32]; /**< bit c: a matching path may end with byte c */
 	struct ignore_wm *wm; /**< NAME_GLOB: the pattern, PATH: what follows the prefix, compiled */
+	uint32_t line;        /**< 1-based line in its file, or position among the option patterns */
 };
 
 /** Pattern lists of a large set, by one byte of the path; all lists are descending. */
@@ -71,6 +73,14 @@ struct ignore_rules {
 	size_t lines; /**< pattern lines read, for ignore_rules_count() */
 	uint8_t lastmask[2][32]; /**< union of the lastsets of the patterns a file / dir may meet */
 	struct ignore_index *index;
+	/** Where the set comes from (ignore_rules_set_source()): kind and label (malloc'ed). */
+	enum ignore_source source;
+	char *label;
+	/** Rules above the root: the root's path from their directory (malloc'ed), or NULL. */
+	char *lead;
+	size_t lead_len;
+	/** Set once a skip was decided by this set (ignore_rules_mark_used()). */
+	atomic_bool used;
 };
 
 struct ignore_stack {

@@ -81,13 +81,19 @@ static enum ignore_verdict ignore_verdict_of(const struct ignore_pattern *pt)
 	return (pt->flags & IGNORE_PAT_NEGATIVE) ? IGNORE_INCLUDE : IGNORE_EXCLUDE;
 }
 
-/* What one set says: its last matching pattern decides. */
+/* Rules above the root (ignore_rules_set_lead()): the path from their directory, lead/path. */
+static enum ignore_verdict ignore_rules_match_led(const struct ignore_rules *r,
+						  const struct ignore_query *q, uint32_t *pat);
+
+/* What one set says: its last matching pattern decides; its index goes to *pat. */
 static enum ignore_verdict ignore_rules_match(const struct ignore_rules *r,
-					      const struct ignore_query *q)
+					      const struct ignore_query *q, uint32_t *pat)
 {
 	int d = q->is_dir;
 	if (!ignore_bit_test(r->lastmask[d], q->last))
 		return IGNORE_NONE;
+	if (r->lead)
+		return ignore_rules_match_led(r, q, pat);
 	const unsigned char *rel = q->path;
 	size_t rel_len = q->len;
 	if (r->base_len) {
@@ -106,8 +112,10 @@ static enum ignore_verdict ignore_rules_match(const struct ignore_rules *r,
 				continue;
 			if (!ignore_bit_test(pt->lastset, q->last))
 				continue;
-			if (ignore_pattern_matches(r, pt, q, rel, rel_len))
+			if (ignore_pattern_matches(r, pt, q, rel, rel_len)) {
+				*pat = (uint32_t)i;
 				return ignore_verdict_of(pt);
+			}
 		}
 		return IGNORE_NONE;
 	}
@@ -130,17 +138,42 @@ static enum ignore_verdict ignore_rules_match(const struct ignore_rules *r,
 		}
 		const struct ignore_pattern *pt = &r->pats[i];
 		if (ignore_bit_test(pt->lastset, q->last) &&
-		    ignore_pattern_matches(r, pt, q, rel, rel_len))
+		    ignore_pattern_matches(r, pt, q, rel, rel_len)) {
+			*pat = i;
 			return ignore_verdict_of(pt);
+		}
 	}
 	return IGNORE_NONE;
 }
 
-bool ignore_stack_excluded(const struct ignore_stack *stack, const char *path, size_t len,
-			   bool is_dir)
+static enum ignore_verdict ignore_rules_match_led(const struct ignore_rules *r,
+						  const struct ignore_query *q, uint32_t *pat)
+{
+	/* Rare (rules above the root, view git): one copy of the path per query. */
+	unsigned char stack_buf[1024], *buf = stack_buf;
+	size_t len = r->lead_len + 1 + q->len;
+	if (len > sizeof(stack_buf) && !(buf = malloc(len)))
+		return IGNORE_NONE; /* no memory: as if no pattern matched (documented in ignore.h) */
+	memcpy(buf, r->lead, r->lead_len);
+	buf[r->lead_len] = '/';
+	memcpy(buf + r->lead_len + 1, q->path, q->len);
+	struct ignore_query lq = *q;
+	lq.path = buf;
+	lq.len = len;
+	lq.name = buf + len - q->name_len;
+	struct ignore_rules plain = *r;
+	plain.lead = NULL;
+	enum ignore_verdict v = ignore_rules_match(&plain, &lq, pat);
+	if (buf != stack_buf)
+		free(buf);
+	return v;
+}
+
+enum ignore_verdict ignore_stack_why(const struct ignore_stack *stack, const char *path,
+				     size_t len, bool is_dir, struct ignore_why *why)
 {
 	if (!stack || len == 0)
-		return false;
+		return IGNORE_NONE;
 	struct ignore_query q = {
 		.path = (const unsigned char *)path,
 		.len = len,
@@ -154,19 +187,33 @@ bool ignore_stack_excluded(const struct ignore_stack *stack, const char *path, s
 	q.name = q.path + b;
 	q.name_len = len - b;
 	if (q.name_len == 0)
-		return false; /* a trailing '/': not a path this API takes */
+		return IGNORE_NONE; /* a trailing '/': not a path this API takes */
 	for (size_t i = b; i < len; i++)
 		q.name_dots += q.path[i] == '.';
 
 	enum ignore_verdict v;
+	uint32_t pat = 0;
+	const struct ignore_stack *s;
 	if (stack->any_override)
-		for (const struct ignore_stack *s = stack; s; s = s->parent)
-			if (s->override && (v = ignore_rules_match(s->rules, &q)) != IGNORE_NONE)
-				return v == IGNORE_EXCLUDE;
-	for (const struct ignore_stack *s = stack; s; s = s->parent)
-		if (!s->override && (v = ignore_rules_match(s->rules, &q)) != IGNORE_NONE)
-			return v == IGNORE_EXCLUDE;
-	return false;
+		for (s = stack; s; s = s->parent)
+			if (s->override && (v = ignore_rules_match(s->rules, &q, &pat)) != IGNORE_NONE)
+				goto found;
+	for (s = stack; s; s = s->parent)
+		if (!s->override && (v = ignore_rules_match(s->rules, &q, &pat)) != IGNORE_NONE)
+			goto found;
+	return IGNORE_NONE;
+found:
+	if (why) {
+		why->rules = s->rules;
+		why->pat = pat;
+	}
+	return v;
+}
+
+bool ignore_stack_excluded(const struct ignore_stack *stack, const char *path, size_t len,
+			   bool is_dir)
+{
+	return ignore_stack_why(stack, path, len, is_dir, NULL) == IGNORE_EXCLUDE;
 }
 
 /* ---------------------------------------------------------------------------------------- */

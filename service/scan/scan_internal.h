@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "base/clock.h"
+#include "service/scan/gitview.h"
 #include "service/scan/ignore.h"
 #include "service/scan/scanner.h"
 #include "service/scan/scanq.h"
@@ -50,6 +51,10 @@ enum scan_item_flags {
 	 * directory opened is the one checked (scan_item.dev, .ino).
 	 */
 	SCAN_ITEM_VIA_SYMLINK = 1u << 0,
+	/* View git: an ignored directory entered for its tracked files: nothing untracked in it. */
+	SCAN_ITEM_GIT_EXCLUDED = 1u << 1,
+	/* View git, recurse_repos: the top of a nested repository, read when the item is. */
+	SCAN_ITEM_GIT_NEWREPO = 1u << 2,
 };
 
 struct scan_split;
@@ -66,6 +71,8 @@ struct scan_item {
 	struct scan_handle *parent;
 	/* The rules that apply to this directory's entries, before its own .gitignore. A reference. */
 	struct ignore_stack *ign;
+	/* View git: the repository the directory belongs to (NULL: list nothing). A reference. */
+	struct gitview_repo *repo;
 	/*
 	 * Follow mode: the chain of this directory's ancestors (NULL for the root). scandir_process()
 	 * puts the directory's own node on top once it is open, so while it is read the chain
@@ -100,6 +107,8 @@ struct scan_pass {
 struct scan_sub {
 	uint32_t idx;
 	bool via_link;
+	/* View git: SCAN_ITEM_GIT_* flags of the child. */
+	uint8_t gflags;
 	dev_t dev;
 	ino_t ino;
 };
@@ -111,6 +120,8 @@ struct scan_found {
 	struct scan_sub *subdirs;
 	size_t nsub, subdirs_cap;
 	uint64_t counts[4], bytes;
+	/* The paths a rule skipped, with the rule (made on the first one), for the store. */
+	struct store_skips *skips;
 };
 
 /* One name read from a directory, pointing into the worker's dirent buffer. */
@@ -122,6 +133,18 @@ struct scan_name {
 	uint8_t dtype;
 	/* Set by the ignore pass: skip the entry altogether. */
 	bool skip;
+	/* View git (set by the ignore pass): enum scangit_name, SCAN_ITEM_GIT_* of a directory,
+	 * and the index entry of a tracked path. */
+	uint8_t git, gflags;
+	uint32_t gidx;
+};
+
+/* What the view git's pass found of a name (scan_name.git). */
+enum scangit_name {
+	SCANGIT_NONE = 0,
+	SCANGIT_TRACKED,   /* in the index: compare with the work tree (scangit_status()) */
+	SCANGIT_UNTRACKED, /* not ignored, not in the index */
+	SCANGIT_REPO,      /* a submodule or nested repository */
 };
 
 /* A worker's counters: written by its own thread only, read by anyone (relaxed atomics). */
@@ -150,6 +173,9 @@ struct scan_worker {
 	char *path;
 	size_t path_cap;
 	char *link;      /* readlink buffer, PATH_MAX + 1 */
+	/* View git: paths from the repository's top (the directory's, and an entry's). */
+	char *gpath;
+	size_t gpath_cap;
 	unsigned char *readbuf; /* hashing buffer */
 	EVP_MD_CTX *md;
 };
@@ -168,9 +194,17 @@ struct scanner {
 	int root_fd;
 	dev_t root_dev;
 	struct ignore_stack *base_ign;
+	/* View git: the root's repository, and the `ignore` option rules alone (nested repos). */
+	struct gitview_repo *repo;
+	struct ignore_stack *opt_ign;
 
 	atomic_bool cancelled;
 	_Atomic uint64_t n_dirs, n_files, n_symlinks, n_other, n_bytes, n_errors;
+	/* Paths a rule skipped (directories pruned, the rest), the ignore files that skipped any,
+	 * and the numbering of skip records (store_skip.seq). */
+	_Atomic uint64_t n_ignored_files, n_ignored_dirs, n_ignore_sources, skip_seq;
+	/* View git: tracked files missing from the work tree (counted, not listed). */
+	_Atomic uint64_t n_git_deleted;
 	/* Directories kept open for their children, and how many may be (scanfd.c sizes it). */
 	atomic_int open_handles;
 	atomic_int handle_budget;
@@ -322,14 +356,49 @@ void scan_record_error(struct scanner *sc, const char *path, size_t len, const c
 void scan_fail(struct scanner *sc, const struct errbuf *err);
 
 /*
- * Reads and parses the ignore file `name` (".gitignore", ".git/info/exclude") of the directory
+ * Reads and parses the ignore file `name` (".gitignore", ".git/info/exclude": `kind` says which,
+ * for the rules' source label) of the directory
  * open as `dirfd`, whose path relative to the root is dir[0..dir_len). Returns its rules (the
  * caller owns them), or NULL when the file is absent or holds no pattern, or could not be used:
  * then the reason is recorded as an error of the file's path (open, read, parse) and the scan
  * goes on without it. Thread-safe. (scanignore.c)
  */
 struct ignore_rules *scanignore_load(struct scanner *sc, int dirfd, const char *dir,
-				     size_t dir_len, const char *name);
+				     size_t dir_len, const char *name, enum ignore_source kind);
+
+/*
+ * Records that the rule `why` skipped the entry at path[0..len) (relative to the root) of type
+ * `type`: a skip record into out->skips (handed to the store by scanentry_range()) and the
+ * counters. 0, or -ENOMEM (the scan failed).
+ */
+int scan_record_skip(struct scanner *sc, struct scan_found *out, const char *path, size_t len,
+		     enum entry_type type, const struct ignore_why *why);
+
+/* ---------------------------------------------------------------- the view git (scangit.c) */
+
+/*
+ * At the start of a scan of view git: reads the root's repository (gitview_open_main()) into
+ * sc->repo and builds sc->base_ign (info/exclude, the .gitignore files above the root, the
+ * option patterns) and sc->opt_ign. Fails the scan with the message when it cannot.
+ */
+int scangit_setup(struct scanner *sc, struct errbuf *err);
+
+/* Before a directory is read: a nested repository's top (SCAN_ITEM_GIT_NEWREPO) is opened. */
+void scangit_enter(struct scan_worker *w, struct scan_item *it);
+
+/*
+ * Pass 3 of the view git for names [lo, hi): keeps what git lists, skips the rest (recording
+ * what a rule skipped), and marks each kept name's git state. Returns as scanentry's filter.
+ */
+int scangit_filter(struct scan_worker *w, const struct scan_pass *pass, size_t lo, size_t hi,
+		   struct scan_found *out);
+
+/* The git state of a kept name, once stat-ed into `e` (entry.git). */
+void scangit_status(struct scan_worker *w, const struct scan_pass *pass, const struct scan_name *nm,
+		    struct entry *e);
+
+/* After a directory's names were filtered: counts its tracked paths missing from the work tree. */
+void scangit_count_deleted(struct scan_worker *w, struct scan_item *it, size_t count);
 
 /* Frees a queued item and drops its references. */
 void scan_item_free(struct scanner *sc, struct scan_item *it);

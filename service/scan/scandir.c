@@ -231,9 +231,11 @@ void scandir_error(struct scan_worker *w, const struct scan_item *it, const char
 /* The rules for the entries of `it`: its parent's, with its own .gitignore on top (a reference). */
 static struct ignore_stack *scandir_rules(struct scan_worker *w, struct scan_item *it, int fd)
 {
-	if (!(w->sc->opts.flags & SCANNER_USE_GITIGNORE))
+	if (w->sc->opts.view == SCANNER_VIEW_ALL ||
+	    (w->sc->opts.view == SCANNER_VIEW_GIT && !it->repo))
 		return ignore_stack_ref(it->ign);
-	struct ignore_rules *rules = scanignore_load(w->sc, fd, it->path, it->path_len, ".gitignore");
+	struct ignore_rules *rules = scanignore_load(w->sc, fd, it->path, it->path_len, ".gitignore",
+							     IGNORE_SRC_FILE);
 	if (!rules)
 		return ignore_stack_ref(it->ign);
 	struct ignore_stack *stack = ignore_stack_push(it->ign, rules);
@@ -262,7 +264,7 @@ static struct scan_item *scandir_child(const struct scan_item *it, const struct 
 	if (!c)
 		return NULL;
 	*c = (struct scan_item){.depth = it->depth + 1, .path_len = plen,
-				.flags = sub->via_link ? SCAN_ITEM_VIA_SYMLINK : 0,
+				.flags = (sub->via_link ? SCAN_ITEM_VIA_SYMLINK : 0) | sub->gflags,
 				.dev = sub->dev, .ino = sub->ino};
 	size_t off = 0;
 	if (it->path_len) {
@@ -312,6 +314,8 @@ static int scandir_queue_children(struct scan_worker *w, struct scan_item *it, i
 		}
 		c->parent = h;
 		c->ign = ignore_stack_ref(ign);
+		/* A nested repository's own is read with it (scangit_enter()). */
+		c->repo = (c->flags & SCAN_ITEM_GIT_NEWREPO) ? NULL : gitview_ref(it->repo);
 		/* The child puts its own node on top when it is read (scandir_enter_anc()). */
 		c->anc = scan_anc_ref(it->anc);
 		c->parent_id = dir_id;
@@ -526,13 +530,20 @@ void scandir_process(struct scan_worker *w, struct scan_item *it)
 		scanfd_close(sc, fd);
 		return;
 	}
+	bool git = sc->opts.view == SCANNER_VIEW_GIT;
+	if (git && (it->flags & SCAN_ITEM_GIT_NEWREPO))
+		scangit_enter(w, it);
 	struct ignore_stack *ign = scandir_rules(w, it, fd);
 	int rc = scandir_read_entries(w, it, fd, ign, count);
+	if (rc == 0 && git)
+		scangit_count_deleted(w, it, count);
 	uint64_t t1 = (uint64_t)clock_mono_ns();
 	if (rc == 0)
 		scandir_store(w, it, &fd, ign);
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
 		w->names[i].skip = false;
+		w->names[i].git = w->names[i].gflags = 0;
+	}
 	scandir_shrink(w);
 	ignore_stack_unref(ign);
 	scanfd_close(sc, fd);

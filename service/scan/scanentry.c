@@ -24,12 +24,12 @@ static enum entry_type scanentry_type_of_dtype(uint8_t t)
 }
 
 /*
- * Pass 3: drops ignored names. Names whose d_type is unknown are stat-ed to learn if dirs. 0,
- * -ENOMEM (the scan failed: a name left unchecked would be listed although ignored), or
- * -ECANCELED.
+ * Pass 3: drops ignored names, recording each with the rule that skipped it. Names whose d_type
+ * is unknown are stat-ed to learn if dirs. 0, -ENOMEM (the scan failed: a name left unchecked
+ * would be listed although ignored), or -ECANCELED.
  */
 static int scanentry_filter(struct scan_worker *w, const struct scan_pass *pass, size_t lo,
-			    size_t hi)
+			    size_t hi, struct scan_found *out)
 {
 	struct scan_item *it = pass->it;
 	int fd = pass->fd;
@@ -42,16 +42,22 @@ static int scanentry_filter(struct scan_worker *w, const struct scan_pass *pass,
 		}
 		struct scan_name *nm = &pass->names[i];
 		bool is_dir = nm->dtype == DT_DIR;
+		enum entry_type type = scanentry_type_of_dtype(nm->dtype);
 		if (nm->dtype == DT_UNKNOWN) {
 			struct stat st;
-			if (fstatat(fd, nm->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			if (fstatat(fd, nm->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 				is_dir = S_ISDIR(st.st_mode);
+				type = scanentry_type_of_mode(st.st_mode);
+			}
 		}
 		size_t n = scandir_entry_path(w, it, nm->name, nm->len);
-		if (n == 0)
+		struct ignore_why why;
+		if (n == 0) {
 			rc = scandir_nomem(w->sc, it, "matching the ignore rules");
-		else if (ignore_stack_excluded(pass->ign, w->path, n, is_dir))
+		} else if (ignore_stack_why(pass->ign, w->path, n, is_dir, &why) == IGNORE_EXCLUDE) {
 			nm->skip = true;
+			rc = scan_record_skip(w->sc, out, w->path, n, type, &why);
+		}
 	}
 	atomic_fetch_add_explicit(&w->c.ignore_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
 	return rc;
@@ -147,13 +153,18 @@ static int scanentry_resolve_link(struct scanner *sc, int fd, const char *name, 
 
 /* Decides whether the entry just stat-ed is a directory to descend into. */
 static bool scanentry_should_descend(struct scan_worker *w, struct scan_item *it, int fd,
-				     struct entry *e, const struct statx *sx, struct scan_sub *sub)
+				     struct entry *e, const struct statx *sx, struct scan_sub *sub,
+				     const struct scan_name *nm)
 {
 	struct scanner *sc = w->sc;
 	sub->via_link = false;
+	sub->gflags = nm->gflags;
+	/* View git: a repository is one entry, entered with recurse_repos only. */
+	if (nm->git == SCANGIT_REPO && !(nm->gflags & SCAN_ITEM_GIT_NEWREPO))
+		return false;
 	if (sc->opts.max_depth >= 0 && it->depth + 1 > sc->opts.max_depth)
 		return false;
-	if ((sc->opts.flags & SCANNER_USE_GITIGNORE) && e->name_len == 4 &&
+	if (sc->opts.view != SCANNER_VIEW_ALL && e->name_len == 4 &&
 	    memcmp(e->name, ".git", 4) == 0)
 		return false;
 	bool follow = sc->opts.flags & SCANNER_FOLLOW_SYMLINKS;
@@ -226,8 +237,10 @@ static int scanentry_stat_one(struct scan_worker *w, const struct scan_pass *pas
 			scandir_error(w, it, nm->name, nm->len, "readlink", errno);
 		}
 	}
+	if (sc->opts.view == SCANNER_VIEW_GIT)
+		scangit_status(w, pass, nm, &e);
 	struct scan_sub sub = {.idx = (uint32_t)i};
-	if (scanentry_should_descend(w, it, fd, &e, &sx, &sub)) {
+	if (scanentry_should_descend(w, it, fd, &e, &sx, &sub, nm)) {
 		void *p = out->subdirs;
 		if (scandir_grow(&p, &out->subdirs_cap, out->nsub + 1, sizeof(*out->subdirs)) < 0)
 			return scandir_nomem(sc, it, "listing the subdirectories");
@@ -277,6 +290,14 @@ static int scanentry_stat_range(struct scan_worker *w, const struct scan_pass *p
 int scanentry_range(struct scan_worker *w, const struct scan_pass *pass, size_t lo, size_t hi,
 		    struct scan_found *out)
 {
-	int rc = pass->ign ? scanentry_filter(w, pass, lo, hi) : 0;
+	int rc = w->sc->opts.view == SCANNER_VIEW_GIT ? scangit_filter(w, pass, lo, hi, out)
+		 : pass->ign				 ? scanentry_filter(w, pass, lo, hi, out)
+							 : 0;
+	if (rc == 0 && store_skips_count(out->skips) > 0) {
+		struct errbuf err;
+		errbuf_clear(&err);
+		if ((rc = store_put_skips(w->sc->store, w->sc->opts.scan_id, out->skips, &err)) < 0)
+			scan_fail(w->sc, &err);
+	}
 	return rc < 0 ? rc : scanentry_stat_range(w, pass, lo, hi, out);
 }

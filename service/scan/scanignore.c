@@ -70,8 +70,25 @@ static int scanignore_read(int fd, char **text, size_t *len, const char **op)
 	}
 }
 
+/* "dir/name" into a new string (the rules' source label), or NULL when out of memory. */
+static char *scanignore_label(const char *dir, size_t dir_len, const char *name)
+{
+	size_t name_len = strlen(name);
+	char *label = malloc(dir_len + 1 + name_len + 1);
+	if (!label)
+		return NULL;
+	size_t n = 0;
+	if (dir_len) {
+		memcpy(label, dir, dir_len);
+		label[dir_len] = '/';
+		n = dir_len + 1;
+	}
+	memcpy(label + n, name, name_len + 1);
+	return label;
+}
+
 struct ignore_rules *scanignore_load(struct scanner *sc, int dirfd, const char *dir,
-				     size_t dir_len, const char *name)
+				     size_t dir_len, const char *name, enum ignore_source kind)
 {
 	/* O_NONBLOCK: a FIFO named .gitignore must not hang the worker on open. */
 	int fd = scanfd_openat(sc, dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -106,5 +123,13 @@ struct ignore_rules *scanignore_load(struct scanner *sc, int dirfd, const char *
 		ignore_rules_destroy(rules);
 		return NULL;
 	}
+	char *label = kind == IGNORE_SRC_FILE ? scanignore_label(dir, dir_len, name) : NULL;
+	if ((kind == IGNORE_SRC_FILE && !label) ||
+	    ignore_rules_set_source(rules, kind, label ? label : "info/exclude") < 0) {
+		scanignore_error(sc, dir, dir_len, name, "parse", ENOMEM, NULL);
+		ignore_rules_destroy(rules);
+		rules = NULL;
+	}
+	free(label);
 	return rules;
 }

@@ -74,6 +74,7 @@ void scan_item_free(struct scanner *sc, struct scan_item *it)
 	scan_handle_unref(sc, it->parent);
 	scansplit_unref(it->split);
 	ignore_stack_unref(it->ign);
+	gitview_unref(it->repo);
 	scan_anc_unref(it->anc);
 	free(it);
 }
@@ -104,6 +105,49 @@ void scan_record_error(struct scanner *sc, const char *path, size_t len, const c
 		scan_fail(sc, &err);
 }
 
+int scan_record_skip(struct scanner *sc, struct scan_found *out, const char *path, size_t len,
+		     enum entry_type type, const struct ignore_why *why)
+{
+	struct errbuf err;
+	errbuf_clear(&err);
+	if (!out->skips && store_skips_create(&out->skips, &err) < 0) {
+		scan_fail(sc, &err);
+		return -ENOMEM;
+	}
+	enum ignore_source kind;
+	const char *label = ignore_rules_source(why->rules, &kind);
+	char small[512], *pat = small;
+	size_t plen = ignore_why_pattern(why, small, sizeof(small));
+	if (plen >= sizeof(small)) { /* a long pattern line: rare */
+		if (!(pat = malloc(plen + 1))) {
+			errbuf_errno(&err, ENOMEM, "recording the skipped path %.*s", (int)len, path);
+			scan_fail(sc, &err);
+			return -ENOMEM;
+		}
+		ignore_why_pattern(why, pat, plen + 1);
+	}
+	static const enum store_skip_source sources[] = {
+		[IGNORE_SRC_FILE] = STORE_SKIP_GITIGNORE, [IGNORE_SRC_EXCLUDE] = STORE_SKIP_EXCLUDE,
+		[IGNORE_SRC_OPTION] = STORE_SKIP_OPTION};
+	struct store_skip rec = {
+		.path = path, .path_len = len, .type = type, .source = sources[kind],
+		.source_path = label, .source_len = strlen(label), .line = ignore_why_line(why),
+		.pattern = pat, .pattern_len = plen,
+		.seq = atomic_fetch_add_explicit(&sc->skip_seq, 1, memory_order_relaxed)};
+	int rc = store_skips_add(out->skips, &rec, &err);
+	if (pat != small)
+		free(pat);
+	if (rc < 0) {
+		scan_fail(sc, &err);
+		return rc;
+	}
+	atomic_fetch_add_explicit(type == ENTRY_DIR ? &sc->n_ignored_dirs : &sc->n_ignored_files, 1,
+				  memory_order_relaxed);
+	if (kind != IGNORE_SRC_OPTION && ignore_rules_mark_used(why->rules))
+		atomic_fetch_add_explicit(&sc->n_ignore_sources, 1, memory_order_relaxed);
+	return 0;
+}
+
 static void scanner_free_workers(struct scanner *sc)
 {
 	for (unsigned i = 0; sc->workers && i < sc->nworkers; i++) {
@@ -113,9 +157,11 @@ static void scanner_free_workers(struct scanner *sc)
 		free(w->found.subdirs);
 		free(w->path);
 		free(w->link);
+		free(w->gpath);
 		free(w->readbuf);
 		EVP_MD_CTX_free(w->md);
 		store_batch_destroy(w->found.batch);
+		store_skips_destroy(w->found.skips);
 	}
 	free(sc->workers);
 	sc->workers = NULL;
@@ -133,6 +179,8 @@ void scanner_destroy(struct scanner *sc)
 	}
 	scanner_free_workers(sc);
 	ignore_stack_unref(sc->base_ign);
+	ignore_stack_unref(sc->opt_ign);
+	gitview_unref(sc->repo);
 	if (sc->root_fd >= 0)
 		close(sc->root_fd);
 	for (size_t i = 0; sc->ignore && i < sc->opts.ignore_count; i++)
@@ -165,7 +213,7 @@ static int scanner_init_worker(struct scanner *sc, struct scan_worker *w, unsign
 	w->link = malloc(PATH_MAX + 1);
 	if (!w->dents || !w->path || !w->link)
 		return errbuf_errno(err, ENOMEM, "allocating buffers of scan worker %u", index);
-	if (sc->opts.flags & SCANNER_HASH) {
+	if ((sc->opts.flags & SCANNER_HASH) || sc->opts.view == SCANNER_VIEW_GIT) {
 		w->readbuf = malloc(SCAN_HASH_BUF_SIZE);
 		w->md = EVP_MD_CTX_new();
 		if (!w->readbuf || !w->md)
@@ -237,6 +285,13 @@ no_fd_lock:
 no_exit_cond:
 	pthread_mutex_destroy(&sc->lock);
 	return errbuf_errno(err, rc, "creating the scanner's condition variables");
+}
+
+int scanner_precheck(const struct scanner_opts *opts, struct errbuf *err)
+{
+	if (opts->view != SCANNER_VIEW_GIT)
+		return 0;
+	return gitview_check(opts->root, opts->allowed_root, err);
 }
 
 int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct store *store,
@@ -325,6 +380,10 @@ int scanner_stats(struct scanner *sc, struct scanner_stats *out)
 		per[i].busy_seconds = scan_seconds(scan_load(&c->busy_ns));
 	}
 	out->queue_peak = scanq_peak(sc->q);
+	out->ignored_files = scan_load(&sc->n_ignored_files);
+	out->ignored_dirs = scan_load(&sc->n_ignored_dirs);
+	out->ignore_sources = scan_load(&sc->n_ignore_sources);
+	out->git_deleted = scan_load(&sc->n_git_deleted);
 	int rc = 0;
 	pthread_mutex_lock(&sc->lock);
 	uint64_t end = sc->end_ns ? sc->end_ns : (sc->start_ns ? (uint64_t)clock_mono_ns() : 0);
@@ -385,10 +444,23 @@ static void *scanner_worker_main(void *arg)
  */
 static int scanner_root_rules(struct scanner *sc, struct errbuf *err)
 {
-	if (sc->opts.flags & SCANNER_USE_GITIGNORE) {
+	if (sc->opts.view == SCANNER_VIEW_GIT) {
+		int rc = scangit_setup(sc, err);
+		if (rc < 0)
+			return rc;
+		/* Nested repositories (recurse_repos) get the option patterns alone. */
+		struct ignore_rules *own;
+		if (sc->opts.ignore_count &&
+		    ((rc = ignore_rules_from_patterns(&own, sc->opts.ignore, sc->opts.ignore_count,
+						      err)) < 0 ||
+		     !(sc->opt_ign = ignore_stack_push_override(NULL, own))))
+			return rc < 0 ? rc : errbuf_errno(err, ENOMEM, "building the ignore rules");
+	}
+	if (sc->opts.view == SCANNER_VIEW_GITIGNORE) {
 		/* It counts only when the root is a repository's top (.git is a directory there). */
 		struct ignore_rules *exclude = scanignore_load(sc, sc->root_fd, "", 0,
-							       ".git/info/exclude");
+							       ".git/info/exclude",
+							       IGNORE_SRC_EXCLUDE);
 		if (exclude && !(sc->base_ign = ignore_stack_push(NULL, exclude)))
 			return errbuf_errno(err, ENOMEM, "building the ignore rules");
 	}
@@ -525,6 +597,9 @@ static int scanner_queue_root(struct scanner *sc, struct errbuf *err)
 		return errbuf_errno(err, ENOMEM, "allocating the root's queue item");
 	/* Its loop-detection node is made when it is read, like any directory's (scandir.c). */
 	root->ign = ignore_stack_ref(sc->base_ign);
+	root->repo = gitview_ref(sc->repo);
+	if (sc->repo && sc->repo->root_excluded)
+		root->flags |= SCAN_ITEM_GIT_EXCLUDED;
 	scanq_push(sc->q, &root->node);
 	return 0;
 }

@@ -33,8 +33,27 @@ enum scanner_flags {
 	 */
 	SCANNER_FOLLOW_SYMLINKS = 1u << 0,
 	SCANNER_ONE_FILE_SYSTEM = 1u << 1,
-	SCANNER_USE_GITIGNORE = 1u << 2,
+	/* 1u << 2 was SCANNER_USE_GITIGNORE: scanner_opts.view says it now. */
 	SCANNER_HASH = 1u << 3,
+	/**
+	 * View git: enter submodules and nested repositories, each listed under its own index and
+	 * rules (none of the superproject's), instead of one `repo` entry each.
+	 */
+	SCANNER_RECURSE_REPOS = 1u << 4,
+};
+
+/** Which entries a scan keeps (scanner_opts.view). */
+enum scanner_view {
+	/** Everything (like find), less the `ignore` option patterns. */
+	SCANNER_VIEW_ALL = 0,
+	/** .gitignore files and the root repository's info/exclude applied, as git does. */
+	SCANNER_VIEW_GITIGNORE = 1,
+	/**
+	 * What git considers the project: tracked files (from the index) and untracked ones not
+	 * ignored, as `git ls-files -co --exclude-standard` lists them, each with its git status
+	 * (gitview.c). The root must be inside a git work tree.
+	 */
+	SCANNER_VIEW_GIT = 2,
 };
 
 /** What to scan and how. Strings are copied by scanner_create(). */
@@ -57,6 +76,8 @@ struct scanner_opts {
 	int max_depth;
 	/** enum scanner_flags. */
 	unsigned flags;
+	/** enum scanner_view (0, the zero value, is SCANNER_VIEW_ALL). */
+	unsigned view;
 	/** gitignore patterns applied at the root, with precedence over .gitignore files. */
 	const char *const *ignore;
 	size_t ignore_count;
@@ -111,6 +132,14 @@ struct scanner_stats {
 	/** Directories per latency bucket (not cumulative), and the sum of their latencies. */
 	uint64_t scandir_latency[SCANNER_LATENCY_BUCKETS];
 	double scandir_latency_sum;
+	/**
+	 * Paths a rule skipped (GET /scans/{id}/skipped): directories pruned (their contents are
+	 * not read, so not counted) and the rest; and the ignore files (.gitignore, info/exclude)
+	 * that skipped at least one, the `ignore` option patterns aside.
+	 */
+	uint64_t ignored_files, ignored_dirs, ignore_sources;
+	/** View git: tracked files missing from the work tree (counted, not listed). */
+	uint64_t git_deleted;
 	unsigned workers;
 	/** `workers` entries (malloc'ed, owned), or NULL when workers is 0. */
 	struct scanner_worker_stats *per_worker;
@@ -126,6 +155,14 @@ enum scanner_outcome {
 	 */
 	SCANNER_FAILED,
 };
+
+/**
+ * What can be checked of `opts` before a scan is queued, beyond the options themselves: for the
+ * view git, that opts->root (canonical) is inside a git work tree whose files lie inside
+ * opts->allowed_root and whose index libgit2 reads. 0; -ENOMEM; any other negative error is the
+ * client's (a 422, exit 2), with the message in `err` naming what and where. Thread-safe.
+ */
+int scanner_precheck(const struct scanner_opts *opts, struct errbuf *err);
 
 int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct store *store,
 		   struct errbuf *err);

@@ -39,6 +39,7 @@ void scansplit_unref(struct scan_split *split)
 		return;
 	for (size_t i = 0; i < split->nslices; i++) {
 		store_batch_destroy(split->slices[i].batch);
+		store_skips_destroy(split->slices[i].skips);
 		free(split->slices[i].subdirs);
 	}
 	free(split->slices);

@@ -27,7 +27,7 @@
 static bool fuzz_sb_same(const struct scanner_opts *a, const struct scanner_opts *b)
 {
 	if (strcmp(a->root, b->root) != 0 || a->workers != b->workers ||
-	    a->max_depth != b->max_depth || a->flags != b->flags ||
+	    a->max_depth != b->max_depth || a->flags != b->flags || a->view != b->view ||
 	    a->slow_threshold_ms != b->slow_threshold_ms || a->ignore_count != b->ignore_count)
 		return false;
 	for (size_t i = 0; i < a->ignore_count; i++)

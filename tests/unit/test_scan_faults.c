@@ -292,7 +292,7 @@ static int tf_error_cb(void *ctx, const struct store_error *e)
 	return 0;
 }
 
-enum { TF_FOLLOW = SCANNER_FOLLOW_SYMLINKS | SCANNER_USE_GITIGNORE };
+enum { TF_FOLLOW = SCANNER_FOLLOW_SYMLINKS };
 
 /* Runs one scan of the tree with one worker under the fault set, then reads what it stored. */
 static void tf_scan(unsigned flags, struct tf_run *r)
@@ -300,7 +300,7 @@ static void tf_scan(unsigned flags, struct tf_run *r)
 	memset(r, 0, sizeof(*r));
 	uint64_t id = tsu_scan(tf_store, SCAN_RUNNING, tf_root);
 	struct scanner_opts o = {.root = tf_root, .workers = 1, .max_depth = -1, .flags = flags,
-				 .scan_id = id, .log_tag = "fault"};
+				 .view = SCANNER_VIEW_GITIGNORE, .scan_id = id, .log_tag = "fault"};
 	struct scanner *sc = NULL;
 	errbuf_clear(&r->err);
 	fault_armed = true;

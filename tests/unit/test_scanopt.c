@@ -457,15 +457,17 @@ static void test_scan_table(void)
 	CU_ASSERT_STRING_EQUAL(so.root, "/x");
 	CU_ASSERT_TRUE(so.workers >= 1 && so.workers <= SCANOPT_WORKERS_MAX);
 	CU_ASSERT_EQUAL(so.max_depth, -1);
-	CU_ASSERT_EQUAL(so.flags, SCANNER_USE_GITIGNORE);
+	CU_ASSERT_EQUAL(so.flags, 0);
+	CU_ASSERT_EQUAL(so.view, SCANNER_VIEW_GITIGNORE);
 	CU_ASSERT_EQUAL(so.slow_threshold_ms, 100);
 	CU_ASSERT_EQUAL(so.ignore_count, 0);
 	json_decref(doc);
 
 	/* Every option, then its echo read back gives the same options (the record's round trip). */
 	const char *all = "{\"root\": \"/x\", \"workers\": 3, \"max_depth\": 2, \"follow_symlinks\": true,"
-			  " \"one_file_system\": true, \"ignore\": [\"*.o\"], \"use_gitignore\": false,"
-			  " \"hash\": true, \"slow_threshold_ms\": 86400000}";
+			  " \"one_file_system\": true, \"ignore\": [\"*.o\"], \"view\": \"all\","
+			  " \"use_gitignore\": false, \"recurse_repos\": false, \"hash\": true,"
+			  " \"slow_threshold_ms\": 86400000}";
 	CU_ASSERT_EQUAL_FATAL(t_read(t, all, &so, &doc, &err), 0);
 	CU_ASSERT_EQUAL(so.flags, SCANNER_FOLLOW_SYMLINKS | SCANNER_ONE_FILE_SYSTEM | SCANNER_HASH);
 	json_t *echo = scanopt_echo(t, &so);
@@ -488,11 +490,53 @@ static void test_scan_table(void)
 		{"{\"root\": \"/x\", \"slow_threshold_ms\": 86400001}", "field 'slow_threshold_ms' must be from 1 to 86400000, got 86400001"},
 		{"{\"root\": \"/x\", \"hash\": 0}", "field 'hash' must be true or false, got an integer"},
 		{"{\"root\": \"/x\", \"ignore\": \"*.o\"}", "field 'ignore' must be an array of gitignore patterns (strings), got a string"},
-		{"{\"root\": \"/x\", \"bogus\": 1}", "unknown field 'bogus'; the fields are root, workers, max_depth, follow_symlinks, one_file_system, ignore, use_gitignore, hash, slow_threshold_ms"},
+		{"{\"root\": \"/x\", \"bogus\": 1}", "unknown field 'bogus'; the fields are root, workers, max_depth, follow_symlinks, one_file_system, ignore, view, use_gitignore, recurse_repos, hash, slow_threshold_ms"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CU_ASSERT_EQUAL(t_read(t, bad[i].body, &so, &doc, &err), SCANOPT_EINVALID);
 		CU_ASSERT_STRING_EQUAL(err.msg, bad[i].want);
+		json_decref(doc);
+	}
+}
+
+/* The view of the real table: the alias use_gitignore, and its rules across fields. */
+static void test_scan_view(void)
+{
+	const struct scanopt_table *t = scanopt_scan_table();
+	struct scanner_opts so = {0};
+	struct errbuf err;
+	json_t *doc;
+	CU_ASSERT_EQUAL_FATAL(t_read(t, "{\"root\": \"/x\", \"view\": \"git\", \"use_gitignore\": true,"
+				     " \"recurse_repos\": true}", &so, &doc, &err), 0);
+	CU_ASSERT_EQUAL(so.view, SCANNER_VIEW_GIT);
+	CU_ASSERT_EQUAL(so.flags, SCANNER_RECURSE_REPOS);
+	json_t *e = scanopt_echo(t, &so);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(e, "view")), "git");
+	CU_ASSERT_TRUE(json_is_true(json_object_get(e, "use_gitignore")));
+	CU_ASSERT_TRUE(json_is_true(json_object_get(e, "recurse_repos")));
+	json_decref(e);
+	json_decref(doc);
+	scanopt_release(t, &so);
+	CU_ASSERT_EQUAL_FATAL(t_read(t, "{\"root\": \"/x\", \"use_gitignore\": false}", &so, &doc, &err), 0);
+	CU_ASSERT_EQUAL(so.view, SCANNER_VIEW_ALL);
+	json_decref(doc);
+	scanopt_release(t, &so);
+	struct { const char *body, *want; } bad[] = {
+		{"{\"root\": \"/x\", \"view\": \"git\", \"use_gitignore\": false}",
+		 "fields 'view' (\"git\") and 'use_gitignore' (false) contradict each other: "
+		 "'use_gitignore' false means 'view' \"all\""},
+		{"{\"root\": \"/x\", \"recurse_repos\": true}",
+		 "fields 'recurse_repos' (true) and 'view' (\"gitignore\", the default) contradict each "
+		 "other: recurse_repos applies to the view \"git\" only"},
+		{"{\"root\": \"/x\", \"view\": \"git\", \"follow_symlinks\": true}",
+		 "fields 'follow_symlinks' (true) and 'view' (\"git\") contradict each other: the view "
+		 "\"git\" lists symbolic links as git does, never following them"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(t_read(t, bad[i].body, &so, &doc, &err), SCANOPT_ECONFLICT);
+		CU_ASSERT_STRING_EQUAL(err.msg, bad[i].want);
+		if (strcmp(err.msg, bad[i].want) != 0)
+			fprintf(stderr, "\ngot:  %s\nwant: %s\n", err.msg, bad[i].want);
 		json_decref(doc);
 	}
 }
@@ -502,9 +546,9 @@ static void test_describe(void)
 	json_t *d = scanopt_describe(scanopt_scan_table());
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	json_t *opts = json_object_get(d, "options");
-	CU_ASSERT_EQUAL_FATAL(json_array_size(opts), 9);
+	CU_ASSERT_EQUAL_FATAL(json_array_size(opts), 11);
 	json_t *root = json_array_get(opts, 0), *workers = json_array_get(opts, 1);
-	json_t *slow = json_array_get(opts, 8);
+	json_t *slow = json_array_get(opts, 10);
 	CU_ASSERT_TRUE(json_is_true(json_object_get(root, "required")));
 	CU_ASSERT_TRUE(json_is_false(json_object_get(root, "echoed")));
 	CU_ASSERT_EQUAL(json_integer_value(json_object_get(workers, "maximum")), 256);
@@ -540,6 +584,7 @@ int main(void)
 		{"flags through getopt_long", test_cli},
 		{"--help lines", test_usage},
 		{"the table of scan options", test_scan_table},
+		{"the view option, its alias and its rules", test_scan_view},
 		{"the table as JSON", test_describe},
 		{NULL, NULL},
 	};
