@@ -108,6 +108,8 @@ struct store {
 	MDB_env *env;
 	bool env_open;
 	MDB_dbi db_meta, db_scans, db_entries, db_dirs, db_links, db_errors, db_tombstones;
+	/** dir_id -> the totals of its subtree (store_tree.c); written when a scan finishes. */
+	MDB_dbi db_tree;
 	uint64_t map_size;
 
 	pthread_mutex_t mu;
@@ -234,6 +236,15 @@ void store_writer_stop(struct store *s);
 /** Queues a scan-record item (taking it) and, when `wait` is set, waits for its commit. */
 int store_writer_submit(struct store *s, struct store_item *it, struct store_wait *wait,
 			struct errbuf *err);
+
+/* ---------------------------------------------------------------- store_walk_stored.c */
+
+/**
+ * The walk of rq in STORE_ORDER_STORED, inside `txn`, from the scan's root directory `root`
+ * (non-zero). Returns as store_walk_ex() does.
+ */
+int store_walk_stored(struct store *s, MDB_txn *txn, const struct store_walk_req *rq,
+		      uint64_t root, struct store_walk_out *out, struct errbuf *err);
 
 /* ---------------------------------------------------------------- store_purge.c */
 
