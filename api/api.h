@@ -11,6 +11,7 @@
 
 #include "api/auth.h"
 #include "api/conns.h"
+#include "api/entry_json.h"
 #include "api/guard.h"
 #include "api/jsonw.h"
 #include "api/router.h"
@@ -327,8 +328,6 @@ const char *api_encoding_name(enum api_encoding enc);
 enum MHD_Result api_stream_reply(struct api_req *req, struct api_stream_src *src,
 				 const char *ctype, const char *const *headers);
 
-/** Writes one entry as the entries routes show it: {"path", "type", "size", ...}. */
-void api_entry_write(struct jsonw *w, const char *path, size_t path_len, const struct entry *e);
 
 /* ---------------------------------------------------------------- handlers */
 

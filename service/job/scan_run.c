@@ -252,12 +252,16 @@ static void scanrun_tree(struct scanrun *r)
 {
 	struct errbuf e;
 	errbuf_clear(&e);
+	int64_t t0 = clock_mono_ns();
 	int rc = store_flush(r->store, r->id, &e);
 	if (rc == 0)
 		rc = store_tree_build(r->store, r->id, &e);
 	if (rc < 0 && rc != -ENOENT) /* -ENOENT: deleted meanwhile */
 		LOG_EV(LOG_WARN, "computing the directory totals of a scan failed",
 		       LOG_U64("scan_id", r->id), LOG_STR("error", e.msg));
+	else if (rc == 0)
+		LOG_EV(LOG_DEBUG, "directory totals computed", LOG_U64("scan_id", r->id),
+		       LOG_DBL("seconds", (double)(clock_mono_ns() - t0) / 1e9));
 }
 
 int scanrun_run(struct scanrun *r, struct errbuf *err)
