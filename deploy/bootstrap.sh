@@ -12,10 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev liblmdb-dev libjansson-dev
-	libssl-dev libcunit1-dev)
+	libssl-dev libcunit1-dev zlib1g-dev libzstd-dev)
 # clang builds the libFuzzer harnesses (tests/fuzz); its fuzzer runtime is only recommended by
 # clang, and installs below run without recommends.
-TEST_PACKAGES=(git python3 python3-yaml findutils util-linux iproute2 bfs fd-find hyperfine curl
+TEST_PACKAGES=(git python3 python3-yaml findutils util-linux iproute2 bfs fd-find hyperfine curl gzip zstd
 	time lmdb-utils prometheus docker-compose systemd debootstrap clang libclang-rt-14-dev)
 # Node.js: a NodeSource nodejs package provides npm itself and conflicts with Debian's npm.
 command -v node >/dev/null 2>&1 || TEST_PACKAGES+=(nodejs)
