@@ -250,7 +250,7 @@ static int api_stream_pack(struct api_stream *st, bool end)
 		break;
 	case API_ENC_IDENTITY:
 	default:
-		if ((rc = api_stream_room(st, n)) == 0) {
+		if (n && (rc = api_stream_room(st, n)) == 0) {
 			memcpy(st->out, in, n);
 			st->len = n;
 		}

@@ -321,7 +321,8 @@ static int store_walk_position(struct store_walker *w, struct errbuf *err)
 	if (!resume || !resume->dir_id) {
 		/* From the first entry, or the first whose name starts with the head. */
 		bytes_be64_put(w->key, w->frames[0].dir_id);
-		memcpy(w->key + 8, w->head, w->head_len);
+		if (w->head_len)
+			memcpy(w->key + 8, w->head, w->head_len);
 		w->k = (MDB_val){8 + w->head_len, w->key};
 		w->rc = mdb_cursor_get(w->cur, &w->k, &w->v, MDB_SET_RANGE);
 		return 0;
