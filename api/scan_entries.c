@@ -343,8 +343,10 @@ enum MHD_Result api_scan_entries(struct api_req *req)
 	enum MHD_Result res;
 	struct api_param p[] = {{.name = "page_size"}, {.name = "page_token"}};
 	struct api_filter qf;
-	if (api_query_filters(req, p, 2, &qf, &res) < 0)
+	if (api_query_filters(req, p, 2, &qf, &res) < 0) {
+		api_filter_clear(&qf);
 		return res;
+	}
 	unsigned page_size;
 	enum scan_state st = SCAN_COMPLETED;
 	bool live;

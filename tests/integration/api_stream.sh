@@ -163,4 +163,5 @@ python3 -c 'import json,sys; e=json.loads(sys.argv[1])["error"]; assert e["statu
 	fail "the cut stream does not end with the error line: $last"
 [[ $how == cut ]] || fail "a stream cut by a deletion sent its terminating chunk"
 echo "a scan deleted under a stream ends it with an error line and no terminating chunk"
+api_stop # exits 0 (and, under ASan, with every stream freed)
 echo "api_stream: OK"
