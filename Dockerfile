@@ -26,13 +26,15 @@ FROM debian:bookworm-slim AS build
 
 ENV DEBIAN_FRONTEND=noninteractive
 # The -dev packages to build, CUnit for the unit tests, and the tools the integration tests
-# compare against (bfs, fd-find, findutils, git) or drive the server with (curl, python3), and
-# PyYAML for the contract test of openapi.yaml.
+# compare against (bfs, fd-find, findutils, git) or drive the server with (curl, python3), the
+# gzip and zstd tools that decode compressed streams, and PyYAML for the contract test of
+# openapi.yaml.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       libmicrohttpd-dev liblmdb-dev libjansson-dev libssl-dev libcunit1-dev libgit2-dev \
-      bfs fd-find findutils git curl python3 python3-yaml ca-certificates \
+      zlib1g-dev libzstd-dev \
+      bfs fd-find findutils git curl python3 python3-yaml ca-certificates gzip zstd \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -54,11 +56,11 @@ RUN LEINDEX_CORPORA=/corpora ctest --test-dir /src/build --output-on-failure --n
 FROM debian:bookworm-slim AS runtime
 
 # Only the shared libraries the binary links (libcrypto comes from libssl3; libgit2-1.5 reads
-# the index for the view git); no recommends, and
+# the index for the view git; zlib1g and libzstd1 compress streamed answers); no recommends, and
 # the apt lists go in the same layer so they never reach the image.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libmicrohttpd12 liblmdb0 libjansson4 libssl3 libgit2-1.5 \
+      libmicrohttpd12 liblmdb0 libjansson4 libssl3 libgit2-1.5 zlib1g libzstd1 \
  && rm -rf /var/lib/apt/lists/*
 
 # A numeric, non-root user: Kubernetes' runAsNonRoot can only verify a number. /data holds the

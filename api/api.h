@@ -11,9 +11,11 @@
 
 #include "api/auth.h"
 #include "api/conns.h"
+#include "api/entry_json.h"
 #include "api/guard.h"
 #include "api/jsonw.h"
 #include "api/router.h"
+#include "api/scan_filter.h"
 #include "api/token.h"
 #include "api/server.h"
 #include "service/job/job.h"
@@ -213,6 +215,44 @@ int api_query_page_size(struct api_req *req, const struct api_param *p, unsigned
 char *api_link_next(const char *path, const struct api_param *params, size_t count,
 		    const char *tok);
 
+/**
+ * api_query() for routes that take the entry filters (scan_filter.h) beside their own
+ * parameters: each pair goes to `params` when it names one of them, else to the filters (ext=
+ * may repeat), else it is refused. Fills and finishes *qf (the caller clears it, also on
+ * failure). Returns 0, or -1 with a 400 queued in *res.
+ */
+int api_query_filters(struct api_req *req, struct api_param *params, size_t count,
+		      struct api_filter *qf, enum MHD_Result *res);
+
+/**
+ * The Link header of the page after this one of /scans/{id}/`route`: every parameter of the
+ * request as given (repeated ones too, page_token excepted), then page_token=`tok`, each
+ * percent-encoded. A malloc'ed string, or NULL when out of memory.
+ */
+char *api_link_filters(struct api_req *req, const char *route, const struct api_param *params,
+		       size_t count, const char *tok);
+
+/* ---------------------------------------------------------------- scans (scan_entries.c) */
+
+/**
+ * The state of scan req->id (the manager's view), and whether the manager holds it. Returns 0,
+ * or -1 with 404 (no such scan) or 500 queued in *res.
+ */
+int api_scan_state(struct api_req *req, enum scan_state *state, bool *live, enum MHD_Result *res);
+
+/**
+ * Checks that scan req->id exists; with `finished`, that it is no longer queued or running
+ * (409 saying how to wait, or to read with partial=true). Returns 0, or -1 with an answer
+ * queued in *res.
+ */
+int api_scan_check(struct api_req *req, bool finished, enum MHD_Result *res);
+
+/**
+ * After a read of scan req->id answered -ENOENT although it was found before: whether the scan
+ * itself is gone (deleted in between) rather than a path within it missing.
+ */
+bool api_scan_vanished(struct api_req *req);
+
 /* ---------------------------------------------------------------- time */
 
 /** Writes a RFC 3339 UTC time with nine fractional digits (or null when ns == 0). */
@@ -233,6 +273,62 @@ void api_waiters_notify(void *waiters, uint64_t id);
  */
 int api_waiters_suspend(struct api_waiters *w, struct api_req *req, int64_t deadline_ns);
 
+/* ---------------------------------------------------------------- streaming (stream.c) */
+
+/** A Content-Encoding of a streamed answer. */
+enum api_encoding {
+	API_ENC_IDENTITY = 0,
+	API_ENC_GZIP,
+	API_ENC_ZSTD,
+};
+
+/**
+ * Where a streamed answer's lines come from: a walk that produces them a chunk at a time, each
+ * chunk in a short read transaction of its own, so that a stream of any length holds no
+ * transaction open between chunks and keeps one chunk in memory. Routes stream by handing one
+ * to api_stream_reply(); /diff and /skipped can do the same.
+ */
+struct api_stream_src {
+	/**
+	 * Appends the next lines to `out` (each one JSON text and '\n'; about 64 KiB of them, or
+	 * fewer, or none when it examined many entries and none passed) and sets *done after the
+	 * last. Returns 0, or a negative error with its message in `err` and the status it amounts
+	 * to in *status (404 for a scan deleted meanwhile, 500 otherwise). Called on one thread at a
+	 * time, never after it set *done or failed.
+	 */
+	int (*fill)(void *ctx, struct strbuf *out, bool *done, unsigned *status, struct errbuf *err);
+	/** Frees ctx; called once, when the stream ends whichever way (NULL: nothing to free). */
+	void (*free)(void *ctx);
+	void *ctx;
+};
+
+/**
+ * Whether application/x-ndjson is the highest-weighted media type `accept` (an Accept header,
+ * NULL when absent) names: named with q > 0 and no other range (wildcards included) weighing
+ * more. Pure.
+ */
+bool api_accept_ndjson(const char *accept);
+
+/**
+ * The Content-Encoding for an Accept-Encoding header (NULL: identity): zstd or gzip, whichever
+ * weighs more (zstd on a tie, '*' standing for both), identity when neither is acceptable. Pure.
+ */
+enum api_encoding api_accept_encoding(const char *accept_encoding);
+
+/** "identity", "gzip", "zstd". */
+const char *api_encoding_name(enum api_encoding enc);
+
+/**
+ * Answers 200 with the lines of `src` (taking it: its free() is called whatever happens), as
+ * `ctype`, chunked, compressed as the request's Accept-Encoding asks, with the extra `headers`
+ * (name, value pairs, NULL-terminated; NULL for none). The first chunk is read before the
+ * answer is queued: when it fails, the answer is its problem instead. A later failure ends the
+ * stream with a line {"error": {problem}} and no terminating chunk (stream.c).
+ */
+enum MHD_Result api_stream_reply(struct api_req *req, struct api_stream_src *src,
+				 const char *ctype, const char *const *headers);
+
+
 /* ---------------------------------------------------------------- handlers */
 
 enum MHD_Result api_scans_post(struct api_req *req);
@@ -246,6 +342,12 @@ enum MHD_Result api_scan_delete(struct api_req *req);
 enum MHD_Result api_scan_entries(struct api_req *req);
 enum MHD_Result api_scan_errors(struct api_req *req);
 enum MHD_Result api_scan_skipped(struct api_req *req);
+/** GET /scans/{id}/entry?path=P: one entry (scan_query.c). */
+enum MHD_Result api_scan_entry(struct api_req *req);
+/** GET /scans/{id}/top?by=size|mtime&limit=N: the largest or newest regular files. */
+enum MHD_Result api_scan_top(struct api_req *req);
+/** GET /scans/{id}/tree?prefix=P&depth=D: per-directory subtree totals. */
+enum MHD_Result api_scan_tree(struct api_req *req);
 enum MHD_Result api_scan_stats(struct api_req *req);
 enum MHD_Result api_stats(struct api_req *req);
 enum MHD_Result api_healthz(struct api_req *req);

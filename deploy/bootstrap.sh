@@ -12,10 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev liblmdb-dev libjansson-dev
-	libssl-dev libcunit1-dev libgit2-dev)
+	libssl-dev libcunit1-dev libgit2-dev zlib1g-dev libzstd-dev)
 # clang builds the libFuzzer harnesses (tests/fuzz); its fuzzer runtime is only recommended by
 # clang, and installs below run without recommends.
-TEST_PACKAGES=(git python3 python3-yaml findutils util-linux iproute2 bfs fd-find hyperfine curl
+TEST_PACKAGES=(git python3 python3-yaml findutils util-linux iproute2 bfs fd-find hyperfine curl gzip zstd
 	time lmdb-utils prometheus docker-compose systemd debootstrap clang libclang-rt-14-dev)
 # Headless Chromium for the end-to-end tests of the status page (tests/e2e, driven by
 # playwright-core from npm with Debian's browser; chromium-driver brings the matching driver).

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/signals.h"
 #include "service/cli_health.h"
+#include "service/cli_query.h"
 #include "service/cli_scan.h"
 #include "service/cli_token.h"
 #include "service/config.h"
@@ -84,6 +85,8 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct errbuf err;
 	errbuf_clear(&err);
+	if (cli_query_is(argc, argv)) /* entries, top: flags of their own (cli_query.c) */
+		return cli_query_main(argc, argv);
 	if (config_parse(&cfg, argc, argv, &err) < 0) {
 		fprintf(stderr, "leindexd: %s\n", err.msg);
 		config_free(&cfg);

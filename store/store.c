@@ -18,7 +18,7 @@
 /*
  * Design.
  *
- * One LMDB environment, the file <dir>/leindex.mdb (MDB_NOSUBDIR), with seven named tables:
+ * One LMDB environment, the file <dir>/leindex.mdb (MDB_NOSUBDIR), with eight named tables:
  *
  *   meta        "format" -> BE64 format version; "next_scan_id", "next_dir_id" -> BE64
  *   scans       BE64 scan id -> record (store_codec.c)
@@ -28,6 +28,9 @@
  *   links       BE64 parent dir_id + child name -> BE64 child dir_id; the root of scan S is
  *               linked from (0, BE64 S)
  *   errors      BE64 scan id + BE64 seq -> (errno, op, path)
+ *   tree        BE64 dir_id -> varints (entries, files, bytes) of its subtree, written when the
+ *               scan finishes (store_tree.c); created when absent, so older stores open as they
+ *               were and get the rows of their scans on the first read of /tree
  *
  * Files: store.c opens and closes; store_recover.c and store_format.c run the open-time
  * transaction (format migrations, interrupted scans); store_scan.c keeps the scan records and

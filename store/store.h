@@ -275,14 +275,91 @@ struct store_pos {
 	char name[256];
 };
 
-/** Filters of a walk. */
+/** How a walk's prefix selects entries (store_walk_filter.prefix). */
+enum store_prefix_mode {
+	/**
+	 * The entries below the prefix directory, not the directory itself (the default); -ENOENT
+	 * when the prefix names no directory.
+	 */
+	STORE_PREFIX_DIR = 0,
+	/**
+	 * As STORE_PREFIX_DIR when the prefix names a directory; exactly the entry it names when that
+	 * is not a directory; -ENOENT when it names nothing.
+	 */
+	STORE_PREFIX_PATH,
+	/** Every entry whose relative path starts with the prefix bytes ("src/ma": "src/main.c"). */
+	STORE_PREFIX_STRING,
+};
+
+/** Which bounds of a filter are set (store_walk_filter.bounds). */
+enum store_filter_bounds {
+	STORE_FILTER_MIN_SIZE = 1u << 0,
+	STORE_FILTER_MAX_SIZE = 1u << 1,
+	STORE_FILTER_AFTER = 1u << 2,  /**< modified at or after mtime_after */
+	STORE_FILTER_BEFORE = 1u << 3, /**< modified at or before mtime_before */
+};
+
+/** Bytes that need not be NUL-terminated. */
+struct store_bytes {
+	const char *p;
+	size_t len;
+};
+
+/** A time as the entries keep it. */
+struct store_time {
+	int64_t sec;
+	uint32_t nsec;
+};
+
+/**
+ * Called by a walk for each entry that passed every other test of the filter, before the entry
+ * is given to the walk's callback: whether it passes. For tests the store cannot make itself (a
+ * gitignore-style glob lives above the store). Must not call into the store. `path` and `e` are
+ * valid during the call only.
+ */
+typedef bool (*store_match_fn)(void *ctx, const char *path, size_t path_len, const struct entry *e);
+
+/**
+ * Filters of a walk, all of which an entry must pass. A zeroed filter passes everything; the
+ * fields after type_mask were added later, so zero-initialised filters of older callers keep
+ * their meaning. Every pointer is borrowed for the duration of the walk.
+ */
 struct store_walk_filter {
-	/** Only entries below this relative directory (not itself); NULL or "" for all. */
+	/** Selects entries by path as prefix_mode says; NULL or "" for all. */
 	const char *prefix;
 	size_t prefix_len;
 	/** Bit (1u << type) for each entry_type to return; 0: all. */
 	unsigned type_mask;
+	enum store_prefix_mode prefix_mode;
+	/** Only entries of exactly this name (bytes); NULL: any. */
+	const char *name;
+	size_t name_len;
+	/**
+	 * Only entries whose name ends with '.' and one of these (case-sensitive, without the dot:
+	 * "gz" and "tar.gz" both pass "a.tar.gz"); ext_count 0: any.
+	 */
+	const struct store_bytes *exts;
+	size_t ext_count;
+	/** enum store_filter_bounds: which of the inclusive bounds below hold. */
+	unsigned bounds;
+	/** st_size bounds; an entry that could not be stat-ed fails any of them. */
+	uint64_t min_size, max_size;
+	/** st_mtime bounds; an entry that could not be stat-ed fails any of them. */
+	struct store_time mtime_after, mtime_before;
+	/** A test of the caller's (a glob), or NULL. */
+	store_match_fn match;
+	void *match_ctx;
 };
+
+/**
+ * Whether entry `e` at `path` passes every test of `f` but the prefix (which the walk applies
+ * by where it goes): type, name, extensions, bounds, then f->match. Pure and thread-safe.
+ */
+bool store_filter_pass(const struct store_walk_filter *f, const char *path, size_t path_len,
+		       const struct entry *e);
+
+/** Whether name `name` ends with '.' followed by `ext` (store_walk_filter.exts). Pure. */
+bool store_filter_ext(const char *name, size_t name_len, const char *ext, size_t ext_len);
 
 /**
  * Called per entry by store_walk(): `path` is relative to the scan root (not NUL-terminated),
@@ -297,11 +374,110 @@ typedef int (*store_entry_cb)(void *ctx, const char *path, size_t path_len, cons
  * calling `cb` for at most `limit` entries that pass `filter`. On return *more says whether
  * entries remain, and *next (when *more) is where to resume. One read transaction: the page is
  * consistent. -ENOENT: no such scan or prefix directory; -EINVAL: `resume` is not a position of
- * this scan.
+ * this scan. store_walk_ex() with the depth-first order and no bound on entries examined.
  */
 int store_walk(struct store *s, uint64_t scan_id, const struct store_walk_filter *filter,
 	       const struct store_pos *resume, size_t limit, store_entry_cb cb, void *ctx,
 	       struct store_pos *next, bool *more, struct errbuf *err);
+
+/** The order of a walk. */
+enum store_walk_order {
+	/** Depth-first pre-order, siblings in bytewise order: a finished scan's listing. */
+	STORE_ORDER_TREE = 0,
+	/**
+	 * The order the directories were stored in (each directory's entries together, by name):
+	 * for a running scan, whose later directories then come after any resume position, so that
+	 * paging it misses nothing stored before the last page was read.
+	 */
+	STORE_ORDER_STORED,
+};
+
+/** What store_walk_ex() is asked. */
+struct store_walk_req {
+	uint64_t scan_id;
+	/** NULL: every entry. */
+	const struct store_walk_filter *filter;
+	enum store_walk_order order;
+	/** Resume after this entry (a position of the same order and filter); NULL: the start. */
+	const struct store_pos *resume;
+	/** Entries given to `cb` at most. */
+	size_t limit;
+	/**
+	 * Entries examined at most, whether they pass the filter or not (0: no bound): keeps one
+	 * call, and so one read transaction, short however selective the filter.
+	 */
+	size_t visit_limit;
+	store_entry_cb cb;
+	void *ctx;
+};
+
+/** What store_walk_ex() did. */
+struct store_walk_out {
+	/** Entries remain: resume at `next`, the last entry examined. */
+	bool more;
+	struct store_pos next;
+	/** Entries given to the callback, and examined. */
+	size_t given, visited;
+};
+
+/**
+ * store_walk() in either order, with a bound on the entries examined. One read transaction.
+ * Returns 0, the callback's non-zero answer, -ENOENT (no such scan, or for STORE_PREFIX_DIR and
+ * STORE_PREFIX_PATH no such prefix), -EINVAL (`resume` is not a position of this walk), or
+ * another negative error with its message.
+ */
+int store_walk_ex(struct store *s, const struct store_walk_req *rq, struct store_walk_out *out,
+		  struct errbuf *err);
+
+/**
+ * store_walk_ex() to the end, in calls of at most `chunk` entries examined (0: 4096), each its
+ * own short read transaction, so that a long walk does not pin old pages of the file. rq->resume
+ * and rq->limit are ignored. Returns as store_walk_ex() does; a scan deleted midway gives
+ * -ENOENT.
+ */
+int store_walk_all(struct store *s, const struct store_walk_req *rq, size_t chunk,
+		   struct errbuf *err);
+
+/**
+ * Calls `cb` once with the entry at relative `path` (no leading or trailing '/', no empty
+ * component) of scan `scan_id`. -ENOENT when the scan or the entry does not exist.
+ */
+int store_entry_get(struct store *s, uint64_t scan_id, const char *path, size_t path_len,
+		    store_entry_cb cb, void *ctx, struct errbuf *err);
+
+/* ---------------------------------------------------------------- directory totals */
+
+/** What a directory's subtree holds (the directory itself not counted). */
+struct store_tree_totals {
+	/** Entries of every type, regular files, and the bytes (st_size) of the regular files. */
+	uint64_t entries, files, bytes;
+};
+
+/**
+ * Computes the totals of every directory of finished scan `scan_id` and stores them (in the
+ * "tree" table), so that store_tree_read() costs a read. One pass over the scan's directories in
+ * short read transactions, summing children into parents (a child is stored after its parent,
+ * so its dir_id is larger); memory of 40 bytes per directory; then writes in transactions of at
+ * most 10,000 rows. A scan deleted meanwhile gives -ENOENT and writes nothing more. Running it
+ * again rewrites the same values. Thread-safe.
+ */
+int store_tree_build(struct store *s, uint64_t scan_id, struct errbuf *err);
+
+/**
+ * Called by store_tree_read() for the prefix directory (depth 0) and then each directory below
+ * it down to the asked depth, in depth-first order: its path relative to the root, and its
+ * totals. Valid during the call only; non-zero stops the read and is returned.
+ */
+typedef int (*store_tree_cb)(void *ctx, const char *path, size_t path_len, unsigned depth,
+			     const struct store_tree_totals *t);
+
+/**
+ * Reads the stored totals of directory `prefix` ("" for the root) of scan `scan_id` and of the
+ * directories below it down to `depth` levels. One read transaction. -ENOENT: no such scan or
+ * directory; -ENODATA: the scan's totals were never computed (store_tree_build()).
+ */
+int store_tree_read(struct store *s, uint64_t scan_id, const char *prefix, size_t prefix_len,
+		    unsigned depth, store_tree_cb cb, void *ctx, struct errbuf *err);
 
 /** One recorded error. Strings valid during the callback only. */
 struct store_error {

@@ -116,6 +116,8 @@ struct store {
 	bool env_open;
 	MDB_dbi db_meta, db_scans, db_entries, db_dirs, db_links, db_errors, db_tombstones;
 	MDB_dbi db_skips; /**< store_skip.c: BE64 scan id + ordered path key -> skip record */
+	/** dir_id -> the totals of its subtree (store_tree.c); written when a scan finishes. */
+	MDB_dbi db_tree;
 	/** Every table opened (store_open_tables()), for store_live_bytes(); set before threads. */
 	MDB_dbi tables[STORE_MAX_TABLES];
 	unsigned n_tables;
@@ -269,6 +271,15 @@ int store_live_bytes(struct store *s, MDB_txn *txn, uint64_t *out, struct errbuf
 /** Writes the rows of a STORE_ITEM_SKIPS item into the skips table in `txn` (the writer). */
 int store_skip_write_item(struct store *s, MDB_txn *txn, const struct store_item *it,
 			  struct errbuf *err);
+
+/* ---------------------------------------------------------------- store_walk_stored.c */
+
+/**
+ * The walk of rq in STORE_ORDER_STORED, inside `txn`, from the scan's root directory `root`
+ * (non-zero). Returns as store_walk_ex() does.
+ */
+int store_walk_stored(struct store *s, MDB_txn *txn, const struct store_walk_req *rq,
+		      uint64_t root, struct store_walk_out *out, struct errbuf *err);
 
 /* ---------------------------------------------------------------- store_purge.c */
 

@@ -98,7 +98,10 @@ static int store_delete_dirs_chunk(struct store *s, MDB_txn *txn, uint64_t scan_
 			break; /* the rest of this directory goes in the next chunk */
 		k = (MDB_val){8, key};
 		budget--;
-		if ((rc = mdb_del(txn, s->db_dirs, &k, NULL))) {
+		/* Its subtree totals (store_tree.c), when they were computed. */
+		if ((rc = mdb_del(txn, s->db_tree, &k, NULL)) == MDB_NOTFOUND)
+			rc = 0;
+		if (rc || (rc = mdb_del(txn, s->db_dirs, &k, NULL))) {
 			rc = store_mdb_err(s, err, rc, "deleting directory %" PRIu64 " of scan %" PRIu64
 					   " from %s", d, scan_id, s->path);
 			goto out;

@@ -21,8 +21,8 @@
  * as the scan itself counts them (entries by type, bytes of regular files, recorded errors).
  */
 
-/* Opens (creating) the tables, and lists them in s->tables (skips: absent from stores made
- * before it, created). */
+/* Opens (creating) the tables, and lists them in s->tables (skips and tree: absent from
+ * stores made before them, created). */
 static int store_open_tables(struct store *s, MDB_txn *txn, struct errbuf *err)
 {
 	struct {
@@ -31,7 +31,8 @@ static int store_open_tables(struct store *s, MDB_txn *txn, struct errbuf *err)
 	} dbs[] = {{"meta", &s->db_meta},       {"scans", &s->db_scans},
 		   {"entries", &s->db_entries}, {"dirs", &s->db_dirs},
 		   {"links", &s->db_links},     {"errors", &s->db_errors},
-		   {"tombstones", &s->db_tombstones}, {"skips", &s->db_skips}};
+		   {"tombstones", &s->db_tombstones}, {"skips", &s->db_skips},
+		   {"tree", &s->db_tree}};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		int rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
 		if (rc)

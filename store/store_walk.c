@@ -31,22 +31,12 @@ struct store_walk_frame {
 	size_t path_len;
 };
 
-/** What store_walk() was asked: the filter, where to resume, the page, and where to answer. */
-struct store_walk_args {
-	const struct store_walk_filter *filter;
-	const struct store_pos *resume;
-	size_t limit;
-	store_entry_cb cb;
-	void *ctx;
-	struct store_pos *next;
-	bool *more;
-};
-
 struct store_walker {
 	struct store *s;
 	MDB_txn *txn;
 	uint64_t scan_id;
-	const struct store_walk_args *a;
+	const struct store_walk_req *rq;
+	struct store_walk_out *out;
 	char *path;
 	size_t path_len, path_cap;
 	struct store_walk_frame *frames;
@@ -56,8 +46,15 @@ struct store_walker {
 	MDB_val k, v;
 	int rc; /**< the cursor's last answer: 0, MDB_NOTFOUND or an error */
 	unsigned char key[8 + 255];
-	size_t count; /**< entries given to the callback */
-	int stop;     /**< what store_walk() returns when the walk stops early (the callback's) */
+	int stop; /**< what store_walk() returns when the walk stops early (the callback's) */
+	/** STORE_PREFIX_STRING: what the names of the base directory's own entries start with. */
+	const char *head;
+	size_t head_len;
+	/** STORE_PREFIX_PATH naming a non-directory: the walk is that one entry, (single_dir, name). */
+	bool single;
+	uint64_t single_dir;
+	/** STORE_PREFIX_PATH naming a directory that has no entries stored: the walk is empty. */
+	bool empty;
 };
 
 static int store_walk_path_add(struct store_walker *w, const char *name, size_t len,
@@ -117,34 +114,114 @@ static int store_walk_link(struct store_walker *w, uint64_t dir_id, const char *
 	return 0;
 }
 
-/* Resolves the prefix from the root, one component at a time, into the base frame. */
-static int store_walk_base(struct store_walker *w, uint64_t root, const char *prefix,
-			   size_t prefix_len, struct errbuf *err)
+/* The error of a prefix that names no directory (or, `what` "entry", no entry). */
+static int store_walk_no(struct store_walker *w, const char *what, const char *p, size_t n,
+			 struct errbuf *err)
 {
-	uint64_t dir = root;
+	return errbuf_set(err, -ENOENT, "no %s %.*s in scan %" PRIu64, what, (int)n, p, w->scan_id);
+}
+
+/*
+ * Resolves the directory path p[0..n) from the root, one component at a time, appending each to
+ * the walker's path; *dir is its dir_id. Empty components ("a//b", a leading or trailing slash)
+ * are skipped, unless `strict`: then they name nothing, as no stored path holds them.
+ */
+static int store_walk_resolve(struct store_walker *w, uint64_t root, const char *p, size_t n,
+			      bool strict, uint64_t *dir, struct errbuf *err)
+{
 	size_t i = 0;
 	int rc;
-	while (i < prefix_len) {
-		const char *c = prefix + i;
-		const char *slash = memchr(c, '/', prefix_len - i);
-		size_t len = slash ? (size_t)(slash - c) : prefix_len - i;
+	*dir = root;
+	while (i < n) {
+		const char *c = p + i;
+		const char *slash = memchr(c, '/', n - i);
+		size_t len = slash ? (size_t)(slash - c) : n - i;
 		i += len + 1;
-		if (len == 0)
-			continue; /* "a//b", a leading or a trailing slash */
-		if (len > 255)
-			return errbuf_set(err, -ENOENT, "no directory %.*s in scan %" PRIu64,
-					  (int)prefix_len, prefix, w->scan_id);
+		if (len == 0 && !strict)
+			continue;
+		if (len == 0 || len > 255)
+			return store_walk_no(w, "directory", p, n, err);
 		uint64_t child;
-		if ((rc = store_walk_link(w, dir, c, len, &child, err)) < 0)
+		if ((rc = store_walk_link(w, *dir, c, len, &child, err)) < 0)
 			return rc;
 		if (!child)
-			return errbuf_set(err, -ENOENT, "no directory %.*s in scan %" PRIu64,
-					  (int)prefix_len, prefix, w->scan_id);
+			return store_walk_no(w, "directory", p, n, err);
 		if ((rc = store_walk_path_add(w, c, len, err)) < 0)
 			return rc;
-		dir = child;
+		*dir = child;
 	}
+	return 0;
+}
+
+/*
+ * STORE_PREFIX_PATH: a directory's entries are walked as for STORE_PREFIX_DIR; a non-directory
+ * is the walk's one entry (w->single); a directory that has no entries stored makes it empty.
+ */
+static int store_walk_base_path(struct store_walker *w, uint64_t root, const char *p, size_t n,
+				struct errbuf *err)
+{
+	while (n > 0 && p[n - 1] == '/')
+		n--;
+	const char *slash = n ? memrchr(p, '/', n) : NULL;
+	size_t dlen = slash ? (size_t)(slash - p) : 0;
+	const char *last = slash ? slash + 1 : p;
+	size_t llen = n - (size_t)(last - p);
+	uint64_t dir, child;
+	int rc = store_walk_resolve(w, root, p, dlen, false, &dir, err);
+	if (rc < 0 || llen == 0)
+		return rc < 0 ? rc : store_walk_push(w, dir, err);
+	if (llen > 255)
+		return store_walk_no(w, "entry", p, n, err);
+	if ((rc = store_walk_link(w, dir, last, llen, &child, err)) < 0)
+		return rc;
+	if ((rc = store_walk_path_add(w, last, llen, err)) < 0)
+		return rc;
+	if (child)
+		return store_walk_push(w, child, err);
+	bytes_be64_put(w->key, dir);
+	memcpy(w->key + 8, last, llen);
+	w->k = (MDB_val){8 + llen, w->key};
+	rc = mdb_get(w->txn, w->s->db_entries, &w->k, &w->v);
+	if (rc == MDB_NOTFOUND)
+		return store_walk_no(w, "entry", p, n, err);
+	if (rc)
+		return store_mdb_err(w->s, err, rc, "reading entries of %s", w->s->path);
+	struct entry e;
+	if (store_entry_decode(w->v.mv_data, w->v.mv_size, &e) < 0)
+		return errbuf_set(err, -EIO, "walking scan %" PRIu64 ": corrupt entry in %s",
+				  w->scan_id, w->s->path);
+	w->single = e.type != ENTRY_DIR;
+	w->empty = e.type == ENTRY_DIR;
+	w->single_dir = dir;
 	return store_walk_push(w, dir, err);
+}
+
+/* Resolves the walk's prefix into the base frame, as its mode says. */
+static int store_walk_base(struct store_walker *w, uint64_t root, struct errbuf *err)
+{
+	const struct store_walk_filter *f = w->rq->filter;
+	const char *p = f && f->prefix ? f->prefix : "";
+	size_t n = f && f->prefix ? f->prefix_len : 0;
+	uint64_t dir;
+	int rc;
+	switch (f ? f->prefix_mode : STORE_PREFIX_DIR) {
+	case STORE_PREFIX_PATH:
+		return store_walk_base_path(w, root, p, n, err);
+	case STORE_PREFIX_STRING: {
+		/* "src/ma": the entries of src whose names start with "ma", and their subtrees. */
+		const char *slash = n ? memrchr(p, '/', n) : NULL;
+		size_t dlen = slash ? (size_t)(slash - p) : 0;
+		w->head = slash ? slash + 1 : p;
+		w->head_len = n - (size_t)(w->head - p);
+		rc = store_walk_resolve(w, root, p, dlen, true, &dir, err);
+		break;
+	}
+	case STORE_PREFIX_DIR:
+	default:
+		rc = store_walk_resolve(w, root, p, n, false, &dir, err);
+		break;
+	}
+	return rc < 0 ? rc : store_walk_push(w, dir, err);
 }
 
 /* Rebuilds the stack from the base down to the directory of a resume position. */
@@ -240,10 +317,13 @@ static int store_walk_descend(struct store_walker *w, uint64_t child, struct err
  */
 static int store_walk_position(struct store_walker *w, struct errbuf *err)
 {
-	const struct store_pos *resume = w->a->resume;
+	const struct store_pos *resume = w->rq->resume;
 	if (!resume || !resume->dir_id) {
+		/* From the first entry, or the first whose name starts with the head. */
 		bytes_be64_put(w->key, w->frames[0].dir_id);
-		w->k = (MDB_val){8, w->key};
+		if (w->head_len)
+			memcpy(w->key + 8, w->head, w->head_len);
+		w->k = (MDB_val){8 + w->head_len, w->key};
 		w->rc = mdb_cursor_get(w->cur, &w->k, &w->v, MDB_SET_RANGE);
 		return 0;
 	}
@@ -263,7 +343,7 @@ static int store_walk_position(struct store_walker *w, struct errbuf *err)
 	struct entry e;
 	if ((rc = store_walk_decode(w, &e, err)) < 0)
 		return rc;
-	*w->a->next = *resume;
+	w->out->next = *resume;
 	uint64_t child = 0;
 	if (e.type == ENTRY_DIR &&
 	    (rc = store_walk_link(w, resume->dir_id, resume->name, resume->name_len, &child, err)) < 0)
@@ -300,15 +380,24 @@ static void store_walk_climb(struct store_walker *w, bool *have)
 /*
  * Visits the entry under the cursor, in the top directory: gives it to the callback when the
  * filter passes it, then descends into it when it is a linked directory (*have set). Returns 1
- * when the walk stops here: the page is full, or the callback said stop (w->stop).
+ * when the walk stops here: the page is full, enough entries were examined, the callback said
+ * stop (w->stop), or the base directory's names no longer start with the head.
  */
 static int store_walk_visit(struct store_walker *w, bool *have, struct errbuf *err)
 {
-	const struct store_walk_args *a = w->a;
+	const struct store_walk_req *rq = w->rq;
+	struct store_walk_out *out = w->out;
 	struct store_walk_frame *top = &w->frames[w->depth - 1];
-	unsigned mask = a->filter ? a->filter->type_mask : 0;
 	const char *name = (const char *)w->k.mv_data + 8;
 	size_t name_len = w->k.mv_size - 8;
+	/* Names sort bytewise: those starting with the head come together, from the first seek. */
+	if (w->depth == 1 && w->head_len &&
+	    (name_len < w->head_len || memcmp(name, w->head, w->head_len) != 0))
+		return 1;
+	if (rq->visit_limit && out->visited == rq->visit_limit) {
+		out->more = true; /* resume at the last entry examined */
+		return 1;
+	}
 	struct entry e;
 	int rc = store_walk_decode(w, &e, err);
 	if (rc < 0)
@@ -318,20 +407,21 @@ static int store_walk_visit(struct store_walker *w, bool *have, struct errbuf *e
 	w->path_len = top->path_len;
 	if ((rc = store_walk_path_add(w, name, name_len, err)) < 0)
 		return rc;
-	if (!mask || (mask & (1u << e.type))) {
-		if (w->count == a->limit) {
-			*a->more = true; /* another entry passes: the page stops before it */
+	if (store_filter_pass(rq->filter, w->path, w->path_len, &e)) {
+		if (out->given == rq->limit) {
+			out->more = true; /* another entry passes: the page stops before it */
 			return 1;
 		}
-		if ((rc = a->cb(a->ctx, w->path, w->path_len, &e))) {
+		if ((rc = rq->cb(rq->ctx, w->path, w->path_len, &e))) {
 			w->stop = rc;
 			return 1;
 		}
-		w->count++;
-		a->next->dir_id = top->dir_id;
-		a->next->name_len = name_len;
-		memcpy(a->next->name, name, name_len);
+		out->given++;
 	}
+	out->visited++;
+	out->next.dir_id = top->dir_id;
+	out->next.name_len = name_len;
+	memcpy(out->next.name, name, name_len);
 	if (e.type != ENTRY_DIR)
 		return 0;
 	uint64_t child;
@@ -343,14 +433,40 @@ static int store_walk_visit(struct store_walker *w, bool *have, struct errbuf *e
 	return store_walk_descend(w, child, err);
 }
 
+/* STORE_PREFIX_PATH naming a non-directory: the one entry (its path is w->path), if it passes. */
+static int store_walk_one(struct store_walker *w, struct errbuf *err)
+{
+	const struct store_walk_req *rq = w->rq;
+	if (rq->resume && rq->resume->dir_id)
+		return 0; /* after the one entry: nothing */
+	struct entry e;
+	int rc = store_walk_decode(w, &e, err);
+	if (rc < 0)
+		return rc;
+	const char *slash = memrchr(w->path, '/', w->path_len);
+	e.name = slash ? slash + 1 : w->path;
+	e.name_len = w->path_len - (size_t)(e.name - w->path);
+	w->out->visited = 1;
+	if (!store_filter_pass(rq->filter, w->path, w->path_len, &e))
+		return 0;
+	if (rq->limit == 0) {
+		w->out->more = true;
+		return 0;
+	}
+	if ((rc = rq->cb(rq->ctx, w->path, w->path_len, &e)))
+		return rc;
+	w->out->given = 1;
+	return 0;
+}
+
 /* The walk proper, once the txn is open and the scan known to exist. */
 static int store_walk_run(struct store_walker *w, uint64_t root, struct errbuf *err)
 {
-	const struct store_walk_filter *filter = w->a->filter;
-	int rc = store_walk_base(w, root, filter ? filter->prefix : NULL,
-				 filter && filter->prefix ? filter->prefix_len : 0, err);
-	if (rc < 0)
+	int rc = store_walk_base(w, root, err);
+	if (rc < 0 || w->empty)
 		return rc;
+	if (w->single)
+		return store_walk_one(w, err);
 	if ((rc = mdb_cursor_open(w->txn, w->s->db_entries, &w->cur)))
 		return store_mdb_err(w->s, err, rc, "opening a cursor on %s", w->s->path);
 	if ((rc = store_walk_position(w, err)) < 0)
@@ -389,48 +505,139 @@ static bool store_walk_has_component(const char *prefix, size_t len)
 	return false;
 }
 
+/*
+ * Begins the walk's read transaction and finds the scan's root directory: 0 with *root set, or 0
+ * and *root 0 when the scan has no directory stored yet; -ENOENT when there is no such scan.
+ */
+static int store_walk_open(struct store_walker *w, uint64_t *root, struct errbuf *err)
+{
+	unsigned char key[16];
+	MDB_val k, v;
+	*root = 0;
+	int rc = store_read_begin(w->s, &w->txn, err);
+	if (rc < 0)
+		return rc;
+	if ((rc = store_scan_lookup(w->s, w->txn, w->scan_id, &v, err)) < 0)
+		return rc;
+	/* The root link: (0, scan id). A scan with no directory stored yet has no entries. */
+	bytes_be64_put(key, 0);
+	bytes_be64_put(key + 8, w->scan_id);
+	k = (MDB_val){16, key};
+	rc = mdb_get(w->txn, w->s->db_links, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return store_mdb_err(w->s, err, rc, "reading links from %s", w->s->path);
+	if (v.mv_size != 8)
+		return errbuf_set(err, -EIO, "walking scan %" PRIu64 ": corrupt root link in %s",
+				  w->scan_id, w->s->path);
+	*root = bytes_be64_get(v.mv_data);
+	return 0;
+}
+
+static void store_walk_close(struct store_walker *w)
+{
+	if (w->txn)
+		mdb_txn_abort(w->txn);
+	free(w->path);
+	free(w->frames);
+}
+
+int store_walk_ex(struct store *s, const struct store_walk_req *rq, struct store_walk_out *out,
+		  struct errbuf *err)
+{
+	struct store_walker w = {.s = s, .scan_id = rq->scan_id, .rq = rq, .out = out};
+	const struct store_walk_filter *filter = rq->filter;
+	uint64_t root;
+	memset(out, 0, sizeof(*out));
+	int rc = store_walk_open(&w, &root, err);
+	if (rc < 0 || root) {
+		if (rc == 0)
+			rc = rq->order == STORE_ORDER_STORED ? store_walk_stored(s, w.txn, rq, root, out, err)
+							     : store_walk_run(&w, root, err);
+	} else if (filter && filter->prefix && filter->prefix_mode != STORE_PREFIX_STRING &&
+		   store_walk_has_component(filter->prefix, filter->prefix_len)) {
+		rc = store_walk_no(&w, "directory", filter->prefix, filter->prefix_len, err);
+	} else if (rq->resume && rq->resume->dir_id) {
+		rc = store_walk_bad_resume(&w, err);
+	}
+	store_walk_close(&w);
+	return rc;
+}
+
 int store_walk(struct store *s, uint64_t scan_id, const struct store_walk_filter *filter,
 	       const struct store_pos *resume, size_t limit, store_entry_cb cb, void *ctx,
 	       struct store_pos *next, bool *more, struct errbuf *err)
 {
-	const struct store_walk_args a = {filter, resume, limit, cb, ctx, next, more};
-	struct store_walker w = {.s = s, .scan_id = scan_id, .a = &a};
-	unsigned char key[16];
-	MDB_val k, v;
-	*more = false;
-	memset(next, 0, sizeof(*next));
-	int rc = store_read_begin(s, &w.txn, err);
-	if (rc < 0)
+	const struct store_walk_req rq = {.scan_id = scan_id, .filter = filter, .resume = resume,
+					  .limit = limit, .cb = cb, .ctx = ctx};
+	struct store_walk_out out;
+	int rc = store_walk_ex(s, &rq, &out, err);
+	*more = out.more;
+	*next = out.next;
+	return rc;
+}
+
+int store_walk_all(struct store *s, const struct store_walk_req *rq, size_t chunk,
+		   struct errbuf *err)
+{
+	struct store_walk_req r = *rq;
+	struct store_pos pos;
+	r.resume = NULL;
+	r.limit = SIZE_MAX;
+	r.visit_limit = chunk ? chunk : 4096;
+	for (;;) {
+		struct store_walk_out out;
+		int rc = store_walk_ex(s, &r, &out, err);
+		if (rc || !out.more)
+			return rc;
+		pos = out.next;
+		r.resume = &pos;
+	}
+}
+
+/* The entry at the path: its parent resolved strictly, then one lookup. */
+static int store_entry_find(struct store_walker *w, uint64_t root, const char *path, size_t n,
+			    struct errbuf *err)
+{
+	const char *slash = n ? memrchr(path, '/', n) : NULL;
+	size_t dlen = slash ? (size_t)(slash - path) : 0;
+	const char *last = slash ? slash + 1 : path;
+	size_t llen = n - (size_t)(last - path);
+	uint64_t dir;
+	if (!root || llen == 0 || llen > 255)
+		return store_walk_no(w, "entry", path, n, err);
+	int rc = store_walk_resolve(w, root, path, dlen, true, &dir, err);
+	if (rc == -ENOENT)
+		return store_walk_no(w, "entry", path, n, err);
+	if (rc < 0 || (rc = store_walk_path_add(w, last, llen, err)) < 0)
 		return rc;
-	if ((rc = store_scan_lookup(s, w.txn, scan_id, &v, err)) < 0)
-		goto out;
-	/* The root link: (0, scan id). A scan with no directory stored yet has no entries. */
-	bytes_be64_put(key, 0);
-	bytes_be64_put(key + 8, scan_id);
-	k = (MDB_val){16, key};
-	rc = mdb_get(w.txn, s->db_links, &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		if (filter && filter->prefix &&
-		    store_walk_has_component(filter->prefix, filter->prefix_len))
-			rc = errbuf_set(err, -ENOENT, "no directory %.*s in scan %" PRIu64,
-					(int)filter->prefix_len, filter->prefix, scan_id);
-		else if (resume && resume->dir_id)
-			rc = store_walk_bad_resume(&w, err);
-		else
-			rc = 0;
-		goto out;
+	bytes_be64_put(w->key, dir);
+	memcpy(w->key + 8, last, llen);
+	w->k = (MDB_val){8 + llen, w->key};
+	rc = mdb_get(w->txn, w->s->db_entries, &w->k, &w->v);
+	if (rc == MDB_NOTFOUND)
+		return store_walk_no(w, "entry", path, n, err);
+	if (rc)
+		return store_mdb_err(w->s, err, rc, "reading entries of %s", w->s->path);
+	return store_walk_decode(w, &(struct entry){0}, err);
+}
+
+int store_entry_get(struct store *s, uint64_t scan_id, const char *path, size_t path_len,
+		    store_entry_cb cb, void *ctx, struct errbuf *err)
+{
+	struct store_walker w = {.s = s, .scan_id = scan_id};
+	uint64_t root;
+	int rc = store_walk_open(&w, &root, err);
+	if (rc == 0 && (rc = store_entry_find(&w, root, path, path_len, err)) == 0) {
+		struct entry e;
+		store_entry_decode(w.v.mv_data, w.v.mv_size, &e); /* checked by store_entry_find() */
+		const char *slash = memrchr(w.path, '/', w.path_len);
+		e.name = slash ? slash + 1 : w.path;
+		e.name_len = w.path_len - (size_t)(e.name - w.path);
+		rc = cb(ctx, w.path, w.path_len, &e);
 	}
-	if (rc || v.mv_size != 8) {
-		rc = rc ? store_mdb_err(s, err, rc, "reading links from %s", s->path)
-			: errbuf_set(err, -EIO, "walking scan %" PRIu64 ": corrupt root link in %s",
-				     scan_id, s->path);
-		goto out;
-	}
-	rc = store_walk_run(&w, bytes_be64_get(v.mv_data), err);
-out:
-	mdb_txn_abort(w.txn);
-	free(w.path);
-	free(w.frames);
+	store_walk_close(&w);
 	return rc;
 }
 

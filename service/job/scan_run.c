@@ -245,6 +245,27 @@ static void scanrun_scan(struct scanrun *r, struct scanner *sc)
 	scanner_destroy(sc);
 }
 
+/*
+ * A completed scan's per-directory totals (GET /scans/{id}/tree), computed once from what it
+ * stored, before its final record says it is completed. A failure costs only those totals: the
+ * first read of /tree computes them again.
+ */
+static void scanrun_tree(struct scanrun *r)
+{
+	struct errbuf e;
+	errbuf_clear(&e);
+	int64_t t0 = clock_mono_ns();
+	int rc = store_flush(r->store, r->id, &e);
+	if (rc == 0)
+		rc = store_tree_build(r->store, r->id, &e);
+	if (rc < 0 && rc != -ENOENT) /* -ENOENT: deleted meanwhile */
+		LOG_EV(LOG_WARN, "computing the directory totals of a scan failed",
+		       LOG_U64("scan_id", r->id), LOG_STR("error", e.msg));
+	else if (rc == 0)
+		LOG_EV(LOG_DEBUG, "directory totals computed", LOG_U64("scan_id", r->id),
+		       LOG_DBL("seconds", (double)(clock_mono_ns() - t0) / 1e9));
+}
+
 int scanrun_run(struct scanrun *r, struct errbuf *err)
 {
 	struct errbuf e;
@@ -268,6 +289,8 @@ int scanrun_run(struct scanrun *r, struct errbuf *err)
 	pthread_mutex_lock(r->lock);
 	enum scan_state state = r->state;
 	pthread_mutex_unlock(r->lock);
+	if (state == SCAN_COMPLETED)
+		scanrun_tree(r);
 	/* The scanner logged "scan finished" with its counts; say only what it cannot know. */
 	if (state == SCAN_INTERRUPTED)
 		LOG_EV(LOG_INFO, "scan interrupted by shutdown", LOG_U64("scan_id", r->id));
