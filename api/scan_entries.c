@@ -116,6 +116,11 @@ void api_entry_write(struct jsonw *w, const char *path, size_t path_len, const s
 		jsonw_key(w, "sha256");
 		jsonw_strn(w, h, hl);
 	}
+	const char *git = entry_git_name(e->git);
+	if (git) { /* the view git's state of the entry */
+		jsonw_key(w, "git");
+		jsonw_str(w, git);
+	}
 	jsonw_obj_end(w);
 }
 

@@ -109,6 +109,22 @@ req GET "/scans/$id"
 expect 200 "the scan"
 py "o = J()['options']; assert o['view'] == 'git' and o['use_gitignore'] is True and o['recurse_repos'] is False, o"
 
+# /entries carries each entry's git state: modified exactly where git diff --name-only names a
+# file still in the work tree (deleted ones are counted, not listed).
+(cd "$R/main" && HOME= git diff --name-only --diff-filter=d --relative | sort) >"$WORK/want_mod"
+req GET "/scans/$id/entries?page_size=10000"
+expect 200 "entries of the view git"
+py "
+e = J()['entries']
+files = [x for x in e if x['type'] in ('file', 'symlink')]
+assert files and all(x.get('git') in ('tracked', 'modified', 'untracked') for x in files), files[:5]
+assert any(x.get('git') == 'untracked' for x in files), 'no untracked file'
+print('\n'.join(sorted(x['path'] for x in files if x['git'] == 'modified')))
+" >"$WORK/got_mod"
+[ -s "$WORK/want_mod" ] || fail "the test repository has no modified file"
+diff "$WORK/want_mod" "$WORK/got_mod" >"$WORK/diff" ||
+	fail "/entries git states differ from git diff --name-only (< git): $(cat "$WORK/diff")"
+
 # /skipped, a page of one at a time, in depth-first order, same records as --skipped.
 : >"$WORK/api_skipped"
 tok=
