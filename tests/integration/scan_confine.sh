@@ -123,7 +123,7 @@ echo inside >"$ALLOWED/flip/inside-flip"
 ln -s "$OUTSIDE" "$ALLOWED/flip.alt"
 racer exchange "$WORK/stop" "$ALLOWED/flip" "$ALLOWED/flip.alt"
 # Under a sanitizer (each scan several times slower, the racer hogging a core) fewer rounds.
-want_scans=12 follow_rounds=15
+want_scans=8 follow_rounds=8
 [[ -n ${LEINDEX_SANITIZER:-} ]] && want_scans=4 follow_rounds=5
 accepted=0 refused=0 completed=0 failed=0
 for ((try = 0; try < 300 && accepted < want_scans; try++)); do
