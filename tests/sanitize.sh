@@ -7,7 +7,7 @@ mode=$1
 dir="$LEINDEX_BUILD/sanitize-$mode"
 case "$mode" in
 asan) flags=(-DLEINDEX_ASAN=ON); labels='unit|integration' ;;
-tsan) flags=(-DLEINDEX_TSAN=ON); labels='unit|integration' ;;
+tsan) flags=(-DLEINDEX_TSAN=ON); labels='unit|threads' ;;
 *) echo "usage: sanitize.sh asan|tsan" >&2; exit 2 ;;
 esac
 cmake -S "$LEINDEX_SRC" -B "$dir" -DCMAKE_BUILD_TYPE=Debug "${flags[@]}" >/dev/null
