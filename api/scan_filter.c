@@ -245,130 +245,162 @@ static bool api_filter_name_ok(const char *s, size_t n)
 }
 
 /* Takes the value of parameter `p`; -1 with the message in bad. */
-static int api_filter_value(struct api_filter *qf, enum api_filter_param p, const char *v,
-			    size_t n, const char *shown, char *bad, size_t cap)
+/* What a value handler found: taken, malformed, out of memory, or refused with its own words. */
+enum api_fv { API_FV_OK, API_FV_BAD, API_FV_OOM, API_FV_SAID };
+
+/* Keeps v[0..n) as a string the filter owns in *out; API_FV_OOM when it cannot. */
+static enum api_fv api_filter_keep(struct api_filter *qf, const char *v, size_t n, char **out)
+{
+	return (*out = api_filter_own(qf, v, n)) ? API_FV_OK : API_FV_OOM;
+}
+
+/* The parameters whose values are kept as text: match, name, ext, prefix, prefix_b64. */
+static enum api_fv api_filter_text(struct api_filter *qf, enum api_filter_param p, const char *v,
+				   size_t n, char *bad, size_t cap)
 {
 	struct store_walk_filter *f = &qf->f;
-	const char *name = api_filter_param_names[p];
-	char *c;
-	enum entry_type t;
+	char *c = NULL;
+	enum api_fv r;
+	size_t len;
 	switch (p) {
 	case API_F_MATCH:
 		if (n == 0 || memchr(v, '\0', n) || n > 4096)
-			goto bad;
-		if (!(c = api_filter_own(qf, v, n)))
-			goto oom;
-		qf->match_text = c;
-		qf->match_len = n;
-		return 1;
+			return API_FV_BAD;
+		if ((r = api_filter_keep(qf, v, n, &c)) == API_FV_OK)
+			qf->match_text = c, qf->match_len = n;
+		return r;
 	case API_F_NAME:
 		if (!api_filter_name_ok(v, n))
-			goto bad;
-		if (!(c = api_filter_own(qf, v, n)))
-			goto oom;
-		f->name = c;
-		f->name_len = n;
-		return 1;
+			return API_FV_BAD;
+		if ((r = api_filter_keep(qf, v, n, &c)) == API_FV_OK)
+			f->name = c, f->name_len = n;
+		return r;
 	case API_F_EXT:
 		if (!api_filter_name_ok(v, n) || v[0] == '.')
-			goto bad;
+			return API_FV_BAD;
 		if (f->ext_count == API_FILTER_EXT_MAX) {
 			snprintf(bad, cap, "ext is given more than %d times; give at most %d",
 				 API_FILTER_EXT_MAX, API_FILTER_EXT_MAX);
-			return -1;
+			return API_FV_SAID;
 		}
-		if (!(c = api_filter_own(qf, v, n)))
-			goto oom;
-		qf->exts[f->ext_count++] = (struct store_bytes){c, n};
-		f->exts = qf->exts;
-		return 1;
-	case API_F_MIN_SIZE:
-	case API_F_MAX_SIZE:
-		if (api_filter_u64(v, n, p == API_F_MIN_SIZE ? &f->min_size : &f->max_size) < 0)
-			goto bad;
-		f->bounds |= p == API_F_MIN_SIZE ? STORE_FILTER_MIN_SIZE : STORE_FILTER_MAX_SIZE;
-		return 1;
-	case API_F_AFTER:
-	case API_F_BEFORE:
-		if (api_filter_time(v, n, p == API_F_AFTER ? &f->mtime_after : &f->mtime_before) < 0)
-			goto bad;
-		f->bounds |= p == API_F_AFTER ? STORE_FILTER_AFTER : STORE_FILTER_BEFORE;
-		return 1;
-	case API_F_TYPE: {
-		char tn[16];
-		if (memchr(v, '\0', n) || n >= sizeof(tn))
-			goto bad;
-		memcpy(tn, v, n);
-		tn[n] = '\0';
-		if (entry_type_parse(tn, &t) < 0)
-			goto bad;
-		f->type_mask = 1u << t;
-		return 1;
-	}
+		if ((r = api_filter_keep(qf, v, n, &c)) == API_FV_OK) {
+			qf->exts[f->ext_count++] = (struct store_bytes){c, n};
+			f->exts = qf->exts;
+		}
+		return r;
 	case API_F_PREFIX:
 		if (memchr(v, '\0', n) || n > 65536)
-			goto bad;
-		if (!(c = api_filter_own(qf, v, n)))
-			goto oom;
-		f->prefix = c;
-		f->prefix_len = n;
-		return 1;
+			return API_FV_BAD;
+		if ((r = api_filter_keep(qf, v, n, &c)) == API_FV_OK)
+			f->prefix = c, f->prefix_len = n;
+		return r;
 	case API_F_PREFIX_B64: {
-		size_t len;
 		int rc = n > 90000 ? -1 : api_filter_b64(v, n, &c, &len);
 		if (rc == -2)
-			goto oom;
+			return API_FV_OOM;
 		if (rc < 0 || memchr(c, '\0', len)) {
 			if (rc == 0)
 				free(c);
-			goto bad;
+			return API_FV_BAD;
 		}
 		if (qf->own_count == sizeof(qf->own) / sizeof(qf->own[0])) {
 			free(c);
-			goto oom;
+			return API_FV_OOM;
 		}
 		qf->own[qf->own_count++] = c;
 		f->prefix = c;
 		f->prefix_len = len;
-		return 1;
+		return API_FV_OK;
 	}
+	default:
+		return API_FV_BAD;
+	}
+}
+
+/* The parameters that are numbers, times, or one of a few words. */
+static enum api_fv api_filter_scalar(struct api_filter *qf, enum api_filter_param p,
+				     const char *v, size_t n)
+{
+	struct store_walk_filter *f = &qf->f;
+	enum entry_type t;
+	char tn[16];
+	switch (p) {
+	case API_F_MIN_SIZE:
+	case API_F_MAX_SIZE:
+		if (api_filter_u64(v, n, p == API_F_MIN_SIZE ? &f->min_size : &f->max_size) < 0)
+			return API_FV_BAD;
+		f->bounds |= p == API_F_MIN_SIZE ? STORE_FILTER_MIN_SIZE : STORE_FILTER_MAX_SIZE;
+		return API_FV_OK;
+	case API_F_AFTER:
+	case API_F_BEFORE:
+		if (api_filter_time(v, n, p == API_F_AFTER ? &f->mtime_after : &f->mtime_before) < 0)
+			return API_FV_BAD;
+		f->bounds |= p == API_F_AFTER ? STORE_FILTER_AFTER : STORE_FILTER_BEFORE;
+		return API_FV_OK;
+	case API_F_TYPE:
+		if (memchr(v, '\0', n) || n >= sizeof(tn))
+			return API_FV_BAD;
+		memcpy(tn, v, n);
+		tn[n] = '\0';
+		if (entry_type_parse(tn, &t) < 0)
+			return API_FV_BAD;
+		f->type_mask = 1u << t;
+		return API_FV_OK;
 	case API_F_PREFIX_MODE:
 		if (n == 4 && memcmp(v, "path", 4) == 0)
 			f->prefix_mode = STORE_PREFIX_PATH;
 		else if (n == 6 && memcmp(v, "string", 6) == 0)
 			f->prefix_mode = STORE_PREFIX_STRING;
 		else
-			goto bad;
-		return 1;
+			return API_FV_BAD;
+		return API_FV_OK;
 	case API_F_COUNT:
 	case API_F_PARTIAL:
 		if (api_filter_bool(v, n, p == API_F_COUNT ? &qf->count : &qf->partial) < 0)
-			goto bad;
+			return API_FV_BAD;
+		return API_FV_OK;
+	default:
+		return API_FV_BAD;
+	}
+}
+
+/* What each parameter takes, for the 400 of a malformed value. */
+static const char *const api_filter_takes[API_F_COUNT_OF] = {
+	"a gitignore-style pattern on the relative path, such as '*.rs' or 'src/**/test_*'",
+	"a file name (1-255 bytes, no '/')",
+	"an extension without the dot, such as 'rs' or 'tar.gz'",
+	"a size in bytes (a decimal integer)",
+	"a size in bytes (a decimal integer)",
+	"an RFC 3339 time such as 2024-05-01T12:00:00Z",
+	"an RFC 3339 time such as 2024-05-01T12:00:00Z",
+	"one of file, dir, symlink, other",
+	"a relative path or string, without NUL bytes",
+	"the standard base64 of a path's raw bytes",
+	"path or string",
+	"true or false",
+	"true or false",
+};
+
+static int api_filter_value(struct api_filter *qf, enum api_filter_param p, const char *v,
+			    size_t n, const char *shown, char *bad, size_t cap)
+{
+	const char *name = api_filter_param_names[p];
+	bool text = p == API_F_MATCH || p == API_F_NAME || p == API_F_EXT || p == API_F_PREFIX ||
+		    p == API_F_PREFIX_B64;
+	enum api_fv r = text ? api_filter_text(qf, p, v, n, bad, cap) : api_filter_scalar(qf, p, v, n);
+	switch (r) {
+	case API_FV_OK:
 		return 1;
-	case API_F_COUNT_OF:
+	case API_FV_SAID:
+		return -1;
+	case API_FV_OOM:
+		snprintf(bad, cap, "out of memory reading %s", name);
+		return -1;
+	case API_FV_BAD:
 		break;
 	}
-bad: {
-	static const char *const takes[API_F_COUNT_OF] = {
-		"a gitignore-style pattern on the relative path, such as '*.rs' or 'src/**/test_*'",
-		"a file name (1-255 bytes, no '/')",
-		"an extension without the dot, such as 'rs' or 'tar.gz'",
-		"a size in bytes (a decimal integer)",
-		"a size in bytes (a decimal integer)",
-		"an RFC 3339 time such as 2024-05-01T12:00:00Z",
-		"an RFC 3339 time such as 2024-05-01T12:00:00Z",
-		"one of file, dir, symlink, other",
-		"a relative path or string, without NUL bytes",
-		"the standard base64 of a path's raw bytes",
-		"path or string",
-		"true or false",
-		"true or false",
-	};
-	snprintf(bad, cap, "%s must be %s; got '%s'", name, takes[p], shown);
-	return -1;
-}
-oom:
-	snprintf(bad, cap, "out of memory reading %s", name);
+	snprintf(bad, cap, "%s must be %s; got '%s'", name, (unsigned)p < API_F_COUNT_OF ?
+		 api_filter_takes[p] : "something else", shown);
 	return -1;
 }
 
