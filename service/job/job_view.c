@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "service/job/job_impl.h"
+#include "service/job/scanjson.h"
 
 /*
  * Every function here takes the manager's lock for a short copy (see the design note of job.c):
@@ -60,8 +61,11 @@ static int jobq_view_rec(unsigned flags, struct jobq_view *out)
 	out->error = rec->error;
 	if (!(flags & JOBQ_VIEW_COUNTERS))
 		return 0;
-	/* A scan cut short by a crash has no counters: zeros with its totals. */
-	out->counters_json = rec->counters_json ? strdup(rec->counters_json)
+	/*
+	 * A scan cut short by a crash has no counters: zeros with its totals. Stored counters are
+	 * rewritten as this version writes them (records of older versions have 17-digit reals).
+	 */
+	out->counters_json = rec->counters_json ? scanjson_normalize(rec->counters_json)
 						: scanrun_counters_json(NULL, &rec->totals);
 	return out->counters_json ? 0 : -ENOMEM;
 }
