@@ -108,6 +108,12 @@ struct store {
 	MDB_env *env;
 	bool env_open;
 	MDB_dbi db_meta, db_scans, db_entries, db_dirs, db_links, db_errors, db_tombstones;
+	/** Progress samples by scan (store_scan_samples_put()); absent from a read-only open of
+	 * a store no version with samples has opened for writing: has_samples is then false. */
+	MDB_dbi db_samples;
+	bool has_samples;
+	/** Opened with STORE_OPEN_READ_ONLY: no lock, no writer, reads only. */
+	bool read_only;
 	uint64_t map_size;
 
 	pthread_mutex_t mu;

@@ -21,7 +21,7 @@
  * as the scan itself counts them (entries by type, bytes of regular files, recorded errors).
  */
 
-/* Opens (creating) the seven tables. */
+/* Opens (creating) the eight tables (samples: since the progress samples; created when absent). */
 static int store_open_tables(struct store *s, MDB_txn *txn, struct errbuf *err)
 {
 	struct {
@@ -30,13 +30,14 @@ static int store_open_tables(struct store *s, MDB_txn *txn, struct errbuf *err)
 	} dbs[] = {{"meta", &s->db_meta},       {"scans", &s->db_scans},
 		   {"entries", &s->db_entries}, {"dirs", &s->db_dirs},
 		   {"links", &s->db_links},     {"errors", &s->db_errors},
-		   {"tombstones", &s->db_tombstones}};
+		   {"tombstones", &s->db_tombstones}, {"samples", &s->db_samples}};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		int rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
 		if (rc)
 			return store_mdb_err(s, err, rc, "opening table %s of %s", dbs[i].name,
 					     s->path);
 	}
+	s->has_samples = true;
 	return 0;
 }
 
