@@ -209,3 +209,35 @@ void jobq_metrics(struct jobq *jq, struct jobq_metrics *out)
 	out->queued = (unsigned)jq->queue.len;
 	pthread_mutex_unlock(&jq->lock);
 }
+
+int jobq_samples(struct jobq *jq, uint64_t id, struct store_sample **v, size_t *n,
+		 struct errbuf *err)
+{
+	*v = NULL;
+	*n = 0;
+	pthread_mutex_lock(&jq->lock);
+	struct jobq_job *job = jobq_find_locked(jq, id);
+	if (job && job->deleted) {
+		pthread_mutex_unlock(&jq->lock);
+		return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
+	}
+	if (job) {
+		size_t cnt = job->samples.n;
+		struct store_sample *copy = cnt ? malloc(cnt * sizeof(*copy)) : NULL;
+		if (copy)
+			memcpy(copy, job->samples.v, cnt * sizeof(*copy));
+		pthread_mutex_unlock(&jq->lock);
+		if (cnt && !copy)
+			return errbuf_errno(err, ENOMEM, "reading the progress of scan %llu",
+					    (unsigned long long)id);
+		*v = copy;
+		*n = cnt;
+		return 0;
+	}
+	pthread_mutex_unlock(&jq->lock);
+	/* Let go of: its samples were written before (jobq_samples_save()). */
+	int rc = store_scan_samples_get(jq->store, id, v, n, err);
+	if (rc == -ENOENT)
+		return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
+	return rc;
+}
