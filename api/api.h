@@ -31,9 +31,10 @@
 /** Buckets of the request duration histogram (the last is +Inf): see api_duration_bounds. */
 #define API_DURATION_BUCKETS 16
 /** Room for route labels of the metrics: the distinct path patterns, then "other". */
-#define API_ROUTE_LABELS 16
+#define API_ROUTE_LABELS 32
 
 struct api_waiters;
+struct api_events;
 
 /** The counters of one route label, updated by every HTTP thread (atomics only). */
 struct api_route_counters {
@@ -65,6 +66,10 @@ struct api_ctx {
 	struct store *store;
 	struct jobq *jobq;
 	struct api_waiters *waiters;
+	/** What the job manager publishes (job_events.h), read by the event streams. */
+	struct jobev_bus *bus;
+	/** The event streams (events.c). */
+	struct api_events *events;
 	struct api_token_key key;
 	/** Resolved allowed roots (realpath), or none. */
 	char **allow_roots;
@@ -233,6 +238,19 @@ void api_waiters_notify(void *waiters, uint64_t id);
  */
 int api_waiters_suspend(struct api_waiters *w, struct api_req *req, int64_t deadline_ns);
 
+/* ---------------------------------------------------------------- event streams (events.c) */
+
+/** Starts the hub thread ("api-events") that resumes the streams of `bus` (borrowed). */
+int api_events_create(struct api_events **out, struct api_ctx *ctx, struct jobev_bus *bus,
+		      struct errbuf *err);
+/**
+ * Refuses new streams, resumes every suspended one (each sends what the bus still holds for it
+ * and ends), waits a moment for them, and joins the hub thread. Call before MHD_stop_daemon(),
+ * which must see no suspended connection. Closes the bus for waiters. Idempotent.
+ */
+void api_events_stop(struct api_events *h);
+void api_events_destroy(struct api_events *h);
+
 /* ---------------------------------------------------------------- handlers */
 
 enum MHD_Result api_scans_post(struct api_req *req);
@@ -246,6 +264,12 @@ enum MHD_Result api_scan_delete(struct api_req *req);
 enum MHD_Result api_scan_entries(struct api_req *req);
 enum MHD_Result api_scan_errors(struct api_req *req);
 enum MHD_Result api_scan_stats(struct api_req *req);
+/** GET /scans/{id}/events: the scan's state, progress, slow_dir and finished, as SSE. */
+enum MHD_Result api_scan_events(struct api_req *req);
+/** GET /events: created, started, progress, finished and deleted of every scan, as SSE. */
+enum MHD_Result api_events_all(struct api_req *req);
+/** GET /scans/{id}/progress: the scan's progress samples (scan_progress.c). */
+enum MHD_Result api_scan_progress(struct api_req *req);
 enum MHD_Result api_stats(struct api_req *req);
 enum MHD_Result api_healthz(struct api_req *req);
 enum MHD_Result api_readyz(struct api_req *req);
