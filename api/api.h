@@ -14,6 +14,7 @@
 #include "api/guard.h"
 #include "api/jsonw.h"
 #include "api/router.h"
+#include "api/scan_doc.h"
 #include "api/token.h"
 #include "api/server.h"
 #include "service/job/job.h"
@@ -286,19 +287,6 @@ enum MHD_Result api_options(struct api_req *req);
 int api_scan_states(struct api_ctx *ctx, uint64_t by_state[SCAN_STATE_COUNT],
 		    int (*each)(void *arg, const struct store_scan *scan, enum scan_state state),
 		    void *arg, struct errbuf *err);
-
-/** Flags of api_scan_doc(). */
-enum api_scan_doc_flags {
-	/** Add "stats": the view's counters_json (read with JOBQ_VIEW_COUNTERS), or null. */
-	API_SCAN_DOC_STATS = 1u << 0,
-};
-
-/**
- * Writes the scan resource of a merged view into `w` (scans.c): GET /scans/{id} with
- * API_SCAN_DOC_STATS, an item of GET /scans without. `leindexd scan --json` and `leindexd show
- * --json` print the same document. Pure; thread-safe on distinct writers.
- */
-void api_scan_doc(const struct jobq_view *v, unsigned flags, struct jsonw *w);
 
 /**
  * Writes the scan resource of `id` into `w`: its merged view (jobq_view_get()) with its stats. Returns 0,

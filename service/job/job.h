@@ -203,6 +203,12 @@ int jobq_view_overlay(struct jobq *jq, const struct store_scan *rec, unsigned fl
  */
 int jobq_view_of_run(struct scanrun *r, unsigned flags, struct jobq_view *out);
 
+/**
+ * Fills `out` from a stored record alone (the CLI reading a store, with or without a server
+ * beside it), borrowing `rec`, which must outlive the view. Returns 0 or -ENOMEM (counters).
+ */
+int jobq_view_of_record(const struct store_scan *rec, unsigned flags, struct jobq_view *out);
+
 /** Frees what the view owns and zeroes it. NULL is fine. */
 void jobq_view_clear(struct jobq_view *v);
 
@@ -214,6 +220,14 @@ void jobq_view_clear(struct jobq_view *v);
  */
 int jobq_samples(struct jobq *jq, uint64_t id, struct store_sample **v, size_t *n,
 		 struct errbuf *err);
+
+/**
+ * The JSON object text of a scan's state as events carry it: {"scan_id", "state", "entries",
+ * "dirs", "files", "symlinks", "other", "bytes", "errors", "queued_dirs", "elapsed_seconds",
+ * "error"}: the data of `finished`, and of the `state` an event stream opens with. Malloc'ed;
+ * NULL when out of memory. Pure.
+ */
+char *jobq_view_doc(const struct jobq_view *v);
 
 /** Scans running and waiting now. */
 void jobq_counts(struct jobq *jq, unsigned *running, unsigned *queued);

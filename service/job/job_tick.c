@@ -61,28 +61,59 @@ static json_t *jobq_doc(uint64_t id, const char *state)
 	return json_pack("{sI ss}", "scan_id", (json_int_t)id, "state", state);
 }
 
+/*
+ * The document of a scan's state: scan_id, state, its counts, elapsed_seconds and error (the
+ * `finished` event, and the `state` an event stream opens with). NULL when out of memory.
+ */
+static json_t *jobq_state_json(uint64_t id, enum scan_state state,
+			       const struct scanner_progress *prog, int64_t started_ns,
+			       int64_t finished_ns, const char *error)
+{
+	struct scanner_progress p = *prog;
+	if (scan_state_finished(state))
+		p.queued_dirs = 0;
+	json_t *o = jobq_doc(id, scan_state_name(state));
+	int rc = o ? jobq_doc_counts(o, &p) : -1;
+	int64_t end = finished_ns ? finished_ns : clock_wall_ns();
+	double secs = started_ns && end >= started_ns ? (double)(end - started_ns) / 1e9 : 0.0;
+	if (rc == 0)
+		rc = json_object_set_new(o, "elapsed_seconds", json_real(secs));
+	if (rc == 0)
+		rc = json_object_set_new(o, "error", error && error[0] ? json_string(error) : json_null());
+	if (rc < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+char *jobq_view_doc(const struct jobq_view *v)
+{
+	json_t *o = jobq_state_json(v->rec.id, v->state, &v->progress, v->started_ns,
+				    v->finished_ns, v->error);
+	char *text = o ? scanjson_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return text;
+}
+
 void jobq_event_locked(struct jobq *jq, struct jobq_job *job, enum jobev_kind kind)
 {
 	if (!jq->events)
 		return;
 	const struct scanrun *r = &job->run;
-	json_t *o = jobq_doc(r->id, scan_state_name(r->state));
-	int rc = o ? 0 : -1;
-	if (rc == 0 && kind == JOBEV_CREATED)
-		rc = scanjson_set_path(o, "root", r->opts.root, strlen(r->opts.root));
-	if (rc == 0 && kind == JOBEV_FINISHED) {
+	json_t *o;
+	int rc = 0;
+	if (kind == JOBEV_FINISHED) {
 		struct scanner_progress p;
 		scanrun_progress_locked(r, &p);
-		p.queued_dirs = 0;
-		rc = jobq_doc_counts(o, &p);
-		double secs = r->started_ns && r->finished_ns >= r->started_ns
-				      ? (double)(r->finished_ns - r->started_ns) / 1e9 : 0.0;
-		if (rc == 0)
-			rc = json_object_set_new(o, "elapsed_seconds", json_real(secs));
-		if (rc == 0)
-			rc = json_object_set_new(o, "error", r->error[0] ? json_string(r->error)
-									 : json_null());
+		o = jobq_state_json(r->id, r->state, &p, r->started_ns, r->finished_ns, r->error);
+	} else {
+		o = jobq_doc(r->id, scan_state_name(r->state));
 	}
+	if (!o)
+		rc = -1;
+	if (rc == 0 && kind == JOBEV_CREATED)
+		rc = scanjson_set_path(o, "root", r->opts.root, strlen(r->opts.root));
 	jobq_publish_doc(jq, kind, r->id, o, rc);
 }
 

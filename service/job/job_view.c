@@ -128,6 +128,13 @@ int jobq_view_of_run(struct scanrun *r, unsigned flags, struct jobq_view *out)
 	return rc;
 }
 
+int jobq_view_of_record(const struct store_scan *rec, unsigned flags, struct jobq_view *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->rec = *rec;
+	return jobq_view_rec(flags, out);
+}
+
 void jobq_view_clear(struct jobq_view *v)
 {
 	if (!v)
