@@ -79,10 +79,14 @@ void config_usage(FILE *out)
 	    "                                     print a new API token and its line for --token-file\n",
 	    out);
 	/* The commands on stored scans, from their table (cli_commands.c). */
-	for (const struct cli_command *c = cli_commands; c->name; c++)
-		fprintf(out, "  leindexd %-26s %s\n", c->synopsis, c->summary);
+	for (const struct cli_command *c = cli_commands; c->name; c++) {
+		if (strlen(c->synopsis) > 24)
+			fprintf(out, "  leindexd %s\n%37s%s\n", c->synopsis, "", c->summary);
+		else
+			fprintf(out, "  leindexd %-25s %s\n", c->synopsis, c->summary);
+	}
 	fputs(
-	    "  leindexd --version | --help       (-h, and COMMAND -h, work too)\n"
+	    "  leindexd --version | --help       (-h works too, and after any command)\n"
 	    "\n"
 	    "Every command finds its data directory the same way: --data-dir DIR, else\n"
 	    "LEINDEX_DATA_DIR, else $XDG_STATE_HOME/leindexd, else ~/.local/state/leindexd.\n"
