@@ -16,6 +16,7 @@
 #include "api/jsonw.h"
 #include "api/router.h"
 #include "api/scan_filter.h"
+#include "api/scan_doc.h"
 #include "api/token.h"
 #include "api/server.h"
 #include "service/job/job.h"
@@ -36,6 +37,7 @@
 #define API_ROUTE_LABELS 32
 
 struct api_waiters;
+struct api_events;
 
 /** The counters of one route label, updated by every HTTP thread (atomics only). */
 struct api_route_counters {
@@ -67,6 +69,10 @@ struct api_ctx {
 	struct store *store;
 	struct jobq *jobq;
 	struct api_waiters *waiters;
+	/** What the job manager publishes (job_events.h), read by the event streams. */
+	struct jobev_bus *bus;
+	/** The event streams (events.c). */
+	struct api_events *events;
 	struct api_token_key key;
 	/** Resolved allowed roots (realpath), or none. */
 	char **allow_roots;
@@ -328,6 +334,18 @@ const char *api_encoding_name(enum api_encoding enc);
 enum MHD_Result api_stream_reply(struct api_req *req, struct api_stream_src *src,
 				 const char *ctype, const char *const *headers);
 
+/* ---------------------------------------------------------------- event streams (events.c) */
+
+/** Starts the hub thread ("api-events") that resumes the streams of `bus` (borrowed). */
+int api_events_create(struct api_events **out, struct api_ctx *ctx, struct jobev_bus *bus,
+		      struct errbuf *err);
+/**
+ * Refuses new streams, resumes every suspended one (each sends what the bus still holds for it
+ * and ends), waits a moment for them, and joins the hub thread. Call before MHD_stop_daemon(),
+ * which must see no suspended connection. Closes the bus for waiters. Idempotent.
+ */
+void api_events_stop(struct api_events *h);
+void api_events_destroy(struct api_events *h);
 
 /* ---------------------------------------------------------------- handlers */
 
@@ -349,6 +367,12 @@ enum MHD_Result api_scan_top(struct api_req *req);
 /** GET /scans/{id}/tree?prefix=P&depth=D: per-directory subtree totals. */
 enum MHD_Result api_scan_tree(struct api_req *req);
 enum MHD_Result api_scan_stats(struct api_req *req);
+/** GET /scans/{id}/events: the scan's state, progress, slow_dir and finished, as SSE. */
+enum MHD_Result api_scan_events(struct api_req *req);
+/** GET /events: created, started, progress, finished and deleted of every scan, as SSE. */
+enum MHD_Result api_events_all(struct api_req *req);
+/** GET /scans/{id}/progress: the scan's progress samples (scan_progress.c). */
+enum MHD_Result api_scan_progress(struct api_req *req);
 enum MHD_Result api_stats(struct api_req *req);
 enum MHD_Result api_healthz(struct api_req *req);
 enum MHD_Result api_readyz(struct api_req *req);
@@ -371,7 +395,7 @@ int api_scan_states(struct api_ctx *ctx, uint64_t by_state[SCAN_STATE_COUNT],
 		    void *arg, struct errbuf *err);
 
 /**
- * Writes the scan resource of `id` into `w`: its merged view (jobq_view_get()). Returns 0,
+ * Writes the scan resource of `id` into `w`: its merged view (jobq_view_get()) with its stats. Returns 0,
  * -ENOENT (unknown or deleted), or another negative error with a message in err.
  */
 int api_scan_write(struct api_ctx *ctx, uint64_t id, struct jsonw *w, struct errbuf *err);

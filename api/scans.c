@@ -20,8 +20,7 @@
 
 /* ---------------------------------------------------------------- the scan resource */
 
-/* Writes the scan resource of a merged view. */
-static void api_scan_write_view(const struct jobq_view *v, struct jsonw *w)
+void api_scan_doc(const struct jobq_view *v, unsigned flags, struct jsonw *w)
 {
 	const struct store_scan *rec = &v->rec;
 	const struct scanner_progress *p = &v->progress;
@@ -41,6 +40,8 @@ static void api_scan_write_view(const struct jobq_view *v, struct jsonw *w)
 	api_jw_time(w, "finished_at", v->finished_ns);
 	jsonw_key(w, "progress");
 	jsonw_obj(w);
+	jsonw_key(w, "entries");
+	jsonw_u64(w, p->dirs + p->files + p->symlinks + p->other);
 	jsonw_key(w, "dirs");
 	jsonw_u64(w, p->dirs);
 	jsonw_key(w, "files");
@@ -63,6 +64,14 @@ static void api_scan_write_view(const struct jobq_view *v, struct jsonw *w)
 		jsonw_str(w, "the scan failed (the message is not valid UTF-8; see the log)");
 	else
 		jsonw_null(w);
+	if (flags & API_SCAN_DOC_STATS) {
+		/* The counters of GET /scans/{id}/stats, once; null while queued. */
+		jsonw_key(w, "stats");
+		if (v->counters_json)
+			jsonw_rawval(w, v->counters_json, strlen(v->counters_json));
+		else
+			jsonw_null(w);
+	}
 	jsonw_obj_end(w);
 }
 
@@ -71,7 +80,7 @@ int api_scan_write_rec(struct api_ctx *ctx, const struct store_scan *rec, struct
 	struct jobq_view v;
 	int rc = jobq_view_overlay(ctx->jobq, rec, 0, &v);
 	if (rc == 0)
-		api_scan_write_view(&v, w);
+		api_scan_doc(&v, 0, w);
 	jobq_view_clear(&v);
 	return rc;
 }
@@ -79,9 +88,9 @@ int api_scan_write_rec(struct api_ctx *ctx, const struct store_scan *rec, struct
 int api_scan_write(struct api_ctx *ctx, uint64_t id, struct jsonw *w, struct errbuf *err)
 {
 	struct jobq_view v;
-	int rc = jobq_view_get(ctx->jobq, id, 0, &v, err);
+	int rc = jobq_view_get(ctx->jobq, id, JOBQ_VIEW_COUNTERS, &v, err);
 	if (rc == 0)
-		api_scan_write_view(&v, w);
+		api_scan_doc(&v, API_SCAN_DOC_STATS, w);
 	jobq_view_clear(&v);
 	return rc;
 }

@@ -41,8 +41,13 @@
  * class, with its duration: metrics.c), logs one line, and frees the request. Every answer
  * carries the request's X-Request-Id (reply.c), as do problem bodies and the log line.
  *
+ * Event streams (events.c) are responses whose content comes from the job manager's event bus;
+ * a stream with nothing to send suspends its connection, so it holds no thread.
+ *
  * Shutdown on SIGTERM/SIGINT: stop accepting (quiesce), say not ready, interrupt the scans
- * (jobq_shutdown), resume suspended requests, stop the daemon, close the store.
+ * (jobq_shutdown, which publishes their `finished`), end the event streams and resume the
+ * suspended requests (MHD_stop_daemon() must never see a suspended connection), stop the
+ * daemon, close the store.
  */
 
 #define API_CONN_TIMEOUT 10
@@ -501,10 +506,14 @@ int api_serve(const struct api_server_opts *cfg)
 		goto out;
 	if (api_waiters_create(&ctx->waiters, ctx, &err) < 0)
 		goto out;
+	if (jobev_create(&ctx->bus, NULL, &err) < 0)
+		goto out;
 	struct jobq_opts jo = {.store = ctx->store, .max_running = cfg->max_running ? cfg->max_running : JOBQ_MAX_RUNNING_DEFAULT,
 			       .max_queued = cfg->max_queued, .on_finish = api_waiters_notify,
-			       .on_finish_ctx = ctx->waiters};
+			       .on_finish_ctx = ctx->waiters, .events = ctx->bus};
 	if (jobq_create(&ctx->jobq, &jo, &err) < 0)
+		goto out;
+	if (api_events_create(&ctx->events, ctx, ctx->bus, &err) < 0)
 		goto out;
 
 	struct sockaddr_storage ss;
@@ -557,6 +566,8 @@ int api_serve(const struct api_server_opts *cfg)
 	atomic_store(&ctx->shutting_down, true);
 	MHD_socket lfd = MHD_quiesce_daemon(d);
 	jobq_shutdown(ctx->jobq);
+	/* Every suspended connection is resumed before the daemon stops (an API rule of MHD). */
+	api_events_stop(ctx->events);
 	api_waiters_stop(ctx->waiters);
 	MHD_stop_daemon(d);
 	d = NULL;
@@ -568,10 +579,13 @@ out:
 	if (ret != 0)
 		LOG_EV(LOG_ERROR, "the server could not start", LOG_STR("error", err.msg));
 	if (d) {
+		api_events_stop(ctx->events);
 		api_waiters_stop(ctx->waiters);
 		MHD_stop_daemon(d);
 	}
+	api_events_destroy(ctx->events);
 	jobq_destroy(ctx->jobq);
+	jobev_destroy(ctx->bus);
 	api_waiters_destroy(ctx->waiters);
 	api_conns_destroy(ctx->conns);
 	api_auth_destroy(ctx->auth);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "service/job/scanjson.h"
+
 /* How many of the last completed scans /stats reports throughput for. */
 #define API_STATS_RECENT 5
 
@@ -73,7 +75,9 @@ static int api_stats_cb(void *arg, const struct store_scan *scan, enum scan_stat
 		for (size_t i = 0; i < 3; i++) {
 			jsonw_key(w, keys[i]);
 			json_t *v = c ? json_object_get(c, keys[i]) : NULL;
-			jsonw_dbl(w, v ? json_number_value(v) : 0.0);
+			char num[64];
+			size_t nl = scanjson_real_text(v ? json_number_value(v) : 0.0, num, sizeof(num));
+			jsonw_rawval(w, num, nl);
 		}
 		jsonw_obj_end(w);
 		json_decref(c);
@@ -147,6 +151,10 @@ enum MHD_Result api_stats(struct api_req *req)
 	jsonw_u64(&w, acc.totals.dirs);
 	jsonw_key(&w, "files");
 	jsonw_u64(&w, acc.totals.files);
+	jsonw_key(&w, "symlinks");
+	jsonw_u64(&w, acc.totals.symlinks);
+	jsonw_key(&w, "other");
+	jsonw_u64(&w, acc.totals.other);
 	jsonw_key(&w, "bytes");
 	jsonw_u64(&w, acc.totals.bytes);
 	jsonw_key(&w, "errors");
@@ -169,7 +177,10 @@ enum MHD_Result api_stats(struct api_req *req)
 	jsonw_key(&w, "used_bytes");
 	jsonw_u64(&w, info.used_bytes);
 	jsonw_key(&w, "fill_ratio");
-	jsonw_dbl(&w, info.map_bytes ? (double)info.used_bytes / (double)info.map_bytes : 0.0);
+	char fill[64];
+	size_t fl = scanjson_real_text(info.map_bytes ? (double)info.used_bytes / (double)info.map_bytes
+						      : 0.0, fill, sizeof(fill));
+	jsonw_rawval(&w, fill, fl);
 	jsonw_key(&w, "writable");
 	jsonw_bool(&w, info.writable);
 	jsonw_key(&w, "write_errors");

@@ -2,6 +2,7 @@
 #include "service/cli_query.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "api/scan_filter.h"
 #include "base/errbuf.h"
 #include "store/store.h"
+#include "service/config.h"
 
 /*
  * The filters are the query parameters of GET /scans/{id}/entries spelled as flags: --NAME VALUE
@@ -61,7 +63,8 @@ static void cli_query_usage(FILE *fp, enum cli_query_cmd cmd)
 	      "  --match GLOB  --name NAME  --ext EXT (repeatable)  --min-size N  --max-size N\n"
 	      "  --modified-after RFC3339  --modified-before RFC3339  --type file|dir|symlink|other\n"
 	      "  --prefix PATH  --prefix-b64 B64  --prefix-mode path|string\n"
-	      "  --data-dir DIR  the store [LEINDEX_DATA_DIR] (default ./data)\n", fp);
+	      "  --data-dir DIR  the store [LEINDEX_DATA_DIR] (default $XDG_STATE_HOME/leindexd, else\n"
+	      "                  ~/.local/state/leindexd); read-only, so beside a running server\n", fp);
 }
 
 /* Takes one flag (argv[*i], maybe with its value in argv[*i + 1]). 0, or -1 on a usage error. */
@@ -401,7 +404,14 @@ static int cli_query_run(struct cli_query *q)
 	struct store *s = NULL;
 	struct errbuf err;
 	errbuf_clear(&err);
-	struct store_opts so = {.dir = q->data_dir};
+	/* The data directory as every command finds it; read-only, so beside a running server. */
+	char dir[PATH_MAX];
+	if (config_data_dir(q->data_dir, dir, sizeof(dir), &err) < 0) {
+		fprintf(stderr, "leindexd: %s\n", err.msg);
+		return 2;
+	}
+	q->data_dir = dir;
+	struct store_opts so = {.dir = dir, .flags = STORE_OPEN_READ_ONLY};
 	if (store_open(&s, &so, &err) < 0) {
 		fprintf(stderr, "leindexd: %s\n", err.msg);
 		return 1;
@@ -438,8 +448,6 @@ int cli_query_main(int argc, char **argv)
 {
 	struct cli_query q = {.cmd = strcmp(argv[1], "top") == 0 ? CLI_Q_TOP : CLI_Q_ENTRIES,
 			      .limit = 100, .fp = stdout};
-	const char *env = getenv("LEINDEX_DATA_DIR");
-	q.data_dir = env && *env ? env : "./data";
 	api_filter_init(&q.qf);
 	jsonw_init(&q.w);
 	int rc = cli_query_args(&q, argc, argv);

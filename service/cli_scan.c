@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,11 +10,16 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <dirent.h>
+#include <limits.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/log.h"
 #include "service/job/job.h"
 #include "service/job/scan_run.h"
+#include "service/cli_store.h"
+#include "service/job/scan_samples.h"
 #include "service/job/scanjson.h"
 #include "service/scan/scanner.h"
 #include "store/store.h"
@@ -35,18 +39,28 @@
 
 struct cli_watch {
 	struct scanrun *run;
+	/** The scan's progress samples, taken on each tick (the watcher's; read after the join). */
+	struct scansamples samples;
 	sigset_t set; /**< SIGINT, SIGTERM, SIGUSR1 (the stop) */
 	pthread_t thread;
 	bool started;
 };
 
-static void cli_watch_progress(struct scanrun *run)
+static void cli_watch_progress(struct cli_watch *w)
 {
+	struct scanrun *run = w->run;
 	struct jobq_view v;
 	if (jobq_view_of_run(run, 0, &v) < 0)
 		return;
 	const struct scanner_progress *p = &v.progress;
 	int64_t now = clock_wall_ns();
+	if (v.started_ns && now > v.started_ns) {
+		struct store_sample x = {.t_ms = (uint64_t)(now - v.started_ns) / 1000000,
+					 .entries = p->dirs + p->files + p->symlinks + p->other,
+					 .dirs = p->dirs, .files = p->files, .bytes = p->bytes,
+					 .errors = p->errors};
+		scansamples_add(&w->samples, &x); /* out of memory: one sample fewer */
+	}
 	LOG_EV(LOG_INFO, "scanning", LOG_U64("scan_id", v.rec.id),
 	       LOG_U64("entries", p->dirs + p->files + p->symlinks + p->other),
 	       LOG_U64("dirs", p->dirs), LOG_U64("files", p->files), LOG_U64("bytes", p->bytes),
@@ -62,7 +76,7 @@ static void *cli_watch_main(void *arg)
 	for (;;) {
 		int sig = sigtimedwait(&w->set, NULL, &every);
 		if (sig < 0 && (errno == EAGAIN || errno == EINTR)) {
-			cli_watch_progress(w->run);
+			cli_watch_progress(w);
 			continue;
 		}
 		if (sig == SIGINT || sig == SIGTERM) {
@@ -182,98 +196,6 @@ static int cli_skipped(struct store *st, uint64_t scan_id, struct errbuf *err)
 	return 0;
 }
 
-/* A number of the counters document (0 when absent). */
-static double cli_num(const json_t *counters, const char *key)
-{
-	return json_number_value(json_object_get(counters, key));
-}
-
-/* Prints the slowest directory's path as stored: its text, or the bytes its base64 stands for. */
-static void cli_print_slowest(const json_t *slowest)
-{
-	const char *text = json_string_value(json_object_get(slowest, "path"));
-	const char *b64 = json_string_value(json_object_get(slowest, "path_b64"));
-	if (text && *text) {
-		fputs(text, stdout);
-		return;
-	}
-	size_t len = b64 ? strlen(b64) : 0;
-	unsigned char *raw = len ? malloc(len / 4 * 3 + 3) : NULL;
-	int n = raw ? EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)len) : -1;
-	if (n < 0) {
-		putchar('.');
-	} else {
-		/* EVP_DecodeBlock counts the padding as zero bytes. */
-		for (size_t i = len; i > 0 && b64[i - 1] == '='; i--)
-			n--;
-		fwrite(raw, 1, (size_t)n, stdout);
-	}
-	free(raw);
-}
-
-static void cli_print_text(const struct jobq_view *v, const json_t *c)
-{
-	const struct store_scan *rec = &v->rec;
-	const struct scanner_progress *p = &v->progress;
-	uint64_t entries = p->dirs + p->files + p->symlinks + p->other;
-	printf("scan %" PRIu64 " of %s: %s\n", rec->id, rec->root, scan_state_name(v->state));
-	printf("  entries %" PRIu64 " (dirs %" PRIu64 ", files %" PRIu64 ", symlinks %" PRIu64
-	       ", other %" PRIu64 "), %" PRIu64 " bytes, %" PRIu64 " errors\n",
-	       entries, p->dirs, p->files, p->symlinks, p->other, p->bytes, p->errors);
-	printf("  wall %.3f s, %u workers, %" PRIu64 " directories read, queue peak %" PRIu64 "\n",
-	       cli_num(c, "wall_seconds"), (unsigned)cli_num(c, "workers"),
-	       (uint64_t)cli_num(c, "scandir_calls"), (uint64_t)cli_num(c, "queue_peak"));
-	printf("  time in: scandir %.3f s, stat %.3f s, ignore %.3f s, symlinks %.3f s, hash %.3f s,"
-	       " store %.3f s (summed over workers)\n",
-	       cli_num(c, "scandir_seconds"), cli_num(c, "stat_seconds"),
-	       cli_num(c, "ignore_match_seconds"), cli_num(c, "symlink_check_seconds"),
-	       cli_num(c, "hash_seconds"), cli_num(c, "store_seconds"));
-	uint64_t ign_files = (uint64_t)cli_num(c, "ignored_files");
-	uint64_t ign_dirs = (uint64_t)cli_num(c, "ignored_dirs");
-	printf("  ignored %" PRIu64 " paths (%" PRIu64 " files, %" PRIu64 " directories, not read) "
-	       "by %" PRIu64 " ignore files%s (--skipped lists them)\n", ign_files + ign_dirs,
-	       ign_files, ign_dirs, (uint64_t)cli_num(c, "ignore_files"),
-	       v->rec.options_json && strstr(v->rec.options_json, "\"ignore\":[\"") ? " and the ignore option"
-								     : "");
-	const json_t *slowest = json_object_get(c, "slowest_scandir");
-	printf("  slow directories %" PRIu64 "; slowest %.3f s: ", (uint64_t)cli_num(c, "slow_scandirs"),
-	       cli_num(slowest, "seconds"));
-	cli_print_slowest(slowest);
-	putchar('\n');
-	if (v->error)
-		printf("  error: %s\n", v->error);
-}
-
-/* The summary as one JSON object: the scan, its counts, and its counters nested and on top. */
-static int cli_print_json(const struct jobq_view *v, json_t *counters)
-{
-	const struct store_scan *rec = &v->rec;
-	const struct scanner_progress *p = &v->progress;
-	json_t *doc = json_pack("{sI ss sI sI sI sI sI sI sI so* sO}",
-				"id", (json_int_t)rec->id, "state", scan_state_name(v->state),
-				"entries", (json_int_t)(p->dirs + p->files + p->symlinks + p->other),
-				"dirs", (json_int_t)p->dirs, "files", (json_int_t)p->files,
-				"symlinks", (json_int_t)p->symlinks, "other", (json_int_t)p->other,
-				"bytes", (json_int_t)p->bytes, "errors", (json_int_t)p->errors,
-				"error", v->error ? json_string(v->error) : json_null(),
-				"counters", counters);
-	if (!doc || scanjson_set_path(doc, "root", rec->root, rec->root_len) < 0) {
-		json_decref(doc);
-		fprintf(stderr, "leindexd: out of memory encoding the summary\n");
-		return -1;
-	}
-	/* The counters also at the top level, so scripts can read them without nesting. */
-	char *text = json_object_update(doc, counters) == 0 ? scanjson_dumps(doc, JSON_COMPACT) : NULL;
-	json_decref(doc);
-	if (!text) {
-		fprintf(stderr, "leindexd: out of memory encoding the summary\n");
-		return -1;
-	}
-	puts(text);
-	free(text);
-	return 0;
-}
-
 /* Prints the scan as the merged view shows it: the list of paths, the JSON or the text summary. */
 static int cli_print(struct store *st, struct scanrun *run, const struct config *cfg)
 {
@@ -295,17 +217,75 @@ static int cli_print(struct store *st, struct scanrun *run, const struct config 
 	struct jobq_view v;
 	json_t *counters = NULL;
 	int rc = jobq_view_of_run(run, JOBQ_VIEW_COUNTERS, &v);
-	if (rc == 0 && !(counters = json_loads(v.counters_json, 0, NULL)))
+	if (rc == 0 && !(cfg->scan_cli_flags & CONFIG_SCAN_JSON) &&
+	    !(counters = json_loads(v.counters_json, 0, NULL)))
 		rc = -ENOMEM;
 	if (rc < 0)
 		fprintf(stderr, "leindexd: out of memory reading the counters of scan %" PRIu64 "\n", run->id);
 	else if (cfg->scan_cli_flags & CONFIG_SCAN_JSON)
-		rc = cli_print_json(&v, counters);
+		rc = cli_print_scan_json(stdout, &v); /* exactly GET /scans/{id} */
 	else
-		cli_print_text(&v, counters);
+		cli_print_summary(stdout, &v, counters);
 	json_decref(counters);
 	jobq_view_clear(&v);
 	return rc;
+}
+
+/* Keeps the samples with the scan, its final counts last, for GET /scans/{id}/progress. */
+static void cli_save_samples(struct store *st, struct scanrun *run, struct scansamples *s)
+{
+	const struct scanner_progress *p = &run->progress;
+	int64_t ns = run->finished_ns > run->started_ns ? run->finished_ns - run->started_ns : 0;
+	struct store_sample zero = {0};
+	struct store_sample fin = {.t_ms = (uint64_t)ns / 1000000,
+				   .entries = p->dirs + p->files + p->symlinks + p->other,
+				   .dirs = p->dirs, .files = p->files, .bytes = p->bytes,
+				   .errors = p->errors};
+	if (s->n == 0)
+		scansamples_add(s, &zero);
+	scansamples_final(s, &fin);
+	struct errbuf err;
+	errbuf_clear(&err);
+	if (store_scan_samples_put(st, run->id, s->v, s->n, &err) < 0)
+		fprintf(stderr, "leindexd: keeping the progress samples of scan %" PRIu64 ": %s\n",
+			run->id, err.msg);
+}
+
+/*
+ * --no-store: a fresh store in a temporary directory ($TMPDIR, else /tmp), removed once the scan
+ * is printed. NULL after a message when it cannot be made.
+ */
+static const char *cli_tmp_store(char *buf, size_t cap)
+{
+	const char *t = getenv("TMPDIR");
+	snprintf(buf, cap, "%s/leindexd-scan.XXXXXX", t && t[0] == '/' ? t : "/tmp");
+	if (!mkdtemp(buf)) {
+		fprintf(stderr, "leindexd: --no-store: making a temporary directory %s: %s\n", buf,
+			strerror(errno));
+		buf[0] = '\0';
+		return NULL;
+	}
+	return buf;
+}
+
+/* Removes what cli_tmp_store() made (the store's files, then the directory); "" is nothing. */
+static void cli_tmp_remove(const char *dir)
+{
+	if (!dir[0])
+		return;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) < 0)
+			fprintf(stderr, "leindexd: --no-store: removing %s/%s: %s\n", dir, e->d_name,
+				strerror(errno));
+	}
+	if (d)
+		closedir(d);
+	if (rmdir(dir) < 0)
+		fprintf(stderr, "leindexd: --no-store: removing %s: %s\n", dir, strerror(errno));
 }
 
 /* Creates the scan record, runs the scan through the life cycle the service uses, prints it. */
@@ -331,9 +311,14 @@ static int cli_run(struct store *st, const struct scanner_opts *opts, const stru
 		return 2;
 	}
 	struct cli_watch watch = {0};
+	struct store_sample zero = {0};
+	scansamples_add(&watch.samples, &zero);
 	cli_watch_start(&watch, &run);
 	rc = scanrun_run(&run, &err);
 	cli_watch_stop(&watch);
+	if (rc == 0 && !(cfg->scan_cli_flags & CONFIG_SCAN_NO_STORE))
+		cli_save_samples(st, &run, &watch.samples);
+	scansamples_clear(&watch.samples);
 
 	/* The run is over: no other thread uses it any more. */
 	int status = run.state == SCAN_COMPLETED ? 0 : 1;
@@ -368,9 +353,16 @@ int cli_scan(const struct config *cfg)
 	struct errbuf err;
 	errbuf_clear(&err);
 	struct store *store;
-	struct store_opts so = {.dir = cfg->data_dir, .map_size = cfg->map_size};
+	char tmp[PATH_MAX] = "";
+	const char *dir = cfg->data_dir;
+	if ((cfg->scan_cli_flags & CONFIG_SCAN_NO_STORE) && !(dir = cli_tmp_store(tmp, sizeof(tmp)))) {
+		free(root);
+		return 2;
+	}
+	struct store_opts so = {.dir = dir, .map_size = cfg->map_size};
 	if (store_open(&store, &so, &err) < 0) {
 		fprintf(stderr, "leindexd: %s\n", err.msg);
+		cli_tmp_remove(tmp);
 		free(root);
 		return 2;
 	}
@@ -384,6 +376,7 @@ int cli_scan(const struct config *cfg)
 	}
 	int status = cli_run(store, &opts, cfg);
 	store_close(store);
+	cli_tmp_remove(tmp);
 	free(root);
 	return status;
 }

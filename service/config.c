@@ -6,8 +6,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "api/server.h"
+#include "service/cli_commands.h"
 #include "service/job/job.h"
 #include "service/job/scanopt.h"
 #include "service/scan/scanner.h"
@@ -20,7 +22,7 @@ enum config_opt {
 	OPT_LISTEN = 1000, OPT_DATA_DIR, OPT_MAP_SIZE, OPT_MAX_RUNNING, OPT_MAX_QUEUED,
 	OPT_ALLOW_ROOT, OPT_CORS_ORIGIN, OPT_LOG_LEVEL, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION,
 	OPT_JSON, OPT_LIST, OPT_NULL, OPT_TOKEN_FILE, OPT_METRICS_AUTH, OPT_INSECURE_NO_AUTH,
-	OPT_MAX_CONNS, OPT_MAX_CONNS_CLIENT, OPT_REQUEST_TIMEOUT, OPT_ID, OPT_SCOPE, OPT_SKIPPED,
+	OPT_MAX_CONNS, OPT_MAX_CONNS_CLIENT, OPT_REQUEST_TIMEOUT, OPT_ID, OPT_SCOPE, OPT_SKIPPED, OPT_NO_STORE,
 	/* Row i of the table of scan options (service/job/scanopt.c) is OPT_SCANOPT + i. */
 	OPT_SCANOPT = 2000,
 };
@@ -61,6 +63,7 @@ static const struct option config_scan_cli_opts[] = {
 	{"list", no_argument, NULL, OPT_LIST},
 	{"null", no_argument, NULL, OPT_NULL},
 	{"skipped", no_argument, NULL, OPT_SKIPPED},
+	{"no-store", no_argument, NULL, OPT_NO_STORE},
 	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -74,12 +77,30 @@ void config_usage(FILE *out)
 	    "  leindexd scan [SCAN OPTIONS] DIR   scan DIR once into the store and print a summary\n"
 	    "  leindexd health [--listen H:P]     exit 0 when the server at H:P answers /healthz\n"
 	    "  leindexd token new --id NAME --scope read|write\n"
-	    "                                     print a new API token and its line for --token-file\n"
-	    "  leindexd --version | --help\n"
+	    "                                     print a new API token and its line for --token-file\n",
+	    out);
+	/* The commands on stored scans, from their table (cli_commands.c). */
+	for (const struct cli_command *c = cli_commands; c->name; c++) {
+		if (strlen(c->synopsis) > 24)
+			fprintf(out, "  leindexd %s\n%37s%s\n", c->synopsis, "", c->summary);
+		else
+			fprintf(out, "  leindexd %-25s %s\n", c->synopsis, c->summary);
+	}
+	fputs("  leindexd entries ID [FILTERS] [--json|--ndjson|--null|--count]\n"
+	      "                                     the entries of scan ID (leindexd entries --help)\n"
+	      "  leindexd top ID --by size|mtime [--limit N]\n"
+	      "                                     the largest or newest files of scan ID\n",
+	      out);
+	fputs(
+	    "  leindexd --version | --help       (-h works too, and after any command)\n"
+	    "\n"
+	    "Every command finds its data directory the same way: --data-dir DIR, else\n"
+	    "LEINDEX_DATA_DIR, else $XDG_STATE_HOME/leindexd, else ~/.local/state/leindexd.\n"
 	    "\n"
 	    "Server options (environment variable in brackets; flags win):\n"
 	    "  --listen HOST:PORT     address to serve on [LEINDEX_LISTEN] (default 127.0.0.1:8080)\n"
-	    "  --data-dir DIR         where the LMDB store lives [LEINDEX_DATA_DIR] (default ./data)\n"
+	    "  --data-dir DIR         where the LMDB store lives [LEINDEX_DATA_DIR] (default\n"
+	    "                         $XDG_STATE_HOME/leindexd, else ~/.local/state/leindexd)\n"
 	    "  --map-size BYTES       most the store may hold; K, M, G, T suffixes [LEINDEX_MAP_SIZE]\n"
 	    "                         (default 64G)\n",
 	    out);
@@ -112,19 +133,30 @@ void config_usage(FILE *out)
 		CONFIG_MAX_CONNECTIONS_MAX, API_MAX_CONNECTIONS_DEFAULT, CONFIG_MAX_CONNECTIONS_MAX,
 		API_MAX_CONNECTIONS_PER_CLIENT_DEFAULT, CONFIG_REQUEST_TIMEOUT_MAX,
 		API_REQUEST_TIMEOUT_DEFAULT_S);
+	fputs("\n", out);
+	config_scan_usage(out);
+}
+
+void config_scan_usage(FILE *out)
+{
 	fputs(
-	    "\n"
-	    "Scan options (leindexd scan; options may come before or after DIR):\n"
-	    "  --data-dir DIR         store to use [LEINDEX_DATA_DIR] (default ./data)\n",
+	    "Usage: leindexd scan [SCAN OPTIONS] DIR   (options may come before or after DIR)\n"
+	    "  --data-dir DIR         store to use [LEINDEX_DATA_DIR] (default\n"
+	    "                         $XDG_STATE_HOME/leindexd, else ~/.local/state/leindexd)\n"
+	    "  --map-size BYTES       most the store may hold; K, M, G, T suffixes [LEINDEX_MAP_SIZE]\n",
 	    out);
 	/* The options of the scan itself, from the table POST /scans reads too. */
 	scanopt_cli_usage(scanopt_scan_table(), out);
 	fputs(
-	    "  --json                 print the summary and counters as one JSON object\n"
+	    "  --json                 print the scan as GET /scans/{id} answers it (with its stats)\n"
 	    "  --list                 print every stored path relative to DIR, depth-first\n"
 	    "  --null                 with --list, end each path with NUL instead of newline\n"
 	    "  --skipped              print each path a rule skipped, depth-first, with the rule:\n"
-	    "                         SOURCE:LINE:PATTERN<TAB>PATH, as git check-ignore -v does\n",
+	    "                         SOURCE:LINE:PATTERN<TAB>PATH, as git check-ignore -v does\n"
+	    "  --no-store             scan into a temporary store and keep nothing\n"
+	    "  --log-level LEVEL      debug, info, warn or error [LEINDEX_LOG_LEVEL] (default info)\n"
+	    "  --log-format FORMAT    text or json [LEINDEX_LOG_FORMAT] (default text)\n"
+	    "  -h, --help             this help\n",
 	    out);
 }
 
@@ -383,7 +415,10 @@ static int config_scan_opt(struct config *cfg, int opt, const char *arg, struct 
 		cfg->scan_cli_flags |= CONFIG_SCAN_LIST;
 		return 0;
 	case OPT_NULL:
-		cfg->scan_cli_flags |= CONFIG_SCAN_NUL | CONFIG_SCAN_LIST;
+		cfg->scan_cli_flags |= CONFIG_SCAN_NUL;
+		return 0;
+	case OPT_NO_STORE:
+		cfg->scan_cli_flags |= CONFIG_SCAN_NO_STORE;
 		return 0;
 	case OPT_SKIPPED:
 		cfg->scan_cli_flags |= CONFIG_SCAN_SKIPPED;
@@ -419,7 +454,9 @@ static int config_getopt(struct config *cfg, int argc, char **argv, const struct
 	optind = 1;
 	opterr = 0;
 	int opt;
-	while ((opt = getopt_long(argc, argv, ":", table, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", table, NULL)) != -1) {
+		if (opt == 'h')
+			opt = OPT_HELP;
 		if (opt == '?')
 			return errbuf_set(err, -EINVAL, "unknown option '%s' (see leindexd --help)",
 					  argv[optind - 1]);
@@ -447,8 +484,16 @@ static int config_parse_scan(struct config *cfg, int argc, char **argv, struct e
 	int first;
 	int rc = config_getopt(cfg, argc, argv, table, &first, err);
 	free(table);
+	if (cfg->command == CONFIG_HELP)
+		cfg->help_of = CONFIG_SCAN;
 	if (rc < 0 || cfg->command == CONFIG_HELP)
 		return rc;
+	unsigned f = cfg->scan_cli_flags;
+	if ((f & CONFIG_SCAN_LIST) && (f & CONFIG_SCAN_JSON))
+		return errbuf_set(err, -EINVAL, "--list and --json do not go together: --list prints "
+				  "paths, --json the scan (see leindexd scan --help)");
+	if ((f & CONFIG_SCAN_NUL) && !(f & CONFIG_SCAN_LIST))
+		return errbuf_set(err, -EINVAL, "--null ends the paths of --list; give --list too");
 	int rest = argc - first;
 	if (rest != 1)
 		return errbuf_set(err, -EINVAL, rest ? "scan takes one directory, got %d arguments"
@@ -459,6 +504,65 @@ static int config_parse_scan(struct config *cfg, int argc, char **argv, struct e
 	if (scanopt_read(scanopt_scan_table(), cfg->scan_given, SCANOPT_FROM_CLI, &cfg->scan, err) < 0)
 		return -1;
 	cfg->scan.root = cfg->scan_root;
+	return 0;
+}
+
+int config_data_dir(const char *given, char *buf, size_t cap, struct errbuf *err)
+{
+	if (given) {
+		if (snprintf(buf, cap, "%s", given) >= (int)cap)
+			return errbuf_set(err, -ENAMETOOLONG, "--data-dir: '%.64s...' is too long", given);
+		return 0;
+	}
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	int n;
+	/* The XDG specification: a relative XDG_STATE_HOME is invalid and is ignored. */
+	if (xdg && xdg[0] == '/')
+		n = snprintf(buf, cap, "%s/leindexd", xdg);
+	else if (home && home[0] == '/')
+		n = snprintf(buf, cap, "%s/.local/state/leindexd", home);
+	else
+		return errbuf_set(err, -ENOENT, "no data directory: give --data-dir DIR (or set "
+				  "LEINDEX_DATA_DIR); neither XDG_STATE_HOME nor HOME names one");
+	if (n < 0 || (size_t)n >= cap)
+		return errbuf_set(err, -ENAMETOOLONG, "the default data directory is too long; "
+				  "give --data-dir DIR");
+	return 1;
+}
+
+int config_data_dir_parents(const char *dir, struct errbuf *err)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+		return errbuf_set(err, -ENAMETOOLONG, "the data directory is too long; give --data-dir DIR");
+	/* Each parent in turn, the directory itself left to the store. */
+	for (char *p = path + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+			int e = errno;
+			return errbuf_set(err, -e, "creating %s for the data directory %s: %s; give "
+					  "--data-dir DIR", path, dir, strerror(e));
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+/* Resolves cfg->data_dir (config_data_dir()) into a string the config owns. */
+static int config_resolve_dir(struct config *cfg, struct errbuf *err)
+{
+	char buf[PATH_MAX];
+	int rc = config_data_dir(cfg->data_dir, buf, sizeof(buf), err);
+	if (rc < 0)
+		return -1;
+	cfg->data_dir_default = rc == 1;
+	char *copy = strdup(buf);
+	if (!copy || config_push(&cfg->owned, &cfg->owned_count, copy, err) < 0) {
+		free(copy);
+		return errbuf_errno(err, ENOMEM, "parsing the options");
+	}
+	cfg->data_dir = copy;
 	return 0;
 }
 
@@ -483,7 +587,6 @@ int config_parse(struct config *cfg, int argc, char **argv, struct errbuf *err)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->command = CONFIG_SERVE;
 	cfg->listen = "127.0.0.1:8080";
-	cfg->data_dir = "./data";
 	cfg->max_running = JOBQ_MAX_RUNNING_DEFAULT;
 	cfg->max_queued = 64;
 	cfg->max_connections = API_MAX_CONNECTIONS_DEFAULT;
@@ -496,9 +599,20 @@ int config_parse(struct config *cfg, int argc, char **argv, struct errbuf *err)
 
 	/* getopt_long over argv[first..]: it permutes, so options may follow DIR. */
 	int first = 1;
+	const struct cli_command *cmd = argc > 1 ? cli_command_find(argv[1]) : NULL;
+	if (cmd) {
+		/* The command reads its own flags (cli_commands.h), the data directory included. */
+		cfg->command = CONFIG_COMMAND;
+		cfg->cmd = cmd;
+		cfg->cmd_argc = argc - 1;
+		cfg->cmd_argv = argv + 1;
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "scan") == 0) {
 		cfg->command = CONFIG_SCAN;
-		return config_parse_scan(cfg, argc - 1, argv + 1, err);
+		if (config_parse_scan(cfg, argc - 1, argv + 1, err) < 0)
+			return -1;
+		return cfg->command == CONFIG_HELP ? 0 : config_resolve_dir(cfg, err);
 	} else if (argc > 1 && strcmp(argv[1], "health") == 0) {
 		cfg->command = CONFIG_HEALTH;
 		first = 2;
@@ -515,7 +629,7 @@ int config_parse(struct config *cfg, int argc, char **argv, struct errbuf *err)
 	if (rest < sub_argc)
 		return errbuf_set(err, -EINVAL, "unexpected argument '%s' (see leindexd --help)",
 				  sub_argv[rest]);
-	return 0;
+	return cfg->command == CONFIG_SERVE ? config_resolve_dir(cfg, err) : 0;
 }
 
 void config_free(struct config *cfg)

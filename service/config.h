@@ -21,6 +21,8 @@ enum config_command {
 	CONFIG_TOKEN,     /**< `leindexd token new`: print a new API token and its file line */
 	CONFIG_HELP,
 	CONFIG_VERSION,
+	/** A command of the table of cli_commands.h (scans, show, errors, rm, ...): cfg->cmd. */
+	CONFIG_COMMAND,
 };
 
 /** Upper bounds of the connection limits' flags. */
@@ -33,7 +35,11 @@ enum config_scan_flags {
 	CONFIG_SCAN_LIST = 1u << 1, /**< --list: print every stored path, depth-first */
 	CONFIG_SCAN_NUL = 1u << 2,  /**< --null: --list ends paths with NUL, not newline */
 	CONFIG_SCAN_SKIPPED = 1u << 3, /**< --skipped: print the paths a rule skipped, and why */
+	/** --no-store: scan into a temporary store, print, and keep nothing */
+	CONFIG_SCAN_NO_STORE = 1u << 4,
 };
+
+struct cli_command;
 
 /**
  * Everything the process was configured with. Built once by config_parse() in main() and then
@@ -44,7 +50,14 @@ struct config {
 	enum config_command command;
 	/* serve and health */
 	const char *listen;        /**< HOST:PORT, default 127.0.0.1:8080 */
-	const char *data_dir;      /**< default ./data */
+	/**
+	 * Where the store lives: --data-dir, else LEINDEX_DATA_DIR, else $XDG_STATE_HOME/leindexd,
+	 * else ~/.local/state/leindexd (config_data_dir()); resolved by config_parse() for every
+	 * command but token, and by the table's commands through config_data_dir() themselves.
+	 */
+	const char *data_dir;
+	/** data_dir came from neither --data-dir nor LEINDEX_DATA_DIR (its parents may be made). */
+	bool data_dir_default;
 	uint64_t map_size;         /**< bytes; 0: the store's default */
 	unsigned max_running;      /**< scans running at once, default JOBQ_MAX_RUNNING_DEFAULT */
 	unsigned max_queued;       /**< scans waiting, default 64 */
@@ -71,6 +84,12 @@ struct config {
 	unsigned scan_cli_flags;   /**< enum config_scan_flags */
 	/** The scan options as given on the command line (JSON); owned. */
 	json_t *scan_given;
+	/** CONFIG_HELP: the command whose help was asked (CONFIG_SCAN: the scan's flags). */
+	enum config_command help_of;
+	/** CONFIG_COMMAND: the row, and its arguments (argv[0] is its name; borrowed from main). */
+	const struct cli_command *cmd;
+	int cmd_argc;
+	char **cmd_argv;
 	/* Copies of environment lists that the arrays above point into. */
 	const char **owned;
 	size_t owned_count;
@@ -87,5 +106,23 @@ void config_free(struct config *cfg);
 
 /** Writes the --help text to `out`. */
 void config_usage(FILE *out);
+
+/** Writes `leindexd scan --help`: every flag the scan takes. */
+void config_scan_usage(FILE *out);
+
+/**
+ * The data directory every command uses, into buf[cap]: `given` (--data-dir, or
+ * LEINDEX_DATA_DIR as config_parse() read it) when not NULL, else $XDG_STATE_HOME/leindexd
+ * (when XDG_STATE_HOME is an absolute path), else $HOME/.local/state/leindexd. Returns 0 (1 when
+ * a default was taken), or -1 with a message naming --data-dir when none is usable (no HOME).
+ */
+int config_data_dir(const char *given, char *buf, size_t cap, struct errbuf *err);
+
+/**
+ * Creates the parents of a default data directory (mode 0700), as the XDG base directory
+ * specification asks; the store creates the directory itself. 0, or -1 with a message naming
+ * --data-dir.
+ */
+int config_data_dir_parents(const char *dir, struct errbuf *err);
 
 #endif

@@ -1,4 +1,4 @@
-/* main.c: leindexd's entry point: parse the configuration, then serve, scan once, or probe. */
+/* main.c: leindexd's entry point: parse the configuration, then serve, scan, probe, or run a command. */
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -8,6 +8,7 @@
 #include "api/server.h"
 #include "base/log.h"
 #include "base/signals.h"
+#include "service/cli_commands.h"
 #include "service/cli_health.h"
 #include "service/cli_query.h"
 #include "service/cli_scan.h"
@@ -57,6 +58,22 @@ static void main_take_signals(void)
 	signals_take(&set);
 }
 
+/*
+ * A default data directory (~/.local/state/leindexd) may lack its parents: make them, as the XDG
+ * specification asks. One given with --data-dir or LEINDEX_DATA_DIR is taken as it is.
+ */
+static int main_data_dir(const struct config *cfg)
+{
+	struct errbuf err;
+	errbuf_clear(&err);
+	if (cfg->data_dir_default && !(cfg->scan_cli_flags & CONFIG_SCAN_NO_STORE) &&
+	    config_data_dir_parents(cfg->data_dir, &err) < 0) {
+		fprintf(stderr, "leindexd: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* The server's options are a view of the process configuration. */
 static int main_serve(const struct config *cfg)
 {
@@ -98,14 +115,24 @@ int main(int argc, char **argv)
 	int status;
 	switch (cfg.command) {
 	case CONFIG_HELP:
-		config_usage(stdout);
+		if (cfg.help_of == CONFIG_SCAN)
+			config_scan_usage(stdout);
+		else
+			config_usage(stdout);
 		status = 0;
+		break;
+	case CONFIG_COMMAND:
+		status = cfg.cmd->run(&cfg, cfg.cmd_argc, cfg.cmd_argv);
 		break;
 	case CONFIG_VERSION:
 		printf("leindexd %s (store format %d)\n", LEINDEX_VERSION, STORE_FORMAT_VERSION);
 		status = 0;
 		break;
 	case CONFIG_SCAN:
+		if (main_data_dir(&cfg) < 0) {
+			status = 2;
+			break;
+		}
 		main_take_signals();
 		status = cli_scan(&cfg);
 		break;
@@ -117,6 +144,10 @@ int main(int argc, char **argv)
 		break;
 	case CONFIG_SERVE:
 	default:
+		if (main_data_dir(&cfg) < 0) {
+			status = 2;
+			break;
+		}
 		main_take_signals();
 		status = main_serve(&cfg);
 		break;

@@ -31,6 +31,7 @@
  *   tree        BE64 dir_id -> varints (entries, files, bytes) of its subtree, written when the
  *               scan finishes (store_tree.c); created when absent, so older stores open as they
  *               were and get the rows of their scans on the first read of /tree
+ *   samples     BE64 scan id -> progress samples (store_scan.c), written once a scan is over
  *
  * Files: store.c opens and closes; store_recover.c and store_format.c run the open-time
  * transaction (format migrations, interrupted scans); store_scan.c keeps the scan records and
@@ -62,6 +63,11 @@
  * file on a power loss). mdb_env_sync() runs before and after a scan record moves to a finished
  * state (its entries are on disk before "completed" is), after a scan is created or tombstoned,
  * after the open-time transaction, and on close.
+ *
+ * Reading beside a server. STORE_OPEN_READ_ONLY opens the environment MDB_RDONLY and takes no
+ * lock of ours: LMDB lets other processes read while one writes (readers register in the
+ * lock file's reader table; a dead reader's slot is cleared by the server's next open). The
+ * CLI's read commands use it, so they work whether a server owns the directory or not.
  *
  * Reading. Readers use their own read transactions (MDB_NOTLS, so HTTP threads may hold
  * several) and never wait for the writer. store_walk() (store_walk.c) rebuilds paths from the
@@ -341,6 +347,100 @@ static int store_purge_leftovers(struct store *s, const uint64_t *ids, size_t n,
 	return 0;
 }
 
+/*
+ * The tables of a read-only open, in a read transaction (they must exist: nothing may be
+ * created); "samples", "skips" and "tree" may be absent from a store no version with them has
+ * written to. The
+ * handles stay valid after the commit. The format must be this binary's: an older one is
+ * migrated by a read-write open, which a read-only one cannot do.
+ */
+static int store_open_tables_ro(struct store *s, struct errbuf *err)
+{
+	MDB_txn *txn;
+	int rc = store_read_begin(s, &txn, err);
+	if (rc < 0)
+		return rc;
+	struct {
+		const char *name;
+		MDB_dbi *dbi;
+	} dbs[] = {{"meta", &s->db_meta},       {"scans", &s->db_scans},
+		   {"entries", &s->db_entries}, {"dirs", &s->db_dirs},
+		   {"links", &s->db_links},     {"errors", &s->db_errors},
+		   {"tombstones", &s->db_tombstones}};
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		if ((rc = mdb_dbi_open(txn, dbs[i].name, 0, dbs[i].dbi))) {
+			mdb_txn_abort(txn);
+			if (rc == MDB_NOTFOUND)
+				return errbuf_set(err, -EINVAL, "%s has no table %s: it was written by "
+						  "an older leindexd; start the server on it once to "
+						  "update it", s->path, dbs[i].name);
+			return store_mdb_err(s, err, rc, "opening table %s of %s", dbs[i].name, s->path);
+		}
+	}
+	/* Tables newer than format 2 may be absent: an absent one gets a handle LMDB refuses
+	 * (EINVAL), never another table's. */
+	struct {
+		const char *name;
+		MDB_dbi *dbi;
+	} opt[] = {{"samples", &s->db_samples}, {"skips", &s->db_skips}, {"tree", &s->db_tree}};
+	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
+		rc = mdb_dbi_open(txn, opt[i].name, 0, opt[i].dbi);
+		if (rc == MDB_NOTFOUND)
+			*opt[i].dbi = (MDB_dbi)-1;
+		else if (rc) {
+			mdb_txn_abort(txn);
+			return store_mdb_err(s, err, rc, "opening table %s of %s", opt[i].name,
+					     s->path);
+		}
+	}
+	s->has_samples = s->db_samples != (MDB_dbi)-1;
+	uint64_t format = 0;
+	bool found = false;
+	if ((rc = store_meta_get_u64(s, txn, STORE_META_FORMAT, &format, &found, err)) < 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(txn)))
+		return store_mdb_err(s, err, rc, "reading the tables of %s", s->path);
+	if (!found || format != STORE_FORMAT_VERSION)
+		return errbuf_set(err, -EINVAL, "%s is in store format %llu and this leindexd reads "
+				  "format %d: %s", s->path, (unsigned long long)format,
+				  STORE_FORMAT_VERSION, format > STORE_FORMAT_VERSION
+				  ? "use the leindexd that wrote it"
+				  : "start the server (or leindexd scan) on it once to migrate it");
+	return 0;
+}
+
+/* store_open() with STORE_OPEN_READ_ONLY: see store.h. */
+static int store_open_ro(struct store *s, const struct store_opts *opts, struct errbuf *err)
+{
+	struct stat st;
+	s->read_only = true;
+	if (stat(s->path, &st) < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			return errbuf_set(err, -ENOENT, "there is no store in %s (no scan was stored "
+					  "with this data directory; see --data-dir)", s->dir);
+		return errbuf_errno(err, e, "opening %s", s->path);
+	}
+	int rc = mdb_env_create(&s->env);
+	if (rc) {
+		s->env = NULL;
+		return store_mdb_err(s, err, rc, "creating the LMDB environment for %s", s->path);
+	}
+	/* No map size: LMDB takes the one the file was written with. */
+	if ((rc = mdb_env_set_maxdbs(s->env, 16)) ||
+	    (rc = mdb_env_set_maxreaders(s->env, opts->max_readers ? opts->max_readers : 512)))
+		return store_mdb_err(s, err, rc, "configuring the LMDB environment for %s", s->path);
+	if ((rc = mdb_env_open(s->env, s->path, MDB_NOSUBDIR | MDB_NOTLS | MDB_RDONLY, 0600)))
+		return store_mdb_err(s, err, rc, "opening %s read-only", s->path);
+	s->env_open = true;
+	MDB_envinfo info;
+	if (mdb_env_info(s->env, &info) == 0)
+		s->map_size = info.me_mapsize;
+	return store_open_tables_ro(s, err);
+}
+
 int store_open(struct store **out, const struct store_opts *opts, struct errbuf *err)
 {
 	uint64_t *tomb = NULL;
@@ -350,6 +450,14 @@ int store_open(struct store **out, const struct store_opts *opts, struct errbuf 
 	*out = NULL;
 	if (!opts || !opts->dir || !opts->dir[0])
 		return errbuf_set(err, -EINVAL, "opening the store: no data directory given");
+	if (opts->flags & STORE_OPEN_READ_ONLY) {
+		if ((rc = store_alloc(&s, opts, err)) < 0 || (rc = store_open_ro(s, opts, err)) < 0) {
+			store_close(s);
+			return rc;
+		}
+		*out = s;
+		return 0;
+	}
 	if ((rc = store_alloc(&s, opts, err)) < 0 || (rc = store_prepare_dir(s, err)) < 0 ||
 	    (rc = store_env_open(s, opts, err)) < 0 ||
 	    (rc = store_recover(s, opts, &tomb, &ntomb, err)) < 0 ||
@@ -370,7 +478,7 @@ void store_close(struct store *s)
 		return;
 	store_writer_stop(s);
 	if (s->env) {
-		if (s->env_open)
+		if (s->env_open && !s->read_only)
 			mdb_env_sync(s->env, 1);
 		mdb_env_close(s->env);
 	}

@@ -45,10 +45,25 @@
 
 struct store;
 
+/** Flags of store_opts. */
+enum store_open_flags {
+	/**
+	 * Read beside a running server (the CLI's scans, show, errors): opens an existing store
+	 * with MDB_RDONLY, takes neither the directory's lock nor LMDB's writer lock, runs no
+	 * recovery and starts no writer. Only the read functions may be called (store_scan_get(),
+	 * store_scan_list(), store_walk(), store_errors(), store_scan_samples_get(), store_info());
+	 * writes answer -EROFS. The data directory and its store must exist (-ENOENT otherwise),
+	 * in this binary's format (an older one is migrated by the next read-write open).
+	 */
+	STORE_OPEN_READ_ONLY = 1u << 0,
+};
+
 /** How to open a store. */
 struct store_opts {
-	/** The data directory; created (mode 0700) when missing. */
+	/** The data directory; created (mode 0700) when missing (not with STORE_OPEN_READ_ONLY). */
 	const char *dir;
+	/** enum store_open_flags. */
+	unsigned flags;
 	/** LMDB map size in bytes: the most the store may hold. 0: the default (64 GiB). */
 	uint64_t map_size;
 	/** Reader slots (one per thread that reads at once). 0: the default (512). */
@@ -203,6 +218,33 @@ int store_purge_tombstoned(struct store *s, struct errbuf *err);
  * links before returning. -ENOENT when there is no such scan.
  */
 int store_scan_delete(struct store *s, uint64_t id, struct errbuf *err);
+
+/* ---------------------------------------------------------------- progress samples */
+
+/** One progress sample of a scan: its counts `t_ms` milliseconds after it started. */
+struct store_sample {
+	uint64_t t_ms, entries, dirs, files, bytes, errors;
+};
+
+/** The most samples store_scan_samples_put() keeps for one scan. */
+#define STORE_SAMPLES_MAX 4096
+
+/**
+ * Replaces the progress samples of scan `id` with v[0..n) (n <= STORE_SAMPLES_MAX), in one
+ * small write transaction of the calling thread (it waits for LMDB's writer lock, never for the
+ * queue of entries), not synced: the next synced commit covers it. -ENOENT when there is no such
+ * scan or it is tombstoned; -EROFS on a read-only store; another error with its message.
+ */
+int store_scan_samples_put(struct store *s, uint64_t id, const struct store_sample *v, size_t n,
+			   struct errbuf *err);
+
+/**
+ * Reads the progress samples of scan `id` into *v (malloc'ed, the caller frees; NULL when
+ * *n == 0). A scan without samples (still running, or scanned by an older version) gives 0 with
+ * *n == 0. -ENOENT when there is no such scan or it is tombstoned.
+ */
+int store_scan_samples_get(struct store *s, uint64_t id, struct store_sample **v, size_t *n,
+			   struct errbuf *err);
 
 /* ---------------------------------------------------------------- writing entries */
 

@@ -118,6 +118,12 @@ struct store {
 	MDB_dbi db_skips; /**< store_skip.c: BE64 scan id + ordered path key -> skip record */
 	/** dir_id -> the totals of its subtree (store_tree.c); written when a scan finishes. */
 	MDB_dbi db_tree;
+	/** Progress samples by scan (store_scan_samples_put()); absent from a read-only open of
+	 * a store no version with samples has opened for writing: has_samples is then false. */
+	MDB_dbi db_samples;
+	bool has_samples;
+	/** Opened with STORE_OPEN_READ_ONLY: no lock, no writer, reads only. */
+	bool read_only;
 	/** Every table opened (store_open_tables()), for store_live_bytes(); set before threads. */
 	MDB_dbi tables[STORE_MAX_TABLES];
 	unsigned n_tables;

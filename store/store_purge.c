@@ -197,6 +197,8 @@ static int store_purge_step(struct store *s, MDB_txn *txn, struct store_purge *p
 	case STORE_PURGE_RECORD:
 		k = store_scan_key(key, p->scan_id);
 		*done = true;
+		if ((rc = mdb_del(txn, s->db_samples, &k, NULL)) && rc != MDB_NOTFOUND)
+			return store_mdb_err(s, err, rc, "deleting the progress samples from %s", s->path);
 		if ((rc = mdb_del(txn, s->db_scans, &k, NULL)) && rc != MDB_NOTFOUND)
 			return store_mdb_err(s, err, rc, "deleting the record from %s", s->path);
 		return 0;

@@ -21,8 +21,8 @@
  * as the scan itself counts them (entries by type, bytes of regular files, recorded errors).
  */
 
-/* Opens (creating) the tables, and lists them in s->tables (skips and tree: absent from
- * stores made before them, created). */
+/* Opens (creating) the tables, and lists them in s->tables (skips, tree and samples: absent
+ * from stores made before them, created). */
 static int store_open_tables(struct store *s, MDB_txn *txn, struct errbuf *err)
 {
 	struct {
@@ -32,7 +32,7 @@ static int store_open_tables(struct store *s, MDB_txn *txn, struct errbuf *err)
 		   {"entries", &s->db_entries}, {"dirs", &s->db_dirs},
 		   {"links", &s->db_links},     {"errors", &s->db_errors},
 		   {"tombstones", &s->db_tombstones}, {"skips", &s->db_skips},
-		   {"tree", &s->db_tree}};
+		   {"tree", &s->db_tree}, {"samples", &s->db_samples}};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		int rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
 		if (rc)
@@ -41,6 +41,7 @@ static int store_open_tables(struct store *s, MDB_txn *txn, struct errbuf *err)
 		if (s->n_tables < STORE_MAX_TABLES)
 			s->tables[s->n_tables++] = *dbs[i].dbi;
 	}
+	s->has_samples = true;
 	return 0;
 }
 

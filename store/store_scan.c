@@ -92,6 +92,9 @@ int store_scan_lookup(struct store *s, MDB_txn *txn, uint64_t id, MDB_val *rec,
 static int store_scan_submit(struct store *s, const struct store_scan *scan, uint64_t id,
 			     unsigned flags, struct errbuf *err)
 {
+	if (s->read_only)
+		return errbuf_set(err, -EROFS, "writing scan %" PRIu64 ": %s is open read-only", id,
+				  s->dir);
 	if ((unsigned)scan->state >= SCAN_STATE_COUNT)
 		return errbuf_set(err, -EINVAL, "writing scan %" PRIu64 ": invalid state %d", id,
 				  (int)scan->state);
@@ -238,6 +241,9 @@ static int store_tombstone_txn(struct store *s, uint64_t id, struct errbuf *err)
 
 int store_scan_tombstone(struct store *s, uint64_t id, struct errbuf *err)
 {
+	if (s->read_only)
+		return errbuf_set(err, -EROFS, "deleting scan %" PRIu64 ": %s is open read-only", id,
+				  s->dir);
 	struct errbuf e;
 	errbuf_clear(&e);
 	int rc = store_tombstone_txn(s, id, &e);
@@ -272,4 +278,115 @@ int store_scan_delete(struct store *s, uint64_t id, struct errbuf *err)
 	if (rc < 0)
 		return rc;
 	return store_scan_purge(s, id, err);
+}
+
+/* ---------------------------------------------------------------- progress samples */
+
+/*
+ * A samples value: one version byte (1), then per sample six BE64 numbers (t_ms, entries, dirs,
+ * files, bytes, errors). A later version may add fields after these, with another version byte.
+ */
+#define STORE_SAMPLES_V1 1
+#define STORE_SAMPLE_BYTES 48
+
+int store_scan_samples_put(struct store *s, uint64_t id, const struct store_sample *v, size_t n,
+			   struct errbuf *err)
+{
+	if (s->read_only)
+		return errbuf_set(err, -EROFS, "writing the progress of scan %" PRIu64 ": %s is "
+				  "open read-only", id, s->dir);
+	if (n > STORE_SAMPLES_MAX)
+		n = STORE_SAMPLES_MAX;
+	size_t len = 1 + n * STORE_SAMPLE_BYTES;
+	unsigned char *buf = malloc(len);
+	if (!buf)
+		return errbuf_errno(err, ENOMEM, "writing the progress of scan %" PRIu64, id);
+	buf[0] = STORE_SAMPLES_V1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char *p = buf + 1 + i * STORE_SAMPLE_BYTES;
+		const uint64_t f[6] = {v[i].t_ms, v[i].entries, v[i].dirs, v[i].files, v[i].bytes,
+				       v[i].errors};
+		for (int j = 0; j < 6; j++)
+			bytes_be64_put(p + 8 * j, f[j]);
+	}
+	MDB_txn *txn;
+	MDB_val rec;
+	unsigned char key[8];
+	MDB_val k = store_scan_key(key, id), val = {len, buf};
+	struct errbuf e;
+	errbuf_clear(&e);
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc) {
+		rc = store_mdb_err(s, &e, rc, "writing the progress of scan %" PRIu64 ": starting a "
+				   "write transaction on %s", id, s->path);
+		goto out;
+	}
+	if ((rc = store_scan_lookup(s, txn, id, &rec, &e)) < 0) {
+		mdb_txn_abort(txn);
+		goto out;
+	}
+	if ((rc = mdb_put(txn, s->db_samples, &k, &val, 0))) {
+		mdb_txn_abort(txn);
+		rc = store_mdb_err(s, &e, rc, "writing the progress of scan %" PRIu64 " to %s", id,
+				   s->path);
+		goto out;
+	}
+	if ((rc = mdb_txn_commit(txn)))
+		rc = store_mdb_err(s, &e, rc, "committing the progress of scan %" PRIu64 " to %s",
+				   id, s->path);
+	if (rc != -ENOENT)
+		store_note_commit(s, 0, rc < 0 ? &e : NULL, false);
+out:
+	free(buf);
+	if (rc < 0 && err)
+		*err = e;
+	return rc;
+}
+
+int store_scan_samples_get(struct store *s, uint64_t id, struct store_sample **v, size_t *n,
+			   struct errbuf *err)
+{
+	*v = NULL;
+	*n = 0;
+	MDB_txn *txn;
+	MDB_val rec, val;
+	int rc = store_read_begin(s, &txn, err);
+	if (rc < 0)
+		return rc;
+	if ((rc = store_scan_lookup(s, txn, id, &rec, err)) < 0 || !s->has_samples)
+		goto out;
+	unsigned char key[8];
+	MDB_val k = store_scan_key(key, id);
+	rc = mdb_get(txn, s->db_samples, &k, &val);
+	if (rc == MDB_NOTFOUND) {
+		rc = 0;
+		goto out;
+	}
+	if (rc) {
+		rc = store_mdb_err(s, err, rc, "reading the progress of scan %" PRIu64 " from %s",
+				   id, s->path);
+		goto out;
+	}
+	const unsigned char *p = val.mv_data;
+	if (val.mv_size < 1 || p[0] != STORE_SAMPLES_V1 || (val.mv_size - 1) % STORE_SAMPLE_BYTES) {
+		rc = errbuf_set(err, -EIO, "reading the progress of scan %" PRIu64 " from %s: "
+				"corrupt value", id, s->path);
+		goto out;
+	}
+	size_t cnt = (val.mv_size - 1) / STORE_SAMPLE_BYTES;
+	if (cnt && !(*v = malloc(cnt * sizeof(**v)))) {
+		rc = errbuf_errno(err, ENOMEM, "reading the progress of scan %" PRIu64, id);
+		goto out;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		const unsigned char *q = p + 1 + i * STORE_SAMPLE_BYTES;
+		(*v)[i] = (struct store_sample){
+			.t_ms = bytes_be64_get(q), .entries = bytes_be64_get(q + 8),
+			.dirs = bytes_be64_get(q + 16), .files = bytes_be64_get(q + 24),
+			.bytes = bytes_be64_get(q + 32), .errors = bytes_be64_get(q + 40)};
+	}
+	*n = cnt;
+out:
+	mdb_txn_abort(txn);
+	return rc;
 }

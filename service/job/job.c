@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "service/job/job_impl.h"
 
@@ -52,6 +53,11 @@
  * critical section that detaches the scanner (the scanrun's fold hook), and readers add the live
  * progress of the scanners still attached, walking the running list only.
  *
+ * Events (jobq_opts.events, job_tick.c) are published under the lock, in the step that makes
+ * them true: created when the job is indexed, started when a runner takes it, finished when it
+ * is retired (its final record committed), deleted when its tombstone is; progress and slow_dir
+ * by the ticker thread ("jobq-tick"), which also keeps each running scan's progress samples.
+ *
  * Tests hold a thread at a named point (jobq_opts.test_hook) to replay each interleaving of
  * submit, cancel, delete and shutdown with a running scan.
  */
@@ -61,6 +67,7 @@ static void jobq_job_free(struct jobq_job *job)
 	if (!job)
 		return;
 	scanrun_clear(&job->run);
+	scansamples_clear(&job->samples);
 	free(job);
 }
 
@@ -159,6 +166,9 @@ static void jobq_retire(struct jobq *jq, struct jobq_job *job, int rc, const str
 	if (rc < 0 && rc != -ENOENT)
 		LOG_EV(LOG_ERROR, "recording the end of a scan failed", LOG_U64("scan_id", id),
 		       LOG_STR("state", scan_state_name(job->run.state)), LOG_STR("error", err->msg));
+	/* A deleted scan had its `deleted` event; -ENOENT: it is being deleted. */
+	if (!job->deleted && rc != -ENOENT)
+		jobq_event_locked(jq, job, JOBEV_FINISHED);
 	if (rc < 0 && rc != -ENOENT && !job->deleted)
 		job->where = JOBQ_UNRECORDED;
 	else
@@ -205,11 +215,16 @@ static void *jobq_runner_main(void *arg)
 		jobq_list_append(&jq->runs, job);
 		job->where = JOBQ_RUNNING;
 		scanrun_start_locked(&job->run);
+		jobq_sample_start_locked(job);
+		jobq_event_locked(jq, job, JOBEV_STARTED);
 		pthread_mutex_unlock(&jq->lock);
 
+		jobq_estimate(jq, job);
 		struct errbuf err;
 		errbuf_clear(&err);
 		int rc = scanrun_run(&job->run, &err);
+		if (rc == 0)
+			jobq_samples_save(jq, job);
 		jobq_retire(jq, job, rc, &err);
 
 		pthread_mutex_lock(&jq->lock);
@@ -262,6 +277,7 @@ int jobq_create(struct jobq **out, const struct jobq_opts *opts, struct errbuf *
 	jq->on_finish_ctx = opts->on_finish_ctx;
 	jq->test_hook = opts->test_hook;
 	jq->test_hook_ctx = opts->test_hook_ctx;
+	jq->events = opts->events;
 	int rc;
 	pthread_rwlockattr_t ra;
 	if ((rc = pthread_rwlockattr_init(&ra)) != 0)
@@ -285,6 +301,9 @@ int jobq_create(struct jobq **out, const struct jobq_opts *opts, struct errbuf *
 	if ((rc = pthread_cond_init(&jq->del_cond, NULL)) != 0)
 		goto fail_rc;
 	jq->del_ok = true;
+	if ((rc = clock_cond_init(&jq->tick_cond)) != 0)
+		goto fail_rc;
+	jq->tick_ok = true;
 
 	jq->runners = calloc(jq->max_running, sizeof(*jq->runners));
 	if (!jq->runners) {
@@ -303,6 +322,10 @@ int jobq_create(struct jobq **out, const struct jobq_opts *opts, struct errbuf *
 		goto fail_rc;
 	jq->deleter_started = true;
 	pthread_setname_np(jq->deleter, "jobq-delete");
+	if ((rc = pthread_create(&jq->ticker, NULL, jobq_tick_main, jq)) != 0)
+		goto fail_rc;
+	jq->ticker_started = true;
+	pthread_setname_np(jq->ticker, "jobq-tick");
 	*out = jq;
 	return 0;
 
@@ -336,6 +359,7 @@ void jobq_shutdown(struct jobq *jq)
 		scanrun_stop_locked(&j->run, SCANRUN_INTERRUPT);
 	}
 	pthread_cond_broadcast(&jq->work_cond);
+	pthread_cond_broadcast(&jq->tick_cond);
 	pthread_mutex_unlock(&jq->lock);
 	jobq_hook(jq, 0, JOBQ_POINT_SHUTDOWN);
 
@@ -348,6 +372,10 @@ void jobq_shutdown(struct jobq *jq)
 	for (unsigned i = 0; i < jq->runner_count; i++)
 		pthread_join(jq->runners[i], NULL);
 	jq->runner_count = 0;
+	if (jq->ticker_started) {
+		pthread_join(jq->ticker, NULL);
+		jq->ticker_started = false;
+	}
 
 	pthread_mutex_lock(&jq->lock);
 	jq->del_stopping = true;
@@ -363,7 +391,7 @@ void jobq_destroy(struct jobq *jq)
 {
 	if (!jq)
 		return;
-	if (jq->submit_ok && jq->lock_ok && jq->work_ok && jq->idle_ok && jq->del_ok) {
+	if (jq->submit_ok && jq->lock_ok && jq->work_ok && jq->idle_ok && jq->del_ok && jq->tick_ok) {
 		jobq_shutdown(jq);
 	} else {
 		/* Half-built: no thread was started (they are started last). */
@@ -374,6 +402,8 @@ void jobq_destroy(struct jobq *jq)
 	jobq_index_free(&jq->index);
 	free(jq->runners);
 	free(jq->delq);
+	if (jq->tick_ok)
+		pthread_cond_destroy(&jq->tick_cond);
 	if (jq->del_ok)
 		pthread_cond_destroy(&jq->del_cond);
 	if (jq->idle_ok)
@@ -452,6 +482,7 @@ int jobq_submit(struct jobq *jq, const struct scanner_opts *opts, const char *op
 		job->where = JOBQ_QUEUED;
 		jobq_index_put(&jq->index, job);
 		jobq_list_append(&jq->queue, job);
+		jobq_event_locked(jq, job, JOBEV_CREATED);
 		pthread_cond_signal(&jq->work_cond);
 	}
 	if (jq->reserved == 0)
@@ -573,9 +604,11 @@ static void jobq_let_go_deleted(struct jobq *jq, uint64_t id)
 	pthread_mutex_lock(&jq->lock);
 	struct jobq_job *job = jobq_settle_locked(jq, id);
 	if (!job) {
+		jobq_event_deleted_locked(jq, id);
 		jobq_queue_purge_locked(jq, id);
 	} else if (!job->deleted) {
 		job->deleted = true;
+		jobq_event_deleted_locked(jq, id);
 		switch (job->where) {
 		case JOBQ_QUEUED:
 			jobq_list_unlink(&jq->queue, job);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "base/errbuf.h"
+#include "service/job/job_events.h"
 #include "service/job/scan_run.h"
 #include "service/scan/scanner.h"
 #include "store/store.h"
@@ -76,6 +77,13 @@ struct jobq_opts {
 	/** Optional notification of finished scans (wakes HTTP waiters). */
 	jobq_finish_cb on_finish;
 	void *on_finish_ctx;
+	/**
+	 * Where the manager publishes what happens to scans (created, started, progress about once
+	 * a second, slow_dir, finished, deleted: job_events.h), or NULL. Borrowed: it must outlive
+	 * the jobq. Events are published under the manager's lock, so those of one scan are in the
+	 * order they happened, and `finished` follows the final record's commit.
+	 */
+	struct jobev_bus *events;
 	/** Tests only (NULL in the service): replays races deterministically (tests/unit/test_job.c). */
 	jobq_test_hook test_hook;
 	void *test_hook_ctx;
@@ -195,8 +203,31 @@ int jobq_view_overlay(struct jobq *jq, const struct store_scan *rec, unsigned fl
  */
 int jobq_view_of_run(struct scanrun *r, unsigned flags, struct jobq_view *out);
 
+/**
+ * Fills `out` from a stored record alone (the CLI reading a store, with or without a server
+ * beside it), borrowing `rec`, which must outlive the view. Returns 0 or -ENOMEM (counters).
+ */
+int jobq_view_of_record(const struct store_scan *rec, unsigned flags, struct jobq_view *out);
+
 /** Frees what the view owns and zeroes it. NULL is fine. */
 void jobq_view_clear(struct jobq_view *v);
+
+/**
+ * The progress samples of scan `id` (GET /scans/{id}/progress): the manager's while it holds the
+ * scan (those taken so far; the final one once it has ended), else the store's. *v is malloc'ed
+ * (the caller frees; NULL when *n is 0). 0; -ENOENT when there is no such scan or it was
+ * deleted; -ENOMEM or a store error, with a message in `err`.
+ */
+int jobq_samples(struct jobq *jq, uint64_t id, struct store_sample **v, size_t *n,
+		 struct errbuf *err);
+
+/**
+ * The JSON object text of a scan's state as events carry it: {"scan_id", "state", "entries",
+ * "dirs", "files", "symlinks", "other", "bytes", "errors", "queued_dirs", "elapsed_seconds",
+ * "error"}: the data of `finished`, and of the `state` an event stream opens with. Malloc'ed;
+ * NULL when out of memory. Pure.
+ */
+char *jobq_view_doc(const struct jobq_view *v);
 
 /** Scans running and waiting now. */
 void jobq_counts(struct jobq *jq, unsigned *running, unsigned *queued);

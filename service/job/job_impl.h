@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "service/job/job.h"
+#include "service/job/scan_samples.h"
 
 /** Where a job the manager holds is, and so who owns it. */
 enum jobq_where {
@@ -36,6 +37,17 @@ struct jobq_job {
 	bool deleted;
 	/** Links in jq->queue (JOBQ_QUEUED) or jq->runs (JOBQ_RUNNING); NULL otherwise. */
 	struct jobq_job *prev, *next;
+	/** Its progress samples (job_tick.c), written to the store when it ends. */
+	struct scansamples samples;
+	/**
+	 * The previous completed scan of the same root, for the percent and ETA of progress
+	 * events: its entries and seconds; est_ok false when there is none (or not looked up yet).
+	 */
+	bool est_ok;
+	uint64_t est_entries;
+	double est_seconds;
+	/** Slow directories already told in slow_dir events. */
+	uint64_t slow_told;
 };
 
 /** A doubly-linked list of jobs: O(1) append and unlink. */
@@ -97,13 +109,55 @@ struct jobq {
 	uint64_t *delq; /**< tombstoned ids whose rows are to be purged, FIFO from delq_head */
 	size_t delq_head, delq_len, delq_cap;
 
+	/** Where events go (jobq_opts.events), or NULL. */
+	struct jobev_bus *events;
+	/** The ticker ("jobq-tick"): samples and progress events of running scans, every second. */
+	pthread_cond_t tick_cond;
+	bool tick_ok;
+	pthread_t ticker;
+	bool ticker_started;
+
 	pthread_t *runners;
 	unsigned runner_count;
 	pthread_t deleter;
 	bool deleter_started;
 };
 
-/* Helpers of the three files; the _locked ones need jq->lock held. */
+/* Helpers of the files of the manager; the _locked ones need jq->lock held. */
+
+/* ---------------------------------------------------------------- job_tick.c */
+
+/** Seconds between two progress samples and events of a running scan. */
+#define JOBQ_TICK_NS 1000000000LL
+
+/** The ticker thread: every JOBQ_TICK_NS until jq->stopping, samples each running scan. */
+void *jobq_tick_main(void *arg);
+
+/**
+ * Publishes a `kind` event about `job` (created, started, finished) with its state and counts.
+ * Nothing without a bus; an event that cannot be built (out of memory) is logged and dropped.
+ */
+void jobq_event_locked(struct jobq *jq, struct jobq_job *job, enum jobev_kind kind);
+
+/** Publishes the `deleted` event of scan `id`. */
+void jobq_event_deleted_locked(struct jobq *jq, uint64_t id);
+
+/**
+ * Looks up the previous completed scan of `job`'s root in the store (without the lock; `job`
+ * is owned by the calling runner) and sets job->est_* under the lock.
+ */
+void jobq_estimate(struct jobq *jq, struct jobq_job *job);
+
+/** Adds the sample of `job` at its start (zeros at t 0). */
+void jobq_sample_start_locked(struct jobq_job *job);
+
+/**
+ * Adds the final sample of `job` (its run has ended) and writes its samples to the store.
+ * Called by the job's owner without the lock. A failed write is logged: the chart is lost,
+ * the scan is not.
+ */
+void jobq_samples_save(struct jobq *jq, struct jobq_job *job);
+
 
 /** The job `id` the manager holds, or NULL. O(1). */
 struct jobq_job *jobq_find_locked(struct jobq *jq, uint64_t id);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "service/job/job_impl.h"
+#include "service/job/scanjson.h"
 
 /*
  * Every function here takes the manager's lock for a short copy (see the design note of job.c):
@@ -60,8 +61,11 @@ static int jobq_view_rec(unsigned flags, struct jobq_view *out)
 	out->error = rec->error;
 	if (!(flags & JOBQ_VIEW_COUNTERS))
 		return 0;
-	/* A scan cut short by a crash has no counters: zeros with its totals. */
-	out->counters_json = rec->counters_json ? strdup(rec->counters_json)
+	/*
+	 * A scan cut short by a crash has no counters: zeros with its totals. Stored counters are
+	 * rewritten as this version writes them (records of older versions have 17-digit reals).
+	 */
+	out->counters_json = rec->counters_json ? scanjson_normalize(rec->counters_json)
 						: scanrun_counters_json(NULL, &rec->totals);
 	return out->counters_json ? 0 : -ENOMEM;
 }
@@ -122,6 +126,13 @@ int jobq_view_of_run(struct scanrun *r, unsigned flags, struct jobq_view *out)
 	int rc = jobq_view_run_locked(r, flags, out);
 	pthread_mutex_unlock(r->lock);
 	return rc;
+}
+
+int jobq_view_of_record(const struct store_scan *rec, unsigned flags, struct jobq_view *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->rec = *rec;
+	return jobq_view_rec(flags, out);
 }
 
 void jobq_view_clear(struct jobq_view *v)
@@ -204,4 +215,36 @@ void jobq_metrics(struct jobq *jq, struct jobq_metrics *out)
 	out->running = (unsigned)jq->runs.len;
 	out->queued = (unsigned)jq->queue.len;
 	pthread_mutex_unlock(&jq->lock);
+}
+
+int jobq_samples(struct jobq *jq, uint64_t id, struct store_sample **v, size_t *n,
+		 struct errbuf *err)
+{
+	*v = NULL;
+	*n = 0;
+	pthread_mutex_lock(&jq->lock);
+	struct jobq_job *job = jobq_find_locked(jq, id);
+	if (job && job->deleted) {
+		pthread_mutex_unlock(&jq->lock);
+		return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
+	}
+	if (job) {
+		size_t cnt = job->samples.n;
+		struct store_sample *copy = cnt ? malloc(cnt * sizeof(*copy)) : NULL;
+		if (copy)
+			memcpy(copy, job->samples.v, cnt * sizeof(*copy));
+		pthread_mutex_unlock(&jq->lock);
+		if (cnt && !copy)
+			return errbuf_errno(err, ENOMEM, "reading the progress of scan %llu",
+					    (unsigned long long)id);
+		*v = copy;
+		*n = cnt;
+		return 0;
+	}
+	pthread_mutex_unlock(&jq->lock);
+	/* Let go of: its samples were written before (jobq_samples_save()). */
+	int rc = store_scan_samples_get(jq->store, id, v, n, err);
+	if (rc == -ENOENT)
+		return errbuf_set(err, -ENOENT, "scan %llu does not exist", (unsigned long long)id);
+	return rc;
 }

@@ -1,6 +1,7 @@
 /* scanjson.c: JSON documents describing a scan (see scanjson.h). */
 #include "service/job/scanjson.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,14 +41,106 @@ static int scanjson_append(const char *bytes, size_t n, void *data)
 	return 0;
 }
 
+size_t scanjson_real_text(double v, char *buf, size_t cap)
+{
+	if (!isfinite(v) || v == 0)
+		v = 0; /* no NaN, infinity or -0 in JSON */
+	int n = snprintf(buf, cap, "%.9f", v);
+	if (n < 0 || (size_t)n >= cap) {
+		n = snprintf(buf, cap, "0.0");
+		return (size_t)n;
+	}
+	/* Trailing zeros say nothing; one digit after the point keeps it a real. */
+	while (n > 2 && buf[n - 1] == '0' && buf[n - 2] != '.')
+		buf[--n] = '\0';
+	return (size_t)n;
+}
+
+static int scanjson_put(struct scanjson_text *t, const char *s, size_t n)
+{
+	return scanjson_append(s, n, t);
+}
+
+/* A scalar, or a key as a string, written by jansson (its escaping). */
+static int scanjson_put_jansson(struct scanjson_text *t, const json_t *v)
+{
+	return json_dump_callback(v, scanjson_append, t, JSON_COMPACT | JSON_ENCODE_ANY) < 0 ? -1 : 0;
+}
+
+static int scanjson_put_value(struct scanjson_text *t, const json_t *v, int depth)
+{
+	if (depth > 64)
+		return -1;
+	if (json_is_real(v)) {
+		char b[64];
+		size_t n = scanjson_real_text(json_real_value(v), b, sizeof(b));
+		return scanjson_put(t, b, n);
+	}
+	if (json_is_array(v)) {
+		if (scanjson_put(t, "[", 1) < 0)
+			return -1;
+		for (size_t i = 0; i < json_array_size(v); i++)
+			if ((i && scanjson_put(t, ",", 1) < 0) ||
+			    scanjson_put_value(t, json_array_get(v, i), depth + 1) < 0)
+				return -1;
+		return scanjson_put(t, "]", 1);
+	}
+	if (json_is_object(v)) {
+		if (scanjson_put(t, "{", 1) < 0)
+			return -1;
+		const char *key;
+		json_t *val;
+		bool first = true;
+		json_object_foreach((json_t *)v, key, val) {
+			json_t *k = json_string(key);
+			int rc = k ? 0 : -1;
+			if (rc == 0 && !first)
+				rc = scanjson_put(t, ",", 1);
+			if (rc == 0)
+				rc = scanjson_put_jansson(t, k);
+			json_decref(k);
+			if (rc < 0 || scanjson_put(t, ":", 1) < 0 || scanjson_put_value(t, val, depth + 1) < 0)
+				return -1;
+			first = false;
+		}
+		return scanjson_put(t, "}", 1);
+	}
+	return scanjson_put_jansson(t, v);
+}
+
 char *scanjson_dumps(const json_t *doc, size_t flags)
 {
+	(void)flags;
 	struct scanjson_text t = {0};
-	if (json_dump_callback(doc, scanjson_append, &t, flags) < 0 || t.failed || !t.buf) {
+	if (!doc || scanjson_put_value(&t, doc, 0) < 0 || t.failed || !t.buf) {
 		free(t.buf);
 		return NULL;
 	}
 	return t.buf;
+}
+
+/* The root's slowest_scandir path: "." (the CLI and the API say it alike). */
+static const char *scanjson_dir_path(const char *path, size_t *len)
+{
+	if (!path || *len == 0) {
+		*len = 1;
+		return ".";
+	}
+	return path;
+}
+
+char *scanjson_normalize(const char *counters_json)
+{
+	json_t *doc = json_loads(counters_json, 0, NULL);
+	if (!doc)
+		return strdup(counters_json);
+	json_t *slowest = json_object_get(doc, "slowest_scandir");
+	json_t *path = json_object_get(slowest, "path");
+	if (json_is_string(path) && json_string_length(path) == 0)
+		json_object_set_new(slowest, "path", json_string("."));
+	char *text = scanjson_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return text;
 }
 
 int scanjson_set_path(json_t *obj, const char *key, const char *bytes, size_t len)
@@ -79,9 +172,9 @@ json_t *scanjson_counters(const struct scanner_stats *st, const struct scanner_p
 		}
 	}
 	json_t *slowest = json_pack("{sf}", "seconds", st->slowest_scandir_seconds);
-	if (!per || !slowest ||
-	    scanjson_set_path(slowest, "path", st->slowest_scandir_path ? st->slowest_scandir_path : "",
-			      st->slowest_scandir_len) < 0) {
+	size_t slen = st->slowest_scandir_len;
+	const char *spath = scanjson_dir_path(st->slowest_scandir_path, &slen);
+	if (!per || !slowest || scanjson_set_path(slowest, "path", spath, slen) < 0) {
 		json_decref(per);
 		json_decref(slowest);
 		return NULL;

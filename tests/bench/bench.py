@@ -125,9 +125,10 @@ def load_scan_json(path):
 
 def cmd_scan_json(args):
     obj = load_scan_json(args[0])
-    if "entries" not in obj:
-        die("%s: the scan summary has no `entries`: %s" % (args[0], obj))
-    print(obj["entries"])
+    entries = (obj.get("progress") or {}).get("entries")  # the document of GET /scans/{id}
+    if entries is None:
+        die("%s: the scan summary has no `progress.entries`: %s" % (args[0], obj))
+    print(entries)
 
 
 def lmdb_used_bytes(path):

@@ -64,7 +64,7 @@ rc=$(cli "$WORK/s3.out" "$WORK/s3.err" --map-size 64M --json "$BIG")
 python3 - "$WORK/s3.out" <<'PY' || fail "the scan with a raised map is not complete"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["state"] == "completed" and d["entries"] == 2010 and d["errors"] == 0, d
+assert d["state"] == "completed" and d["progress"]["entries"] == 2010 and d["progress"]["errors"] == 0, d
 PY
 api_start --map-size 64M
 req GET "/scans/1/entries?page_size=1000"

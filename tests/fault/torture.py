@@ -126,8 +126,9 @@ class Torture:
                 return fired
             if doc.get("state") != "completed":
                 self.finding("cli", n, f"exit 0 but the scan is {doc.get('state')}", shim)
-            elif doc.get("entries") != len(self.ref_paths) and not doc.get("errors"):
-                self.finding("cli", n, f"exit 0, completed with {doc.get('entries')} entries "
+            elif (doc.get("progress") or {}).get("entries") != len(self.ref_paths) and \
+                    not (doc.get("progress") or {}).get("errors"):
+                self.finding("cli", n, f"exit 0, completed with {(doc.get('progress') or {}).get('entries')} entries "
                              f"of {len(self.ref_paths)} and no error recorded", shim)
             return fired
         if not fired:

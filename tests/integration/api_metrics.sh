@@ -224,7 +224,7 @@ req GET /stats -H 'Origin: https://evil.example'; expect 200 "GET from another o
 	fail "leindexd scan --json"
 python3 - "$WORK/cli.json" "$WORK/counters.json" <<'PY' || fail "CLI and API counters differ in shape"
 import json, sys
-cli = json.load(open(sys.argv[1]))['counters']
+cli = json.load(open(sys.argv[1]))['stats']  # GET /scans/{id}'s document
 api = json.load(open(sys.argv[2]))
 assert set(cli) == set(api), (sorted(set(cli) ^ set(api)))
 assert set(api['slowest_scandir']) == {'path', 'seconds'}, api['slowest_scandir']

@@ -48,6 +48,9 @@ while read -r path methods; do
 		[[ $path == /scans/{id} && $m == DELETE ]] && url2=${path//\{id\}/$id2} || url2=$url
 		if [[ $m == POST && $path == /scans ]]; then
 			req POST "$url2" --json "{\"root\": \"$WORK/t\"}"
+		elif [[ $m == GET && $path == */events ]]; then
+			# An event stream does not end by itself: its status is read, then it is dropped.
+			STATUS=$(curl -s -o /dev/null -D "$HDRS" -w '%{http_code}' -m 3 "$BASE$url2" || true)
 		else
 			req "$m" "$url2"
 		fi

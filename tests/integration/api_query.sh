@@ -239,7 +239,7 @@ tok=$(jval "d['next_page_token']")
 req GET "/scans/$id/entries?ext=rs&page_size=2&page_token=$tok"
 expect 400 "a token of other filters"
 
-# The CLI prints what the API answers, on a stopped server (the store is the CLI's then).
+# The CLI prints what the API answers, beside the running server (it opens the store read-only).
 curl -s "$BASE/scans/$id/entries?ext=rs&page_size=10000" | python3 -c '
 import json, sys, base64
 for e in json.load(sys.stdin)["entries"]:
@@ -248,7 +248,6 @@ curl -s "$BASE/scans/$id/top?by=size&limit=5" | python3 -c '
 import json, sys
 print(json.dumps(json.load(sys.stdin)["entries"], sort_keys=True))' >"$WORK/api_top"
 curl -s "$BASE/scans/$id/entries?count=true" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])' >"$WORK/api_count"
-api_stop
 "$LEINDEXD" entries "$id" --data-dir "$DATA" --ext rs >"$WORK/cli_rs" || fail "leindexd entries failed"
 cmp "$WORK/api_rs" "$WORK/cli_rs" || fail "leindexd entries --ext rs differs from the API"
 "$LEINDEXD" entries "$id" --data-dir "$DATA" --count >"$WORK/cli_count" || fail "leindexd entries --count failed"
@@ -259,6 +258,7 @@ print(json.dumps(json.load(sys.stdin)["entries"], sort_keys=True))' >"$WORK/cli_
 cmp "$WORK/api_top" "$WORK/cli_top" || fail "leindexd top --json differs from the API"
 "$LEINDEXD" entries "$id" --data-dir "$DATA" --null --prefix src | tr '\0' '\n' >"$WORK/cli_null"
 [[ $(wc -l <"$WORK/cli_null") -gt 10 ]] || fail "leindexd entries --null printed too little"
+api_stop
 rc=0
 "$LEINDEXD" entries "$id" --data-dir "$DATA" --min-size nope 2>"$WORK/err" || rc=$?
 ((rc == 2)) && grep -q min_size "$WORK/err" || fail "a bad --min-size is not a usage error naming it (rc $rc)"

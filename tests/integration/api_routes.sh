@@ -86,13 +86,13 @@ id=$(jval "d['id']")
 [[ $(header Location) == "/scans/$id" ]] || fail "Location: $(header Location)"
 py "
 d = J()
-assert set(d) == {'id','root','state','options','created_at','started_at','finished_at','progress','error'}, d
+assert set(d) == {'id','root','state','options','created_at','started_at','finished_at','progress','error','stats'}, d
 assert d['root'] == '$tree', d['root']
 assert d['state'] in ('queued','running','completed'), d
 assert d['options'] == {'workers':3,'max_depth':None,'follow_symlinks':False,'one_file_system':False,
   'ignore':['*.tmp'],'view':'all','use_gitignore':False,'recurse_repos':False,'hash':False,
   'slow_threshold_ms':100}, d['options']
-assert set(d['progress']) == {'dirs','files','symlinks','other','bytes','errors','queued_dirs'}
+assert set(d['progress']) == {'entries','dirs','files','symlinks','other','bytes','errors','queued_dirs'}
 assert d['created_at'].endswith('Z') and len(d['created_at']) == 30, d['created_at']
 "
 [[ $(wait_done "$id") == completed ]] || fail "scan $id did not complete"

@@ -38,8 +38,9 @@ cancel_run() {
 # SIGINT, with the text summary.
 cancel_run INT "$WORK/int"
 head -n1 "$WORK/int" | grep -qE '^scan 1 of .*: cancelled$' || fail "SIGINT: summary: $(cat "$WORK/int")"
-read -r int_entries int_files int_bytes < <(sed -nE \
-	's/^  entries ([0-9]+) \(dirs [0-9]+, files ([0-9]+),.*\), ([0-9]+) bytes, .*/\1 \2 \3/p' "$WORK/int")
+# Counts with thousands separators, the size for people (8.4 GiB).
+read -r int_entries int_files int_size < <(sed -E ':a; s/([0-9]),([0-9]{3})/\1\2/; ta' "$WORK/int" | sed -nE \
+	's/^  entries ([0-9]+) \(dirs [0-9]+, files ([0-9]+),.*\), ([0-9.]+ [KMGTPE]?i?B), .*/\1 \2 \3/p')
 [[ -n ${int_entries:-} ]] || fail "SIGINT: no counts in the summary: $(cat "$WORK/int")"
 ((int_entries >= 7)) || fail "SIGINT: the summary shows $int_entries entries; the progress showed more"
 
@@ -49,7 +50,8 @@ python3 - "$WORK/term" <<'EOF' || fail "SIGTERM: JSON summary: $(cat "$WORK/term
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d['id'] == 2 and d['state'] == 'cancelled', d
-assert d['entries'] >= 7 and d['entries'] == d['dirs'] + d['files'] + d['symlinks'] + d['other'], d
+p = d['progress']  # the document of GET /scans/{id}
+assert p['entries'] >= 7 and p['entries'] == p['dirs'] + p['files'] + p['symlinks'] + p['other'], d
 EOF
 
 # The records, as the service shows them: cancelled, with the counts the summaries printed.
@@ -57,7 +59,12 @@ api_start
 req GET /scans/1
 expect 200 "GET /scans/1"
 py "d=J(); p=d['progress']; assert d['state']=='cancelled', d
-assert p['dirs']+p['files']+p['symlinks']+p['other']==$int_entries and p['files']==$int_files and p['bytes']==$int_bytes, d
+def size(b):
+    if b < 1024: return f'{b} B'
+    v, u = b / 1024, 0
+    while v >= 1023.95 and u < 5: v, u = v / 1024, u + 1
+    return f'{v:.1f} ' + ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'][u]
+assert p['dirs']+p['files']+p['symlinks']+p['other']==$int_entries and p['files']==$int_files and size(p['bytes'])=='$int_size', (d, '$int_size')
 assert d['finished_at'] and d['error'] is None, d"
 req GET /scans/2
 expect 200 "GET /scans/2"
@@ -66,15 +73,15 @@ import json, sys
 d, s = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 p = d['progress']
 assert d['state'] == 'cancelled', d
-for k in ('dirs', 'files', 'symlinks', 'other', 'bytes', 'errors'):
-    assert p[k] == s[k], (k, p, s)
+for k in ('entries', 'dirs', 'files', 'symlinks', 'other', 'bytes', 'errors'):
+    assert p[k] == s['progress'][k], (k, p, s)
 EOF
 req GET /scans/2/stats
 expect 200 "GET /scans/2/stats"
 python3 - "$BODY" "$WORK/term" <<'EOF' || fail "the stored counters of scan 2 differ from its summary"
 import json, sys
 c, s = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-assert c == s['counters'], (c, s['counters'])
+assert c == s['stats'], (c, s['stats'])
 EOF
 api_stop
 echo "cli_signal: SIGINT and SIGTERM cancelled the scan, printed the summary, exited 1, kept the counts"

@@ -32,7 +32,8 @@ want = {"entries": len(rows),
         "files": sum(1 for t, _ in rows if t == b"f"),
         "symlinks": sum(1 for t, _ in rows if t == b"l"),
         "bytes": sum(int(s) for t, s in rows if t == b"f")}
-bad = {k: (doc.get(k), v) for k, v in want.items() if doc.get(k) != v}
+prog = doc["progress"]  # the document of GET /scans/{id}
+bad = {k: (prog.get(k), v) for k, v in want.items() if prog.get(k) != v}
 if bad or doc["state"] != "completed":
     sys.exit(f"summary differs from find (ours, find): {bad}, state {doc['state']}")
 print("summary matches find:", want)

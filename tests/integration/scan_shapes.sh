@@ -13,7 +13,7 @@ NASTY=$(corpus nasty)
 
 # 1. Deep chain, one worker: completes, every entry stored.
 n=$(timeout 120 "$LEINDEXD" scan --data-dir "$T/d1" --workers 1 --no-gitignore --json "$DEEP" |
-	python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["entries"] if d["state"]=="completed" else -1)')
+	python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["progress"]["entries"] if d["state"]=="completed" else -1)')
 want=$(find "$DEEP" -mindepth 1 -printf x | wc -c)
 [ "$n" = "$want" ] || fail "deep chain with workers=1: $n entries stored, find lists $want"
 
@@ -31,18 +31,19 @@ exe, t = sys.argv[1], sys.argv[2]
 out = subprocess.run([exe, "scan", "--data-dir", t + "/d2", "--no-gitignore", "--workers", "2", "--json", t + "/wide"],
                      stdout=subprocess.PIPE, check=True).stdout
 doc = json.loads(out)
+prog, stats = doc["progress"], doc["stats"]
 rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(f"200k-file directory: {doc['entries']} entries, peak RSS {rss_mib:.1f} MiB, {doc['wall_seconds']:.3f} s")
-if doc["entries"] != 200001 or doc["files"] != 200000:
-    sys.exit(f"expected 200,001 entries, got {doc['entries']}")
+print(f"200k-file directory: {prog['entries']} entries, peak RSS {rss_mib:.1f} MiB, {stats['wall_seconds']:.3f} s")
+if prog["entries"] != 200001 or prog["files"] != 200000:
+    sys.exit(f"expected 200,001 entries, got {prog['entries']}")
 # Split or not, each entry is stat-ed by exactly one worker. How the 200k files are shared
 # depends on the scheduler (a loaded machine may leave one worker idle), so no share is asserted
 # here: that the directory is split, and merged in order, is proven by unit_test_scan_split,
 # which makes both workers meet inside it.
-shares = [w["entries"] for w in doc["per_worker"]]
+shares = [w["entries"] for w in stats["per_worker"]]
 print("entries stat-ed per worker:", shares)
-if len(shares) != 2 or sum(shares) != doc["entries"]:
-    sys.exit(f"per-worker entries {shares} do not add up to the {doc['entries']} entries")
+if len(shares) != 2 or sum(shares) != prog["entries"]:
+    sys.exit(f"per-worker entries {shares} do not add up to the {prog['entries']} entries")
 # Sanitizer builds carry shadow memory and quarantines: the bound is for the real binary.
 limit = 1024 if os.environ.get("LEINDEX_SANITIZER") else 128
 if rss_mib > limit:
@@ -56,7 +57,7 @@ import json, sys
 d = json.loads(sys.argv[1])
 if d["state"] != "completed":
     sys.exit(f"follow-symlinks scan ended {d['state']}: {d.get('error')}")
-print(f"follow-symlinks: {d['entries']} entries, {d['errors']} errors")
+print(f"follow-symlinks: {d['progress']['entries']} entries, {d['progress']['errors']} errors")
 PY
 scan_list "$NASTY" "$T/list" --no-gitignore --follow-symlinks
 if tr '\0' '\n' <"$T/list" | grep -qE '^links/outside-(abs|rel)/'; then
@@ -66,17 +67,17 @@ fi
 # 4. As an unprivileged user: unreadable directories are errors, the rest matches find.
 chmod 755 "$T"
 mkdir "$T/d4" && chown nobody "$T/d4"
-as_nobody "$LEINDEXD" scan --data-dir "$T/d4" --no-gitignore --null "$NASTY" >"$T/list" ||
+as_nobody "$LEINDEXD" scan --data-dir "$T/d4" --no-gitignore --list --null "$NASTY" >"$T/list" ||
 	fail "the scan as nobody did not complete"
 $TREECMP find "$NASTY" "$T/list" --as-nobody || fail "as nobody: differs from find"
 errs=$(as_nobody "$LEINDEXD" scan --data-dir "$T/d4" --no-gitignore --json "$NASTY" |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["errors"])')
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["progress"]["errors"])')
 [ "$errs" -ge 3 ] || fail "as nobody: expected permission errors, got $errs"
 
 # 5. The default pool is the CPUs this process may use (its affinity mask here).
 need taskset
 w=$(taskset -c 0 "$LEINDEXD" scan --data-dir "$T/d6" --json "$DEEP" |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["workers"])')
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["workers"])')
 [ "$w" = 1 ] || fail "pinned to one CPU, the default pool has $w workers"
 
 # 6. --one-file-system: a tmpfs mounted inside the tree is listed but not entered. Mounting
@@ -88,8 +89,8 @@ if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
 		set -e
 		mount -t tmpfs leindex-test "$1/fs/a/mnt"
 		touch "$1/fs/a/mnt/inside"
-		"$2" scan --data-dir "$1/d7" --no-gitignore --one-file-system --null "$1/fs" >"$1/xdev.list"
-		"$2" scan --data-dir "$1/d7" --no-gitignore --null "$1/fs" >"$1/all.list"
+		"$2" scan --data-dir "$1/d7" --no-gitignore --one-file-system --list --null "$1/fs" >"$1/xdev.list"
+		"$2" scan --data-dir "$1/d7" --no-gitignore --list --null "$1/fs" >"$1/all.list"
 	' _ "$T" "$LEINDEXD" || fail "could not run the --one-file-system check in a mount namespace"
 	[ "$(tr '\0' ' ' <"$T/xdev.list")" = "a a/mnt a/outside " ] ||
 		fail "--one-file-system listed $(tr '\0' ' ' <"$T/xdev.list")"
@@ -109,6 +110,6 @@ grep -q "not a directory" "$T/err" || fail "file as DIR: unclear message: $(cat 
 touch "$T/not-a-dir"
 if "$LEINDEXD" scan --data-dir "$T/not-a-dir" "$DEEP" 2>"$T/err"; then fail "a file as data dir succeeded"; fi
 grep -q "not-a-dir" "$T/err" || fail "bad data dir: the message does not name it: $(cat "$T/err")"
-if "$LEINDEXD" scan --workers 0 "$DEEP" 2>"$T/err"; then fail "--workers 0 was accepted"; fi
+if "$LEINDEXD" scan --data-dir "$T/d0" --workers 0 "$DEEP" 2>"$T/err"; then fail "--workers 0 was accepted"; fi
 grep -q -- "--workers" "$T/err" || fail "--workers 0: unclear message: $(cat "$T/err")"
 echo "PASS"

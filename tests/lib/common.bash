@@ -44,7 +44,7 @@ as_nobody() {
 scan_list() {
 	local dir=$1 out=$2
 	shift 2
-	"$LEINDEXD" scan --data-dir "$T/data.$RANDOM$RANDOM" --null "$@" "$dir" >"$out"
+	"$LEINDEXD" scan --data-dir "$T/data.$RANDOM$RANDOM" --list --null "$@" "$dir" >"$out"
 }
 
 # Prints the path of a corpus tree, built once and then shared read-only by every test (and by
