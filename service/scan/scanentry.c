@@ -111,6 +111,7 @@ static void scanentry_fill_stat(struct entry *e, const struct statx *sx)
 	e->gid = sx->stx_gid;
 	e->size = sx->stx_size;
 	e->ino = sx->stx_ino;
+	e->dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
 	e->nlink = sx->stx_nlink;
 	e->mtime_sec = sx->stx_mtime.tv_sec;
 	e->mtime_nsec = sx->stx_mtime.tv_nsec;
