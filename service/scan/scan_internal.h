@@ -13,6 +13,7 @@
 #include "service/scan/ignore.h"
 #include "service/scan/scanner.h"
 #include "service/scan/scanq.h"
+#include "store/store_dirread.h"
 
 /*
  * An open directory whose subdirectories wait in the queue: each child holds a reference, and
@@ -101,6 +102,8 @@ struct scan_pass {
 	/* The rules for its entries (its own .gitignore included), or NULL. */
 	struct ignore_stack *ign;
 	struct scan_name *names;
+	/* With a baseline: the same directory's entries in it (sorted like names), or NULL. */
+	const struct store_dirents *base;
 };
 
 /* A subdirectory to queue: a name of the pass, and for a followed link what it led to. */
@@ -178,6 +181,8 @@ struct scan_worker {
 	size_t gpath_cap;
 	unsigned char *readbuf; /* hashing buffer */
 	EVP_MD_CTX *md;
+	/* With a baseline: the baseline's entries of the directory being read (scanbase.c). */
+	struct store_dirents base;
 };
 
 struct scanner {
@@ -205,6 +210,10 @@ struct scanner {
 	_Atomic uint64_t n_ignored_files, n_ignored_dirs, n_ignore_sources, skip_seq;
 	/* View git: tracked files missing from the work tree (counted, not listed). */
 	_Atomic uint64_t n_git_deleted;
+	/* With a baseline (scanbase.c): what was reused, what was read or hashed again. */
+	_Atomic uint64_t n_dirs_reused, n_dirs_read, n_hashes_reused, n_hashes_computed;
+	/* Entries are compared with the baseline's (a baseline whose options list alike). */
+	bool reuse;
 	/* Directories kept open for their children, and how many may be (scanfd.c sizes it). */
 	atomic_int open_handles;
 	atomic_int handle_budget;
@@ -399,6 +408,35 @@ void scangit_status(struct scan_worker *w, const struct scan_pass *pass, const s
 
 /* After a directory's names were filtered: counts its tracked paths missing from the work tree. */
 void scangit_count_deleted(struct scan_worker *w, struct scan_item *it, size_t count);
+
+/* ---------------------------------------------------------------- the baseline (scanbase.c) */
+
+/*
+ * Loads the baseline's entries of the directory of `it` into w->base: &w->base, or NULL when the
+ * scan has no usable baseline or the directory could not be read from it (then nothing is
+ * reused there; a store failure is recorded as an error of the directory).
+ */
+const struct store_dirents *scanbase_load(struct scan_worker *w, const struct scan_item *it);
+
+/*
+ * The merge-join of a slice of names with the baseline's entries: *j starts at
+ * scanbase_start(); each call with the next name (in order) advances it and returns the
+ * baseline's entry of that name, or NULL.
+ */
+size_t scanbase_start(const struct store_dirents *base, const struct scan_name *first);
+const struct entry *scanbase_match(const struct store_dirents *base, size_t *j,
+				   const struct scan_name *nm);
+
+/*
+ * Whether the SHA-256 of regular file `e` (just stat-ed) may be copied from the baseline's entry
+ * `b` of the same name: both stat-ed, `b` hashed, (dev, ino, size, mtime, ctime) equal, and the
+ * mtime older than the baseline's start by at least SCANBASE_RACY_NS (git's racy-timestamp
+ * rule: a file changed in the same tick as the baseline hashed it could keep its stat).
+ */
+bool scanbase_hash_reusable(const struct entry *e, const struct entry *b, int64_t started_ns);
+
+/* The margin of the racy rule: file system timestamps come from a coarse clock (ticks). */
+#define SCANBASE_RACY_NS 1000000000LL
 
 /* Frees a queued item and drops its references. */
 void scan_item_free(struct scanner *sc, struct scan_item *it);

@@ -449,7 +449,8 @@ static int scandir_read_names(struct scan_worker *w, struct scan_item *it, int f
 static int scandir_read_entries(struct scan_worker *w, struct scan_item *it, int fd,
 				struct ignore_stack *ign, size_t count)
 {
-	struct scan_pass pass = {.it = it, .fd = fd, .ign = ign, .names = w->names};
+	struct scan_pass pass = {.it = it, .fd = fd, .ign = ign, .names = w->names,
+				 .base = scanbase_load(w, it)};
 	struct scan_found *found = &w->found;
 	found->nsub = 0;
 	memset(found->counts, 0, sizeof(found->counts));
@@ -548,6 +549,8 @@ void scandir_process(struct scan_worker *w, struct scan_item *it)
 	ignore_stack_unref(ign);
 	scanfd_close(sc, fd);
 	atomic_fetch_add_explicit(&w->c.dirs, 1, memory_order_relaxed);
+	if (sc->opts.baseline > 0)
+		atomic_fetch_add_explicit(&sc->n_dirs_read, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->c.busy_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
 	scandir_account(w, it, count, t1 - t0);
 }

@@ -216,7 +216,7 @@ static bool scanentry_should_descend(struct scan_worker *w, struct scan_item *it
  * and encode it into out->batch. 0, or negative when the scan failed (it was told).
  */
 static int scanentry_stat_one(struct scan_worker *w, const struct scan_pass *pass, size_t i,
-			      struct scan_found *out)
+			      const struct entry *base, struct scan_found *out)
 {
 	struct scanner *sc = w->sc;
 	struct scan_item *it = pass->it;
@@ -248,8 +248,16 @@ static int scanentry_stat_one(struct scan_worker *w, const struct scan_pass *pas
 		out->subdirs = p;
 		out->subdirs[out->nsub++] = sub;
 	}
-	if ((sc->opts.flags & SCANNER_HASH) && e.type == ENTRY_FILE && (e.flags & ENTRY_HAS_STAT))
-		scanentry_hash(w, it, fd, &e);
+	if ((sc->opts.flags & SCANNER_HASH) && e.type == ENTRY_FILE && (e.flags & ENTRY_HAS_STAT)) {
+		if (scanbase_hash_reusable(&e, base, sc->opts.baseline_started_ns)) {
+			memcpy(e.sha256, base->sha256, sizeof(e.sha256));
+			e.flags |= ENTRY_HAS_HASH;
+			atomic_fetch_add_explicit(&sc->n_hashes_reused, 1, memory_order_relaxed);
+		} else {
+			scanentry_hash(w, it, fd, &e);
+			atomic_fetch_add_explicit(&sc->n_hashes_computed, 1, memory_order_relaxed);
+		}
+	}
 	out->counts[e.type]++;
 	if (e.type == ENTRY_FILE)
 		out->bytes += e.size;
@@ -271,11 +279,14 @@ static int scanentry_stat_range(struct scan_worker *w, const struct scan_pass *p
 	uint64_t link_before = atomic_load_explicit(&w->c.symlink_ns, memory_order_relaxed);
 	uint64_t entries_before = out->counts[0] + out->counts[1] + out->counts[2] + out->counts[3];
 	int rc = 0;
+	/* The baseline's entries of the directory, merge-joined with the names of the slice. */
+	size_t j = lo < hi ? scanbase_start(pass->base, &pass->names[lo]) : 0;
 	for (size_t i = lo; i < hi && rc == 0; i++) {
 		if (scan_cancelled(w->sc))
 			rc = -ECANCELED;
 		else if (!pass->names[i].skip)
-			rc = scanentry_stat_one(w, pass, i, out);
+			rc = scanentry_stat_one(w, pass, i,
+						scanbase_match(pass->base, &j, &pass->names[i]), out);
 	}
 	/* Per worker: the entries this worker stat-ed, its share of a split directory included. */
 	atomic_fetch_add_explicit(&w->c.entries, out->counts[0] + out->counts[1] + out->counts[2] +

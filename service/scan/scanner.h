@@ -167,6 +167,13 @@ struct scanner_stats {
 	uint64_t ignored_files, ignored_dirs, ignore_sources;
 	/** View git: tracked files missing from the work tree (counted, not listed). */
 	uint64_t git_deleted;
+	/**
+	 * With a baseline: directories whose entries were copied from it and directories read;
+	 * SHA-256 sums copied from it and computed; whether nothing could be reused because the
+	 * baseline's options list differently (scanner_opts.baseline_mismatch).
+	 */
+	uint64_t dirs_reused, dirs_read, hashes_reused, hashes_computed;
+	bool baseline_mismatch;
 	unsigned workers;
 	/** `workers` entries (malloc'ed, owned), or NULL when workers is 0. */
 	struct scanner_worker_stats *per_worker;
