@@ -212,8 +212,9 @@ struct scanner {
 	_Atomic uint64_t n_git_deleted;
 	/* With a baseline (scanbase.c): what was reused, what was read or hashed again. */
 	_Atomic uint64_t n_dirs_reused, n_dirs_read, n_hashes_reused, n_hashes_computed;
-	/* Entries are compared with the baseline's (a baseline whose options list alike). */
-	bool reuse;
+	/* Entries are compared with the baseline's (a baseline whose options list alike); cleared
+	 * for the rest of the scan when the baseline cannot be read (deleted meanwhile). */
+	atomic_bool reuse;
 	/* Directories kept open for their children, and how many may be (scanfd.c sizes it). */
 	atomic_int open_handles;
 	atomic_int handle_budget;
@@ -413,8 +414,8 @@ void scangit_count_deleted(struct scan_worker *w, struct scan_item *it, size_t c
 
 /*
  * Loads the baseline's entries of the directory of `it` into w->base: &w->base, or NULL when the
- * scan has no usable baseline or the directory could not be read from it (then nothing is
- * reused there; a store failure is recorded as an error of the directory).
+ * scan has no usable baseline or the directory is not in it. A baseline that cannot be read (it
+ * was deleted meanwhile) turns reuse off for the rest of the scan, logged once.
  */
 const struct store_dirents *scanbase_load(struct scan_worker *w, const struct scan_item *it);
 

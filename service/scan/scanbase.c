@@ -1,21 +1,27 @@
 /* scanbase.c: comparing what a scan reads with its baseline scan (reuse of hashes and dirs). */
 #include <string.h>
 
+#include "base/log.h"
+
 #include "service/scan/scan_internal.h"
 #include "store/store_codec.h"
 
 const struct store_dirents *scanbase_load(struct scan_worker *w, const struct scan_item *it)
 {
 	struct scanner *sc = w->sc;
-	if (!sc->reuse)
+	if (!atomic_load_explicit(&sc->reuse, memory_order_relaxed))
 		return NULL;
 	struct errbuf err;
 	errbuf_clear(&err);
 	int rc = store_dir_entries(sc->store, (uint64_t)sc->opts.baseline, it->path, it->path_len,
 				   &w->base, &err);
 	if (rc < 0) {
-		/* The baseline deleted under the scan, or unreadable: read everything, say why. */
-		scan_record_error(sc, it->path, it->path_len, "baseline", -rc, err.msg);
+		/* The baseline deleted under the scan, or unreadable: from now on everything is read
+		 * and hashed (the result stays exact), the stats say so (baseline_fallback). */
+		if (atomic_exchange(&sc->reuse, false))
+			LOG_EV(LOG_WARN, "the baseline cannot be read: nothing more is reused",
+			       LOG_STR("scan", sc->log_tag), LOG_U64("baseline", (uint64_t)sc->opts.baseline),
+			       LOG_STR("error", err.msg));
 		return NULL;
 	}
 	return w->base.found ? &w->base : NULL;

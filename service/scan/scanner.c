@@ -228,7 +228,7 @@ static int scanner_copy_opts(struct scanner *sc, const struct scanner_opts *opts
 			     struct errbuf *err)
 {
 	sc->opts = *opts;
-	sc->reuse = opts->baseline > 0 && !opts->baseline_mismatch;
+	atomic_init(&sc->reuse, opts->baseline > 0 && !opts->baseline_mismatch);
 	if (sc->opts.workers == 0)
 		sc->opts.workers = scanner_default_workers();
 	if (sc->opts.slow_threshold_ms == 0)
@@ -390,7 +390,7 @@ int scanner_stats(struct scanner *sc, struct scanner_stats *out)
 	out->dirs_read = scan_load(&sc->n_dirs_read);
 	out->hashes_reused = scan_load(&sc->n_hashes_reused);
 	out->hashes_computed = scan_load(&sc->n_hashes_computed);
-	out->baseline_mismatch = sc->opts.baseline > 0 && sc->opts.baseline_mismatch;
+	out->baseline_mismatch = sc->opts.baseline > 0 && !atomic_load(&sc->reuse);
 	int rc = 0;
 	pthread_mutex_lock(&sc->lock);
 	uint64_t end = sc->end_ns ? sc->end_ns : (sc->start_ns ? (uint64_t)clock_mono_ns() : 0);

@@ -170,7 +170,7 @@ struct scanner_stats {
 	/**
 	 * With a baseline: directories whose entries were copied from it and directories read;
 	 * SHA-256 sums copied from it and computed; whether nothing could be reused because the
-	 * baseline's options list differently (scanner_opts.baseline_mismatch).
+	 * baseline's options list differently (scanner_opts.baseline_mismatch) or it could not be read.
 	 */
 	uint64_t dirs_reused, dirs_read, hashes_reused, hashes_computed;
 	bool baseline_mismatch;

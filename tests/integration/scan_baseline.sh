@@ -87,7 +87,7 @@ for p, w in want.items():
 PY
 }
 
-api_start
+api_start --keep-scans 2 --max-running 1 # one runner: a completion is a barrier for the last one's --keep-scans pass
 
 # ---- the option rules
 post_json /scans "{\"root\": \"$T\", \"reuse\": \"hashes\"}"; expect 422 "reuse without baseline"
@@ -136,4 +136,24 @@ c = J()
 assert c['hashes_reused'] == 5 and c['hashes_computed'] == 7, c
 assert c['baseline_fallback'] is False, c
 "
+# ---- --keep-scans 2: s1, s2 (baseline s1), s3 are completed. s3 and s2 are kept, and s1 is
+# s2's baseline: all three stay.
+gone() { req GET "/scans/$1"; [[ $STATUS == 404 ]]; }
+req GET "/scans/$s1"; expect 200 "s1, the baseline of the kept s2"
+# s4: s4 and s3 are kept; s2 is beyond them, and s1 is the baseline of no kept scan: both go,
+# through the durable deletion (404 at once, rows purged by the deleter).
+s4=$(submit "$T")
+[[ $(wait_done "$s4") == completed ]] || fail "s4 did not complete"
+wait_until "$WAIT_UNTIL_DEFAULT_S" gone "$s2" || fail "--keep-scans 2 kept s2 beyond 2 scans"
+wait_until "$WAIT_UNTIL_DEFAULT_S" gone "$s1" || fail "--keep-scans 2 kept s1, the baseline of no kept scan"
+req GET "/scans/$s3"; expect 200 "s3 kept"
+req GET "/scans/$s4"; expect 200 "s4 kept"
+# s5 with baseline s3: s5 and s4 kept, s3 spared as s5's baseline.
+s5=$(submit "$T" "\"baseline\": $s3")
+[[ $(wait_done "$s5") == completed ]] || fail "s5 did not complete"
+s6=$(submit "$other") # another root; one runner, so s5's --keep-scans pass is over when s6 completes
+[[ $(wait_done "$s6") == completed ]] || fail "s6 did not complete"
+wait_until "$WAIT_UNTIL_DEFAULT_S" logged "scan deleted" "$s1" || fail "s1's rows were not purged"
+req GET "/scans/$s3"; expect 200 "s3, the baseline of the kept s5"
+req GET "/scans/$s6"; expect 200 "s6, the only scan of its root"
 echo "scan_baseline: ok"
