@@ -502,7 +502,8 @@ int api_serve(const struct api_server_opts *cfg)
 	if (api_waiters_create(&ctx->waiters, ctx, &err) < 0)
 		goto out;
 	struct jobq_opts jo = {.store = ctx->store, .max_running = cfg->max_running ? cfg->max_running : JOBQ_MAX_RUNNING_DEFAULT,
-			       .max_queued = cfg->max_queued, .on_finish = api_waiters_notify,
+			       .max_queued = cfg->max_queued, .keep_scans = cfg->keep_scans,
+			       .on_finish = api_waiters_notify,
 			       .on_finish_ctx = ctx->waiters};
 	if (jobq_create(&ctx->jobq, &jo, &err) < 0)
 		goto out;
