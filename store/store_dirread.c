@@ -77,9 +77,11 @@ static int store_dirread_add(struct store_dirents *d, const MDB_val *k, const MD
 	struct entry *e = &d->e[d->n];
 	if (store_entry_decode(v->mv_data, v->mv_size, e) < 0)
 		return -EIO;
-	size_t noff, toff = 0;
+	size_t noff, toff = 0, nul;
 	e->name_len = k->mv_size - 8;
+	/* Names are NUL-terminated too, for the system calls of a rescan. */
 	if (store_dirread_keep(d, (const char *)k->mv_data + 8, e->name_len, &noff) < 0 ||
+	    store_dirread_keep(d, "", 1, &nul) < 0 ||
 	    (e->target_len && store_dirread_keep(d, e->target, e->target_len, &toff) < 0))
 		return -ENOMEM;
 	e->name = (const char *)(uintptr_t)noff;

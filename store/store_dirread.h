@@ -17,7 +17,8 @@
  * nothing. Not thread-safe: one per thread. Zero it before the first use.
  */
 struct store_dirents {
-	/** The entries; names and targets point into `bytes` and stay valid until the next read. */
+	/** The entries; names (NUL-terminated after name_len bytes) and targets point into `bytes`
+	 * and stay valid until the next read. */
 	struct entry *e;
 	size_t n, cap;
 	/** Whether the directory exists in the scan (false: n is 0). */

@@ -56,6 +56,10 @@ enum scan_item_flags {
 	SCAN_ITEM_GIT_EXCLUDED = 1u << 1,
 	/* View git, recurse_repos: the top of a nested repository, read when the item is. */
 	SCAN_ITEM_GIT_NEWREPO = 1u << 2,
+	/* reuse dirs: the directory's (dev, ino, mtime, ctime) equal its baseline entry's. */
+	SCAN_ITEM_BASE_SAME = 1u << 3,
+	/* reuse dirs: an ignore file above changed: the whole subtree is read again. */
+	SCAN_ITEM_NO_REUSE = 1u << 4,
 };
 
 struct scan_split;
@@ -110,7 +114,7 @@ struct scan_pass {
 struct scan_sub {
 	uint32_t idx;
 	bool via_link;
-	/* View git: SCAN_ITEM_GIT_* flags of the child. */
+	/* View git: SCAN_ITEM_GIT_* flags of the child; SCAN_ITEM_BASE_SAME (reuse dirs). */
 	uint8_t gflags;
 	dev_t dev;
 	ino_t ino;
@@ -212,6 +216,9 @@ struct scanner {
 	_Atomic uint64_t n_git_deleted;
 	/* With a baseline (scanbase.c): what was reused, what was read or hashed again. */
 	_Atomic uint64_t n_dirs_reused, n_dirs_read, n_hashes_reused, n_hashes_computed;
+	/* reuse dirs applies: unchanged directories are not read (no view git, no followed links,
+	 * the root's info/exclude unchanged since the baseline). */
+	bool reuse_dirs;
 	/* Entries are compared with the baseline's (a baseline whose options list alike); cleared
 	 * for the rest of the scan when the baseline cannot be read (deleted meanwhile). */
 	atomic_bool reuse;
@@ -435,6 +442,27 @@ const struct entry *scanbase_match(const struct store_dirents *base, size_t *j,
  * rule: a file changed in the same tick as the baseline hashed it could keep its stat).
  */
 bool scanbase_hash_reusable(const struct entry *e, const struct entry *b, int64_t started_ns);
+
+/*
+ * reuse dirs: lists directory `it` (open as `fd`, its rules `ign`) from the baseline instead of
+ * reading it, when it is unchanged (SCAN_ITEM_BASE_SAME) and so is its .gitignore; fills
+ * w->found and w->names (the names point into w->base) as a read would. 1 when done so; 0 when
+ * the directory must be read (its .gitignore changed: it->flags gets SCAN_ITEM_NO_REUSE); -1
+ * when the scan failed or was cancelled. (scanentry.c)
+ */
+int scanentry_reuse_dir(struct scan_worker *w, struct scan_item *it, int fd,
+			struct ignore_stack *ign);
+
+/*
+ * Once the root is open: decides sc->reuse_dirs. Directories are reused with `reuse: dirs` and a
+ * usable baseline, except in the view git (its index would have to be compared too) and when
+ * following links, and not at all when the root's .git/info/exclude changed at or after the
+ * baseline's start (by its ctime): its rules apply everywhere.
+ */
+void scanbase_setup(struct scanner *sc);
+
+/* Whether baseline entry `b` describes the same ignore file `name` in `fd` now (or both none). */
+bool scanbase_same_file(int fd, const char *name, const struct store_dirents *base);
 
 /* The margin of the racy rule: file system timestamps come from a coarse clock (ticks). */
 #define SCANBASE_RACY_NS 1000000000LL

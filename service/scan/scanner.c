@@ -593,7 +593,10 @@ static int scanner_open_root(struct scanner *sc, struct errbuf *err)
 	if ((sc->opts.flags & SCANNER_FOLLOW_SYMLINKS) && (rc = scanner_root_real(sc, err)) < 0)
 		return rc;
 	scanfd_size_budget(sc);
-	return scanner_root_rules(sc, err);
+	if ((rc = scanner_root_rules(sc, err)) < 0)
+		return rc;
+	scanbase_setup(sc);
+	return 0;
 }
 
 /* Queues the root directory, the scan's first item. */

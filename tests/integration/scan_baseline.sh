@@ -149,11 +149,42 @@ wait_until "$WAIT_UNTIL_DEFAULT_S" gone "$s1" || fail "--keep-scans 2 kept s1, t
 req GET "/scans/$s3"; expect 200 "s3 kept"
 req GET "/scans/$s4"; expect 200 "s4 kept"
 # s5 with baseline s3: s5 and s4 kept, s3 spared as s5's baseline.
-s5=$(submit "$T" "\"baseline\": $s3")
+s5=$(submit "$T" "\"hash\": true, \"baseline\": $s3")
 [[ $(wait_done "$s5") == completed ]] || fail "s5 did not complete"
 s6=$(submit "$other") # another root; one runner, so s5's --keep-scans pass is over when s6 completes
 [[ $(wait_done "$s6") == completed ]] || fail "s6 did not complete"
 wait_until "$WAIT_UNTIL_DEFAULT_S" logged "scan deleted" "$s1" || fail "s1's rows were not purged"
 req GET "/scans/$s3"; expect 200 "s3, the baseline of the kept s5"
 req GET "/scans/$s6"; expect 200 "s6, the only scan of its root"
+# ---- reuse dirs on the unchanged tree: only the root is read, and the result is the full scan's
+s7=$(submit "$T" "\"hash\": true, \"baseline\": $s5, \"reuse\": \"dirs\"")
+[[ $(wait_done "$s7") == completed ]] || fail "reuse dirs did not complete"
+entries "$s7" "$WORK/e7"
+cmp -s "$WORK/e7" "$WORK/e3" || fail "reuse dirs on an unchanged tree differs from the full scan: $(diff "$WORK/e7" "$WORK/e3" | head)"
+req GET "/scans/$s7/stats"; expect 200 "stats of reuse dirs"
+py "c = J(); assert c['dirs_read'] == 1 and c['dirs_reused'] == 7 and c['hashes_computed'] == 0, c"
+
+# ---- reuse dirs and .gitignore files edited in place (their directory's mtime stays): the root's
+# (the root is always read) and a/b's, in a directory otherwise unchanged. Neither may be missed.
+printf 'zzz\n' >"$T/a/b/.gitignore"
+s8=$(submit "$T" "\"baseline\": $s7, \"reuse\": \"dirs\"")
+[[ $(wait_done "$s8") == completed ]] || fail "s8 did not complete"
+# dirs_same BASE: a reuse dirs rescan against BASE lists what a full scan lists; sets S_FULL.
+dirs_same() {
+	local r f
+	r=$(submit "$T" "\"baseline\": $1, \"reuse\": \"dirs\"")
+	[[ $(wait_done "$r") == completed ]] || fail "reuse dirs scan $r did not complete"
+	f=$(submit "$T")
+	[[ $(wait_done "$f") == completed ]] || fail "full scan $f did not complete"
+	entries "$r" "$WORK/er"
+	entries "$f" "$WORK/ef"
+	cmp -s "$WORK/er" "$WORK/ef" || fail "reuse dirs missed a .gitignore change: $(diff "$WORK/er" "$WORK/ef" | head)"
+	S_FULL=$f
+}
+printf 'same\n' >"$T/a/b/.gitignore"            # a/b/same is not listed any more
+dirs_same "$s8"
+grep -q '"path": "a/b/same"' "$WORK/ef" && fail "the full scan lists a/b/same"
+printf '*.nothing\n' >"$T/.gitignore"          # a/x.log is listed from now on
+dirs_same "$S_FULL"
+grep -q '"path": "a/x.log"' "$WORK/ef" || fail "the full scan misses a/x.log"
 echo "scan_baseline: ok"
