@@ -85,6 +85,8 @@ void api_entry_write(struct jsonw *w, const char *path, size_t path_len, const s
 	st ? jsonw_u64(w, e->size) : jsonw_null(w);
 	jsonw_key(w, "ino");
 	st ? jsonw_u64(w, e->ino) : jsonw_null(w);
+	jsonw_key(w, "dev");
+	st && e->dev ? jsonw_u64(w, e->dev) : jsonw_null(w);
 	jsonw_key(w, "nlink");
 	st ? jsonw_u64(w, e->nlink) : jsonw_null(w);
 	jsonw_key(w, "uid");

@@ -285,6 +285,9 @@ static enum MHD_Result api_scan_submit(struct api_req *req, struct scanner_opts 
 	int prc = scanner_precheck(so, &perr); /* the view git: a work tree, readable, confined */
 	if (prc < 0)
 		return api_problem(req, prc == -ENOMEM ? 500 : 422, "%s", perr.msg);
+	/* A baseline: "latest" resolved to an id, and checked (service/job/scanopt.c). */
+	if ((prc = scanopt_baseline_resolve(req->ctx->store, so, &perr)) < 0)
+		return api_problem(req, prc == SCANOPT_ECONFLICT ? 422 : 500, "%s", perr.msg);
 	/* The effective options for the record: the same document `leindexd scan` stores. */
 	json_t *optj = scanjson_options(so);
 	char *options = optj ? scanjson_dumps(optj, JSON_COMPACT) : NULL;

@@ -509,8 +509,9 @@ int api_serve(const struct api_server_opts *cfg)
 	if (jobev_create(&ctx->bus, NULL, &err) < 0)
 		goto out;
 	struct jobq_opts jo = {.store = ctx->store, .max_running = cfg->max_running ? cfg->max_running : JOBQ_MAX_RUNNING_DEFAULT,
-			       .max_queued = cfg->max_queued, .on_finish = api_waiters_notify,
-			       .on_finish_ctx = ctx->waiters, .events = ctx->bus};
+			       .max_queued = cfg->max_queued, .keep_scans = cfg->keep_scans,
+			       .on_finish = api_waiters_notify, .on_finish_ctx = ctx->waiters,
+			       .events = ctx->bus};
 	if (jobq_create(&ctx->jobq, &jo, &err) < 0)
 		goto out;
 	if (api_events_create(&ctx->events, ctx, ctx->bus, &err) < 0)

@@ -16,6 +16,7 @@ struct api_server_opts {
 	uint64_t map_size;         /**< bytes; 0: the store's default */
 	unsigned max_running;      /**< scans running at once (>= 1) */
 	unsigned max_queued;       /**< scans waiting */
+	unsigned keep_scans;       /**< completed scans kept per root (jobq_opts); 0: all */
 	const char *const *allow_roots; /**< absolute dirs; none: any absolute path */
 	size_t allow_root_count;
 	const char *const *cors_origins; /**< origins allowed by CORS; none: CORS off */

@@ -22,6 +22,7 @@
 #include "service/job/scan_samples.h"
 #include "service/job/scanjson.h"
 #include "service/scan/scanner.h"
+#include "service/job/scanopt.h"
 #include "store/store.h"
 
 /*
@@ -368,7 +369,7 @@ int cli_scan(const struct config *cfg)
 	}
 	struct scanner_opts opts = cfg->scan; /* from the table of scan options, defaults applied */
 	opts.root = root;
-	if (scanner_precheck(&opts, &err) < 0) {
+	if (scanner_precheck(&opts, &err) < 0 || scanopt_baseline_resolve(store, &opts, &err) < 0) {
 		fprintf(stderr, "leindexd: cannot scan %s: %s\n", root, err.msg);
 		store_close(store);
 		free(root);

@@ -17,12 +17,15 @@
 /* --max-running and --max-queued: the most each may be. */
 #define CONFIG_MAX_RUNNING_MAX 256
 #define CONFIG_MAX_QUEUED_MAX 100000
+/* --keep-scans: the most it may be. */
+#define CONFIG_KEEP_SCANS_MAX 1000000
 
 enum config_opt {
 	OPT_LISTEN = 1000, OPT_DATA_DIR, OPT_MAP_SIZE, OPT_MAX_RUNNING, OPT_MAX_QUEUED,
 	OPT_ALLOW_ROOT, OPT_CORS_ORIGIN, OPT_LOG_LEVEL, OPT_LOG_FORMAT, OPT_HELP, OPT_VERSION,
 	OPT_JSON, OPT_LIST, OPT_NULL, OPT_TOKEN_FILE, OPT_METRICS_AUTH, OPT_INSECURE_NO_AUTH,
-	OPT_MAX_CONNS, OPT_MAX_CONNS_CLIENT, OPT_REQUEST_TIMEOUT, OPT_ID, OPT_SCOPE, OPT_SKIPPED, OPT_NO_STORE,
+	OPT_MAX_CONNS, OPT_MAX_CONNS_CLIENT, OPT_REQUEST_TIMEOUT, OPT_ID, OPT_SCOPE, OPT_SKIPPED,
+	OPT_NO_STORE, OPT_KEEP_SCANS,
 	/* Row i of the table of scan options (service/job/scanopt.c) is OPT_SCANOPT + i. */
 	OPT_SCANOPT = 2000,
 };
@@ -33,6 +36,7 @@ static const struct option config_serve_opts[] = {
 	{"map-size", required_argument, NULL, OPT_MAP_SIZE},
 	{"max-running", required_argument, NULL, OPT_MAX_RUNNING},
 	{"max-queued", required_argument, NULL, OPT_MAX_QUEUED},
+	{"keep-scans", required_argument, NULL, OPT_KEEP_SCANS},
 	{"allow-root", required_argument, NULL, OPT_ALLOW_ROOT},
 	{"cors-origin", required_argument, NULL, OPT_CORS_ORIGIN},
 	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
@@ -107,8 +111,11 @@ void config_usage(FILE *out)
 	fprintf(out,
 		"  --max-running N        scans running at once, 1..%d [LEINDEX_MAX_RUNNING] (default %d)\n"
 		"  --max-queued N         scans waiting to run, 0..%d; past it POST /scans answers 429\n"
-		"                         [LEINDEX_MAX_QUEUED] (default 64)\n",
-		CONFIG_MAX_RUNNING_MAX, JOBQ_MAX_RUNNING_DEFAULT, CONFIG_MAX_QUEUED_MAX);
+		"                         [LEINDEX_MAX_QUEUED] (default 64)\n"
+		"  --keep-scans N         completed scans kept per root, 1..%d: older ones are deleted\n"
+		"                         (never a kept scan's baseline) (default: all)\n",
+		CONFIG_MAX_RUNNING_MAX, JOBQ_MAX_RUNNING_DEFAULT, CONFIG_MAX_QUEUED_MAX,
+		CONFIG_KEEP_SCANS_MAX);
 	fputs(
 	    "  --allow-root DIR       only scan at or below DIR; repeatable [LEINDEX_ALLOWED_ROOTS,\n"
 	    "                         colon-separated] (default: any absolute path)\n"
@@ -349,6 +356,11 @@ static int config_common(struct config *cfg, int opt, const char *arg, struct co
 		if (config_uint("--max-queued", arg, 0, CONFIG_MAX_QUEUED_MAX, &n, err) < 0)
 			return -EINVAL;
 		cfg->max_queued = (unsigned)n;
+		return 0;
+	case OPT_KEEP_SCANS:
+		if (config_uint("--keep-scans", arg, 1, CONFIG_KEEP_SCANS_MAX, &n, err) < 0)
+			return -EINVAL;
+		cfg->keep_scans = (unsigned)n;
 		return 0;
 	case OPT_ALLOW_ROOT:
 		if (arg[0] != '/')

@@ -61,6 +61,7 @@ struct config {
 	uint64_t map_size;         /**< bytes; 0: the store's default */
 	unsigned max_running;      /**< scans running at once, default JOBQ_MAX_RUNNING_DEFAULT */
 	unsigned max_queued;       /**< scans waiting, default 64 */
+	unsigned keep_scans;       /**< --keep-scans: completed scans kept per root; 0: all */
 	const char **allow_roots;  /**< absolute dirs; none: any absolute path */
 	size_t allow_root_count;
 	const char **cors_origins; /**< origins allowed by CORS; none: CORS off */

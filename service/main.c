@@ -83,6 +83,7 @@ static int main_serve(const struct config *cfg)
 		.map_size = cfg->map_size,
 		.max_running = cfg->max_running,
 		.max_queued = cfg->max_queued,
+		.keep_scans = cfg->keep_scans,
 		.allow_roots = cfg->allow_roots,
 		.allow_root_count = cfg->allow_root_count,
 		.cors_origins = cfg->cors_origins,

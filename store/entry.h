@@ -46,6 +46,9 @@ struct entry {
 	uint32_t mode;
 	uint32_t uid, gid;
 	uint64_t size, ino, nlink;
+	/** The device of the file system holding the entry (makedev of statx's); 0 in records
+	 * written before the field existed. */
+	uint64_t dev;
 	int64_t mtime_sec, ctime_sec;
 	uint32_t mtime_nsec, ctime_nsec;
 	/** Symlink target bytes (NULL and 0 when not a symlink or unreadable). */

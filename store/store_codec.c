@@ -51,6 +51,10 @@ size_t store_entry_encode(const struct entry *e, unsigned char *out)
 		flags |= STORE_CODEC_HAS_GIT;
 		*p++ = e->git;
 	}
+	if ((e->flags & ENTRY_HAS_STAT) && e->dev != 0) {
+		flags |= STORE_CODEC_HAS_DEV;
+		p += bytes_varint_put(p, e->dev);
+	}
 	out[0] = (unsigned char)flags;
 	return (size_t)(p - out);
 }
@@ -64,7 +68,7 @@ int store_entry_decode(const void *val, size_t len, struct entry *e)
 	e->type = (enum entry_type)(flags & 3u);
 	e->flags = 0;
 	e->mode = e->uid = e->gid = 0;
-	e->size = e->ino = e->nlink = 0;
+	e->size = e->ino = e->nlink = e->dev = 0;
 	e->mtime_sec = e->ctime_sec = 0;
 	e->mtime_nsec = e->ctime_nsec = 0;
 	e->target = NULL;
@@ -107,6 +111,8 @@ int store_entry_decode(const void *val, size_t len, struct entry *e)
 			return -EIO;
 		e->git = *p++;
 	}
+	if ((flags & STORE_CODEC_HAS_DEV) && bytes_varint_get(&p, end, &e->dev) < 0)
+		return -EIO;
 	return p == end ? 0 : -EIO;
 }
 

@@ -20,10 +20,11 @@
  * crash.
  */
 
-/** The most bytes store_entry_encode() writes for `e`: flags, 11 varints, the target, a hash, git. */
+/** The most bytes store_entry_encode() writes for `e`: flags, 11 varints, the target, a hash, git,
+ * the device. */
 static inline size_t store_entry_bound(const struct entry *e)
 {
-	return 1 + 11 * 10 + e->target_len + 32 + 1;
+	return 1 + 11 * 10 + e->target_len + 32 + 1 + 10;
 }
 
 /** Flags byte of an encoded entry: the type in bits 0-1, then these. */
@@ -34,6 +35,9 @@ enum store_codec_entry_bits {
 	/** One more byte at the end: the entry's git state (view git). Records without it, older
 	 * ones included, read as ENTRY_GIT_NONE. */
 	STORE_CODEC_HAS_GIT = 1u << 5,
+	/** One more varint at the very end: the entry's device (entry.dev). Records without it,
+	 * older ones included, read as dev 0. */
+	STORE_CODEC_HAS_DEV = 1u << 6,
 };
 
 /** Encodes the value of `e` (not its name) into `out` (store_entry_bound() bytes); returns its length. */

@@ -74,6 +74,12 @@ struct jobq_opts {
 	unsigned max_running;
 	/** Scans waiting to run; past it jobq_submit() answers -EAGAIN. */
 	unsigned max_queued;
+	/**
+	 * --keep-scans: after a scan completes, the oldest completed scans of its root beyond this
+	 * many are deleted (as jobq_delete() does), never the baseline of a kept scan or of a
+	 * queued or running one. 0: keep every scan.
+	 */
+	unsigned keep_scans;
 	/** Optional notification of finished scans (wakes HTTP waiters). */
 	jobq_finish_cb on_finish;
 	void *on_finish_ctx;

@@ -71,7 +71,7 @@ struct jobq_index {
 
 struct jobq {
 	struct store *store;
-	unsigned max_running, max_queued;
+	unsigned max_running, max_queued, keep_scans;
 	jobq_finish_cb on_finish;
 	void *on_finish_ctx;
 	jobq_test_hook test_hook;

@@ -181,7 +181,7 @@ json_t *scanjson_counters(const struct scanner_stats *st, const struct scanner_p
 	}
 	uint64_t entries = p->dirs + p->files + p->symlinks + p->other;
 	double wall = st->wall_seconds > 0 ? st->wall_seconds : 0;
-	return json_pack("{sI sI sf sf sf sf sf sf sf sI so sI so sf sf sI sI sI sI}",
+	json_t *o = json_pack("{sI sI sf sf sf sf sf sf sf sI so sI so sf sf sI sI sI sI}",
 			 "scandir_calls", (json_int_t)st->scandir_calls,
 			 "slow_scandirs", (json_int_t)st->slow_scandirs,
 			 "scandir_seconds", st->scandir_seconds,
@@ -201,6 +201,19 @@ json_t *scanjson_counters(const struct scanner_stats *st, const struct scanner_p
 			 "ignored_dirs", (json_int_t)st->ignored_dirs,
 			 "ignore_files", (json_int_t)st->ignore_sources,
 			 "git_deleted", (json_int_t)st->git_deleted);
+	/* With a baseline (reuse), what was taken from it. */
+	if (o && (json_object_set_new(o, "dirs_reused", json_integer((json_int_t)st->dirs_reused)) < 0 ||
+		  json_object_set_new(o, "dirs_read", json_integer((json_int_t)st->dirs_read)) < 0 ||
+		  json_object_set_new(o, "hashes_reused",
+				      json_integer((json_int_t)st->hashes_reused)) < 0 ||
+		  json_object_set_new(o, "hashes_computed",
+				      json_integer((json_int_t)st->hashes_computed)) < 0 ||
+		  json_object_set_new(o, "baseline_fallback",
+				      json_boolean(st->baseline_mismatch)) < 0)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 json_t *scanjson_options(const struct scanner_opts *o)

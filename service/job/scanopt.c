@@ -1,6 +1,7 @@
 /* scanopt.c: the table of scan options, and reading, checking and echoing options by a table. */
 #include "service/job/scanopt.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +37,28 @@ static bool scanopt_git_follows_no_links(const void *target)
 	return !(o->flags & SCANNER_FOLLOW_SYMLINKS) || o->view != SCANNER_VIEW_GIT;
 }
 
+static const struct scanopt_keyword scanopt_baseline_words[] = {
+	{"latest", SCANNER_BASELINE_LATEST}, {NULL, 0},
+};
+
+static const struct scanopt_keyword scanopt_reuses[] = {
+	{"hashes", SCANNER_REUSE_HASHES}, {"dirs", SCANNER_REUSE_DIRS}, {NULL, 0},
+};
+
+static bool scanopt_reuse_needs_baseline(const void *target)
+{
+	const struct scanner_opts *o = target;
+	return o->baseline != 0;
+}
+
 /* Rules across two options: a 422 naming both when broken. */
 static const struct scanopt_rule scanopt_scan_rules[] = {
 	{"recurse_repos", "view", scanopt_recurse_needs_git,
 	 "recurse_repos applies to the view \"git\" only"},
 	{"follow_symlinks", "view", scanopt_git_follows_no_links,
 	 "the view \"git\" lists symbolic links as git does, never following them"},
+	{"reuse", "baseline", scanopt_reuse_needs_baseline,
+	 "reuse takes from a baseline scan: give one (an id or \"latest\")"},
 };
 
 static const struct scanopt_def scanopt_scan_defs[] = {
@@ -104,6 +121,22 @@ static const struct scanopt_def scanopt_scan_defs[] = {
 	 .cli = {"slow-threshold-ms", SCANOPT_CLI_VALUE, "N",
 		 "log and count directories slower than N ms"},
 	 .slot = SCANOPT_AT(struct scanner_opts, slow_threshold_ms)},
+	{.name = "baseline", .type = SCANOPT_INT, .flags = SCANOPT_NULLABLE, .min = 1,
+	 .max = INT64_MAX, .null_value = 0, .keywords = scanopt_baseline_words,
+	 .help = "a completed scan of the same root to reuse, by id, or \"latest\" (the newest "
+		 "completed one, echoed as its id); null for none",
+	 .cli = {"baseline", SCANOPT_CLI_VALUE, "ID",
+		 "reuse the completed scan ID of the same root (latest: the newest)"},
+	 .slot = SCANOPT_AT(struct scanner_opts, baseline)},
+	{.name = "reuse", .type = SCANOPT_ENUM, .def = SCANNER_REUSE_HASHES,
+	 .keywords = scanopt_reuses,
+	 .help = "with a baseline: hashes (read and stat everything, copy the SHA-256 of unchanged "
+		 "files) or dirs (do not read again directories whose dev, ino, mtime and ctime "
+		 "are unchanged)",
+	 .cli = {"reuse", SCANOPT_CLI_VALUE, "WHAT",
+		 "with --baseline: hashes (copy unchanged files' SHA-256) or dirs (skip unchanged "
+		 "directories)"},
+	 .slot = SCANOPT_AT(struct scanner_opts, reuse)},
 };
 
 static const struct scanopt_table scanopt_scan = {
@@ -734,4 +767,86 @@ json_t *scanopt_describe(const struct scanopt_table *t)
 		return NULL;
 	}
 	return json_pack("{so so}", "options", opts, "rules", rules);
+}
+
+/* ---------------------------------------------------------------- the baseline, at POST time */
+
+struct scanopt_latest {
+	const char *root;
+	uint64_t id;
+};
+
+static int scanopt_latest_cb(void *ctx, const struct store_scan *scan)
+{
+	struct scanopt_latest *l = ctx;
+	if (scan->root && strcmp(scan->root, l->root) == 0) {
+		l->id = scan->id;
+		return 1;
+	}
+	return 0;
+}
+
+/* The options that change what a scan lists: a baseline taken with others is not reused. */
+static const char *const scanopt_listing_fields[] = {
+	"view", "ignore", "max_depth", "follow_symlinks", "one_file_system", "recurse_repos",
+};
+
+/* Whether the echoed options `mine` and the baseline's `theirs` (JSON text) list alike. */
+static bool scanopt_lists_alike(json_t *mine, const char *theirs)
+{
+	json_t *o = theirs ? json_loads(theirs, 0, NULL) : NULL;
+	bool same = o != NULL;
+	for (size_t i = 0; same && i < sizeof(scanopt_listing_fields) / sizeof(char *); i++) {
+		const char *f = scanopt_listing_fields[i];
+		json_t *a = json_object_get(mine, f), *b = json_object_get(o, f);
+		same = a && b && json_equal(a, b);
+	}
+	json_decref(o);
+	return same;
+}
+
+int scanopt_baseline_resolve(struct store *s, struct scanner_opts *o, struct errbuf *err)
+{
+	if (o->baseline == 0)
+		return 0;
+	int rc;
+	if (o->baseline == SCANNER_BASELINE_LATEST) {
+		struct scanopt_latest l = {.root = o->root};
+		rc = store_scan_list(s, 0, 1u << SCAN_COMPLETED, scanopt_latest_cb, &l, err);
+		if (rc < 0)
+			return rc;
+		if (!l.id)
+			return errbuf_set(err, SCANOPT_ECONFLICT,
+					  "field 'baseline': there is no completed scan of %s to use as "
+					  "\"latest\"", o->root);
+		o->baseline = (int64_t)l.id;
+	}
+	struct store_scan rec;
+	rc = store_scan_get(s, (uint64_t)o->baseline, &rec, err);
+	if (rc == -ENOENT)
+		return errbuf_set(err, SCANOPT_ECONFLICT,
+				  "field 'baseline': there is no scan %" PRId64 " (never made, or deleted)",
+				  o->baseline);
+	if (rc < 0)
+		return rc;
+	if (rec.state != SCAN_COMPLETED)
+		rc = errbuf_set(err, SCANOPT_ECONFLICT,
+				"field 'baseline': scan %" PRId64 " is %s; a baseline must be completed",
+				o->baseline, scan_state_name(rec.state));
+	else if (!rec.root || strcmp(rec.root, o->root) != 0)
+		rc = errbuf_set(err, SCANOPT_ECONFLICT,
+				"field 'baseline': scan %" PRId64 " is of the root %s, not %s",
+				o->baseline, rec.root ? rec.root : "(none)", o->root);
+	if (rc == 0) {
+		json_t *mine = scanopt_echo(scanopt_scan_table(), o);
+		if (!mine)
+			rc = errbuf_errno(err, ENOMEM, "comparing the options with baseline scan %" PRId64,
+					  o->baseline);
+		else
+			o->baseline_mismatch = !scanopt_lists_alike(mine, rec.options_json);
+		json_decref(mine);
+		o->baseline_started_ns = rec.started_ns;
+	}
+	store_scan_clear(&rec);
+	return rc;
 }

@@ -12,6 +12,7 @@
 
 #include "base/errbuf.h"
 #include "service/scan/scanner.h"
+#include "store/store.h"
 
 /*
  * Each row of a table says how one option is spelled in JSON and on the command line, its
@@ -245,5 +246,15 @@ int scanopt_cli_arg(const struct scanopt_table *t, size_t row, const char *arg, 
 
 /** Writes the --help lines of the rows that have a flag, in table order. */
 void scanopt_cli_usage(const struct scanopt_table *t, FILE *out);
+
+/**
+ * Resolves and checks o->baseline against store `s` when one is given: "latest" becomes the id
+ * of the newest completed scan of o->root; the baseline must exist (not tombstoned), be
+ * completed and be of the same root. Sets o->baseline_started_ns and o->baseline_mismatch
+ * (its options list differently: nothing will be reused). Returns 0 (also with no baseline);
+ * SCANOPT_ECONFLICT (a 422) with the reason in `err`; or another negative error of the store.
+ * Thread-safe.
+ */
+int scanopt_baseline_resolve(struct store *s, struct scanner_opts *o, struct errbuf *err);
 
 #endif

@@ -13,6 +13,7 @@
 #include "service/scan/ignore.h"
 #include "service/scan/scanner.h"
 #include "service/scan/scanq.h"
+#include "store/store_dirread.h"
 
 /*
  * An open directory whose subdirectories wait in the queue: each child holds a reference, and
@@ -55,6 +56,10 @@ enum scan_item_flags {
 	SCAN_ITEM_GIT_EXCLUDED = 1u << 1,
 	/* View git, recurse_repos: the top of a nested repository, read when the item is. */
 	SCAN_ITEM_GIT_NEWREPO = 1u << 2,
+	/* reuse dirs: the directory's (dev, ino, mtime, ctime) equal its baseline entry's. */
+	SCAN_ITEM_BASE_SAME = 1u << 3,
+	/* reuse dirs: an ignore file above changed: the whole subtree is read again. */
+	SCAN_ITEM_NO_REUSE = 1u << 4,
 };
 
 struct scan_split;
@@ -101,13 +106,15 @@ struct scan_pass {
 	/* The rules for its entries (its own .gitignore included), or NULL. */
 	struct ignore_stack *ign;
 	struct scan_name *names;
+	/* With a baseline: the same directory's entries in it (sorted like names), or NULL. */
+	const struct store_dirents *base;
 };
 
 /* A subdirectory to queue: a name of the pass, and for a followed link what it led to. */
 struct scan_sub {
 	uint32_t idx;
 	bool via_link;
-	/* View git: SCAN_ITEM_GIT_* flags of the child. */
+	/* View git: SCAN_ITEM_GIT_* flags of the child; SCAN_ITEM_BASE_SAME (reuse dirs). */
 	uint8_t gflags;
 	dev_t dev;
 	ino_t ino;
@@ -178,6 +185,8 @@ struct scan_worker {
 	size_t gpath_cap;
 	unsigned char *readbuf; /* hashing buffer */
 	EVP_MD_CTX *md;
+	/* With a baseline: the baseline's entries of the directory being read (scanbase.c). */
+	struct store_dirents base;
 };
 
 struct scanner {
@@ -205,6 +214,14 @@ struct scanner {
 	_Atomic uint64_t n_ignored_files, n_ignored_dirs, n_ignore_sources, skip_seq;
 	/* View git: tracked files missing from the work tree (counted, not listed). */
 	_Atomic uint64_t n_git_deleted;
+	/* With a baseline (scanbase.c): what was reused, what was read or hashed again. */
+	_Atomic uint64_t n_dirs_reused, n_dirs_read, n_hashes_reused, n_hashes_computed;
+	/* reuse dirs applies: unchanged directories are not read (no view git, no followed links,
+	 * the root's info/exclude unchanged since the baseline). */
+	bool reuse_dirs;
+	/* Entries are compared with the baseline's (a baseline whose options list alike); cleared
+	 * for the rest of the scan when the baseline cannot be read (deleted meanwhile). */
+	atomic_bool reuse;
 	/* Directories kept open for their children, and how many may be (scanfd.c sizes it). */
 	atomic_int open_handles;
 	atomic_int handle_budget;
@@ -399,6 +416,56 @@ void scangit_status(struct scan_worker *w, const struct scan_pass *pass, const s
 
 /* After a directory's names were filtered: counts its tracked paths missing from the work tree. */
 void scangit_count_deleted(struct scan_worker *w, struct scan_item *it, size_t count);
+
+/* ---------------------------------------------------------------- the baseline (scanbase.c) */
+
+/*
+ * Loads the baseline's entries of the directory of `it` into w->base: &w->base, or NULL when the
+ * scan has no usable baseline or the directory is not in it. A baseline that cannot be read (it
+ * was deleted meanwhile) turns reuse off for the rest of the scan, logged once.
+ */
+const struct store_dirents *scanbase_load(struct scan_worker *w, const struct scan_item *it);
+
+/*
+ * The merge-join of a slice of names with the baseline's entries: *j starts at
+ * scanbase_start(); each call with the next name (in order) advances it and returns the
+ * baseline's entry of that name, or NULL.
+ */
+size_t scanbase_start(const struct store_dirents *base, const struct scan_name *first);
+const struct entry *scanbase_match(const struct store_dirents *base, size_t *j,
+				   const struct scan_name *nm);
+
+/*
+ * Whether the SHA-256 of regular file `e` (just stat-ed) may be copied from the baseline's entry
+ * `b` of the same name: both stat-ed, `b` hashed, (dev, ino, size, mtime, ctime) equal, and the
+ * mtime older than the baseline's start by at least SCANBASE_RACY_NS (git's racy-timestamp
+ * rule: a file changed in the same tick as the baseline hashed it could keep its stat).
+ */
+bool scanbase_hash_reusable(const struct entry *e, const struct entry *b, int64_t started_ns);
+
+/*
+ * reuse dirs: lists directory `it` (open as `fd`, its rules `ign`) from the baseline instead of
+ * reading it, when it is unchanged (SCAN_ITEM_BASE_SAME) and so is its .gitignore; fills
+ * w->found and w->names (the names point into w->base) as a read would. 1 when done so; 0 when
+ * the directory must be read (its .gitignore changed: it->flags gets SCAN_ITEM_NO_REUSE); -1
+ * when the scan failed or was cancelled. (scanentry.c)
+ */
+int scanentry_reuse_dir(struct scan_worker *w, struct scan_item *it, int fd,
+			struct ignore_stack *ign);
+
+/*
+ * Once the root is open: decides sc->reuse_dirs. Directories are reused with `reuse: dirs` and a
+ * usable baseline, except in the view git (its index would have to be compared too) and when
+ * following links, and not at all when the root's .git/info/exclude changed at or after the
+ * baseline's start (by its ctime): its rules apply everywhere.
+ */
+void scanbase_setup(struct scanner *sc);
+
+/* Whether baseline entry `b` describes the same ignore file `name` in `fd` now (or both none). */
+bool scanbase_same_file(int fd, const char *name, const struct store_dirents *base);
+
+/* The margin of the racy rule: file system timestamps come from a coarse clock (ticks). */
+#define SCANBASE_RACY_NS 1000000000LL
 
 /* Frees a queued item and drops its references. */
 void scan_item_free(struct scanner *sc, struct scan_item *it);

@@ -264,7 +264,8 @@ static struct scan_item *scandir_child(const struct scan_item *it, const struct 
 	if (!c)
 		return NULL;
 	*c = (struct scan_item){.depth = it->depth + 1, .path_len = plen,
-				.flags = (sub->via_link ? SCAN_ITEM_VIA_SYMLINK : 0) | sub->gflags,
+				.flags = (sub->via_link ? SCAN_ITEM_VIA_SYMLINK : 0) | sub->gflags |
+					 (it->flags & SCAN_ITEM_NO_REUSE),
 				.dev = sub->dev, .ino = sub->ino};
 	size_t off = 0;
 	if (it->path_len) {
@@ -449,7 +450,13 @@ static int scandir_read_names(struct scan_worker *w, struct scan_item *it, int f
 static int scandir_read_entries(struct scan_worker *w, struct scan_item *it, int fd,
 				struct ignore_stack *ign, size_t count)
 {
-	struct scan_pass pass = {.it = it, .fd = fd, .ign = ign, .names = w->names};
+	struct scan_pass pass = {.it = it, .fd = fd, .ign = ign, .names = w->names,
+				 .base = scanbase_load(w, it)};
+	/* reuse dirs: a changed .gitignore changes what is listed anywhere below: none of the
+	 * subtree is reused (the flag passes on to the children). */
+	if (w->sc->reuse_dirs && pass.base && w->sc->opts.view == SCANNER_VIEW_GITIGNORE &&
+	    !scanbase_same_file(fd, ".gitignore", pass.base))
+		it->flags |= SCAN_ITEM_NO_REUSE;
 	struct scan_found *found = &w->found;
 	found->nsub = 0;
 	memset(found->counts, 0, sizeof(found->counts));
@@ -525,18 +532,34 @@ void scandir_process(struct scan_worker *w, struct scan_item *it)
 	if (fd < 0)
 		return;
 	size_t count = 0;
-	if (scandir_enter_checked(sc, it, fd) != 0 ||
-	    scandir_read_names(w, it, fd, t0, &count) < 0) {
+	if (scandir_enter_checked(sc, it, fd) != 0) {
 		scanfd_close(sc, fd);
 		return;
 	}
-	bool git = sc->opts.view == SCANNER_VIEW_GIT;
-	if (git && (it->flags & SCAN_ITEM_GIT_NEWREPO))
-		scangit_enter(w, it);
-	struct ignore_stack *ign = scandir_rules(w, it, fd);
-	int rc = scandir_read_entries(w, it, fd, ign, count);
-	if (rc == 0 && git)
-		scangit_count_deleted(w, it, count);
+	/* reuse dirs: an unchanged directory is listed from the baseline, not read. */
+	struct ignore_stack *ign = NULL;
+	int rc = -1, reused = 0;
+	if (sc->reuse_dirs && (it->flags & SCAN_ITEM_BASE_SAME)) {
+		ign = scandir_rules(w, it, fd);
+		if ((reused = scanentry_reuse_dir(w, it, fd, ign)) != 0)
+			rc = reused > 0 ? 0 : -1;
+		if (reused > 0)
+			count = w->base.n;
+	}
+	if (reused == 0) {
+		if (scandir_read_names(w, it, fd, t0, &count) < 0) {
+			scanfd_close(sc, fd);
+			return;
+		}
+		bool git = sc->opts.view == SCANNER_VIEW_GIT;
+		if (git && (it->flags & SCAN_ITEM_GIT_NEWREPO))
+			scangit_enter(w, it);
+		if (!ign) /* loaded already when a reuse was tried */
+			ign = scandir_rules(w, it, fd);
+		rc = scandir_read_entries(w, it, fd, ign, count);
+		if (rc == 0 && git)
+			scangit_count_deleted(w, it, count);
+	}
 	uint64_t t1 = (uint64_t)clock_mono_ns();
 	if (rc == 0)
 		scandir_store(w, it, &fd, ign);
@@ -548,6 +571,9 @@ void scandir_process(struct scan_worker *w, struct scan_item *it)
 	ignore_stack_unref(ign);
 	scanfd_close(sc, fd);
 	atomic_fetch_add_explicit(&w->c.dirs, 1, memory_order_relaxed);
+	if (sc->opts.baseline > 0)
+		atomic_fetch_add_explicit(reused > 0 ? &sc->n_dirs_reused : &sc->n_dirs_read, 1,
+					  memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->c.busy_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
 	scandir_account(w, it, count, t1 - t0);
 }

@@ -111,6 +111,7 @@ static void scanentry_fill_stat(struct entry *e, const struct statx *sx)
 	e->gid = sx->stx_gid;
 	e->size = sx->stx_size;
 	e->ino = sx->stx_ino;
+	e->dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
 	e->nlink = sx->stx_nlink;
 	e->mtime_sec = sx->stx_mtime.tv_sec;
 	e->mtime_nsec = sx->stx_mtime.tv_nsec;
@@ -210,12 +211,23 @@ static bool scanentry_should_descend(struct scan_worker *w, struct scan_item *it
 	return true;
 }
 
+/* reuse dirs: whether subdirectory `e` of `it` is the baseline's `b`, unchanged. */
+static bool scanentry_dir_same(const struct scanner *sc, const struct scan_item *it,
+			       const struct entry *e, const struct entry *b)
+{
+	return sc->reuse_dirs && !(it->flags & SCAN_ITEM_NO_REUSE) && b && e->type == ENTRY_DIR &&
+	       b->type == ENTRY_DIR && (e->flags & ENTRY_HAS_STAT) && (b->flags & ENTRY_HAS_STAT) &&
+	       e->dev != 0 && e->dev == b->dev && e->ino == b->ino && e->mtime_sec == b->mtime_sec &&
+	       e->mtime_nsec == b->mtime_nsec && e->ctime_sec == b->ctime_sec &&
+	       e->ctime_nsec == b->ctime_nsec;
+}
+
 /*
  * Pass 4 for one name: stat it (and read its link), decide whether to descend, hash it, count it
  * and encode it into out->batch. 0, or negative when the scan failed (it was told).
  */
 static int scanentry_stat_one(struct scan_worker *w, const struct scan_pass *pass, size_t i,
-			      struct scan_found *out)
+			      const struct entry *base, struct scan_found *out)
 {
 	struct scanner *sc = w->sc;
 	struct scan_item *it = pass->it;
@@ -241,14 +253,24 @@ static int scanentry_stat_one(struct scan_worker *w, const struct scan_pass *pas
 		scangit_status(w, pass, nm, &e);
 	struct scan_sub sub = {.idx = (uint32_t)i};
 	if (scanentry_should_descend(w, it, fd, &e, &sx, &sub, nm)) {
+		if (scanentry_dir_same(sc, it, &e, base))
+			sub.gflags |= SCAN_ITEM_BASE_SAME;
 		void *p = out->subdirs;
 		if (scandir_grow(&p, &out->subdirs_cap, out->nsub + 1, sizeof(*out->subdirs)) < 0)
 			return scandir_nomem(sc, it, "listing the subdirectories");
 		out->subdirs = p;
 		out->subdirs[out->nsub++] = sub;
 	}
-	if ((sc->opts.flags & SCANNER_HASH) && e.type == ENTRY_FILE && (e.flags & ENTRY_HAS_STAT))
-		scanentry_hash(w, it, fd, &e);
+	if ((sc->opts.flags & SCANNER_HASH) && e.type == ENTRY_FILE && (e.flags & ENTRY_HAS_STAT)) {
+		if (scanbase_hash_reusable(&e, base, sc->opts.baseline_started_ns)) {
+			memcpy(e.sha256, base->sha256, sizeof(e.sha256));
+			e.flags |= ENTRY_HAS_HASH;
+			atomic_fetch_add_explicit(&sc->n_hashes_reused, 1, memory_order_relaxed);
+		} else {
+			scanentry_hash(w, it, fd, &e);
+			atomic_fetch_add_explicit(&sc->n_hashes_computed, 1, memory_order_relaxed);
+		}
+	}
 	out->counts[e.type]++;
 	if (e.type == ENTRY_FILE)
 		out->bytes += e.size;
@@ -270,11 +292,14 @@ static int scanentry_stat_range(struct scan_worker *w, const struct scan_pass *p
 	uint64_t link_before = atomic_load_explicit(&w->c.symlink_ns, memory_order_relaxed);
 	uint64_t entries_before = out->counts[0] + out->counts[1] + out->counts[2] + out->counts[3];
 	int rc = 0;
+	/* The baseline's entries of the directory, merge-joined with the names of the slice. */
+	size_t j = lo < hi ? scanbase_start(pass->base, &pass->names[lo]) : 0;
 	for (size_t i = lo; i < hi && rc == 0; i++) {
 		if (scan_cancelled(w->sc))
 			rc = -ECANCELED;
 		else if (!pass->names[i].skip)
-			rc = scanentry_stat_one(w, pass, i, out);
+			rc = scanentry_stat_one(w, pass, i,
+						scanbase_match(pass->base, &j, &pass->names[i]), out);
 	}
 	/* Per worker: the entries this worker stat-ed, its share of a split directory included. */
 	atomic_fetch_add_explicit(&w->c.entries, out->counts[0] + out->counts[1] + out->counts[2] +
@@ -300,4 +325,93 @@ int scanentry_range(struct scan_worker *w, const struct scan_pass *pass, size_t 
 			scan_fail(w->sc, &err);
 	}
 	return rc < 0 ? rc : scanentry_stat_range(w, pass, lo, hi, out);
+}
+
+/* reuse dirs, one baseline entry: a subdirectory is stat-ed again, the rest copied. 0 or < 0. */
+static int scanentry_reuse_one(struct scan_worker *w, struct scan_item *it, int fd,
+			       const struct entry *b, size_t i, struct scan_found *out)
+{
+	struct scanner *sc = w->sc;
+	struct entry e = *b;
+	struct statx sx;
+	if (b->type == ENTRY_DIR) {
+		if (statx(fd, w->names[i].name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+			  SCANENTRY_STATX_MASK, &sx) == 0) {
+			e.flags &= ~ENTRY_HAS_STAT;
+			scanentry_fill_stat(&e, &sx);
+		} else {
+			scandir_error(w, it, b->name, b->name_len, "stat", errno);
+			e.flags &= ~ENTRY_HAS_STAT;
+		}
+		struct scan_sub sub = {.idx = (uint32_t)i};
+		if (scanentry_should_descend(w, it, fd, &e, &sx, &sub, &w->names[i])) {
+			if (scanentry_dir_same(sc, it, &e, b))
+				sub.gflags |= SCAN_ITEM_BASE_SAME;
+			void *p = out->subdirs;
+			if (scandir_grow(&p, &out->subdirs_cap, out->nsub + 1, sizeof(*out->subdirs)) < 0)
+				return scandir_nomem(sc, it, "listing the subdirectories");
+			out->subdirs = p;
+			out->subdirs[out->nsub++] = sub;
+		}
+	} else if ((sc->opts.flags & SCANNER_HASH) && e.type == ENTRY_FILE &&
+		   (e.flags & ENTRY_HAS_STAT)) {
+		if (e.flags & ENTRY_HAS_HASH) {
+			atomic_fetch_add_explicit(&sc->n_hashes_reused, 1, memory_order_relaxed);
+		} else { /* the baseline did not hash: this scan does */
+			scanentry_hash(w, it, fd, &e);
+			atomic_fetch_add_explicit(&sc->n_hashes_computed, 1, memory_order_relaxed);
+		}
+	} else if (!(sc->opts.flags & SCANNER_HASH)) {
+		e.flags &= ~ENTRY_HAS_HASH;
+	}
+	out->counts[e.type]++;
+	if (e.type == ENTRY_FILE)
+		out->bytes += e.size;
+	struct errbuf err;
+	errbuf_clear(&err);
+	if (store_batch_add(out->batch, &e, &err) < 0) {
+		scan_fail(sc, &err);
+		return err.code;
+	}
+	return 0;
+}
+
+int scanentry_reuse_dir(struct scan_worker *w, struct scan_item *it, int fd,
+			struct ignore_stack *ign)
+{
+	(void)ign;
+	struct scanner *sc = w->sc;
+	if (!sc->reuse_dirs || !(it->flags & SCAN_ITEM_BASE_SAME) || (it->flags & SCAN_ITEM_NO_REUSE))
+		return 0;
+	const struct store_dirents *base = scanbase_load(w, it);
+	if (!base)
+		return 0;
+	if (sc->opts.view == SCANNER_VIEW_GITIGNORE && !scanbase_same_file(fd, ".gitignore", base)) {
+		/* Its rules changed: what is listed below may differ anywhere in the subtree. */
+		it->flags |= SCAN_ITEM_NO_REUSE;
+		return 0;
+	}
+	void *p = w->names;
+	if (scandir_grow(&p, &w->names_cap, base->n, sizeof(*w->names)) < 0)
+	{
+		scandir_nomem(sc, it, "listing a directory from the baseline");
+		return -1;
+	}
+	w->names = p;
+	struct scan_found *out = &w->found;
+	out->nsub = 0;
+	memset(out->counts, 0, sizeof(out->counts));
+	out->bytes = 0;
+	for (size_t i = 0; i < base->n; i++) {
+		const struct entry *b = &base->e[i];
+		w->names[i] = (struct scan_name){.name = b->name, .len = (uint32_t)b->name_len};
+	}
+	uint64_t t0 = (uint64_t)clock_mono_ns();
+	int rc = 0;
+	for (size_t i = 0; i < base->n && rc == 0; i++)
+		rc = scan_cancelled(sc) ? -ECANCELED
+					: scanentry_reuse_one(w, it, fd, &base->e[i], i, out);
+	atomic_fetch_add_explicit(&w->c.entries, base->n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->c.stat_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
+	return rc < 0 ? -1 : 1;
 }

@@ -160,6 +160,7 @@ static void scanner_free_workers(struct scanner *sc)
 		free(w->gpath);
 		free(w->readbuf);
 		EVP_MD_CTX_free(w->md);
+		store_dirents_free(&w->base);
 		store_batch_destroy(w->found.batch);
 		store_skips_destroy(w->found.skips);
 	}
@@ -227,6 +228,7 @@ static int scanner_copy_opts(struct scanner *sc, const struct scanner_opts *opts
 			     struct errbuf *err)
 {
 	sc->opts = *opts;
+	atomic_init(&sc->reuse, opts->baseline > 0 && !opts->baseline_mismatch);
 	if (sc->opts.workers == 0)
 		sc->opts.workers = scanner_default_workers();
 	if (sc->opts.slow_threshold_ms == 0)
@@ -384,6 +386,11 @@ int scanner_stats(struct scanner *sc, struct scanner_stats *out)
 	out->ignored_dirs = scan_load(&sc->n_ignored_dirs);
 	out->ignore_sources = scan_load(&sc->n_ignore_sources);
 	out->git_deleted = scan_load(&sc->n_git_deleted);
+	out->dirs_reused = scan_load(&sc->n_dirs_reused);
+	out->dirs_read = scan_load(&sc->n_dirs_read);
+	out->hashes_reused = scan_load(&sc->n_hashes_reused);
+	out->hashes_computed = scan_load(&sc->n_hashes_computed);
+	out->baseline_mismatch = sc->opts.baseline > 0 && !atomic_load(&sc->reuse);
 	int rc = 0;
 	pthread_mutex_lock(&sc->lock);
 	uint64_t end = sc->end_ns ? sc->end_ns : (sc->start_ns ? (uint64_t)clock_mono_ns() : 0);
@@ -586,7 +593,10 @@ static int scanner_open_root(struct scanner *sc, struct errbuf *err)
 	if ((sc->opts.flags & SCANNER_FOLLOW_SYMLINKS) && (rc = scanner_root_real(sc, err)) < 0)
 		return rc;
 	scanfd_size_budget(sc);
-	return scanner_root_rules(sc, err);
+	if ((rc = scanner_root_rules(sc, err)) < 0)
+		return rc;
+	scanbase_setup(sc);
+	return 0;
 }
 
 /* Queues the root directory, the scan's first item. */

@@ -86,10 +86,37 @@ struct scanner_opts {
 	 * 0: SCANNER_SLOW_MS_DEFAULT.
 	 */
 	unsigned slow_threshold_ms;
+	/**
+	 * The scan this one reuses (a completed scan of the same root): its id; 0 none;
+	 * SCANNER_BASELINE_LATEST ("latest") until scanopt_baseline_resolve() turns it into an id.
+	 */
+	int64_t baseline;
+	/** enum scanner_reuse: what is taken from the baseline (with a baseline only). */
+	unsigned reuse;
+	/**
+	 * Set by scanopt_baseline_resolve(), never by users: when the baseline scan started (wall
+	 * clock, ns; the racy-timestamp rule), and whether its options differ from these in a way
+	 * that changes what is listed (then nothing is reused and the stats say so).
+	 */
+	int64_t baseline_started_ns;
+	bool baseline_mismatch;
 	/** The scan's id in the store. */
 	uint64_t scan_id;
 	/** Prefix of log lines ("scan 12"); NULL: "scan". */
 	const char *log_tag;
+};
+
+/** scanner_opts.baseline before it is resolved: the newest completed scan of the same root. */
+#define SCANNER_BASELINE_LATEST (-2)
+
+/** What a scan with a baseline takes from it. */
+enum scanner_reuse {
+	/** Every directory is read and every entry stat-ed; a file's SHA-256 is copied when its
+	 * (dev, ino, size, mtime, ctime) are unchanged and its mtime is older than the baseline's
+	 * start. */
+	SCANNER_REUSE_HASHES = 0,
+	/** A directory whose (dev, ino, mtime, ctime) are unchanged is not read again. */
+	SCANNER_REUSE_DIRS = 1,
 };
 
 /** The CPUs this process may use: its affinity mask, capped by a cgroup v2/v1 CPU quota. */
@@ -140,6 +167,13 @@ struct scanner_stats {
 	uint64_t ignored_files, ignored_dirs, ignore_sources;
 	/** View git: tracked files missing from the work tree (counted, not listed). */
 	uint64_t git_deleted;
+	/**
+	 * With a baseline: directories whose entries were copied from it and directories read;
+	 * SHA-256 sums copied from it and computed; whether nothing could be reused because the
+	 * baseline's options list differently (scanner_opts.baseline_mismatch) or it could not be read.
+	 */
+	uint64_t dirs_reused, dirs_read, hashes_reused, hashes_computed;
+	bool baseline_mismatch;
 	unsigned workers;
 	/** `workers` entries (malloc'ed, owned), or NULL when workers is 0. */
 	struct scanner_worker_stats *per_worker;

@@ -467,7 +467,7 @@ static void test_scan_table(void)
 	const char *all = "{\"root\": \"/x\", \"workers\": 3, \"max_depth\": 2, \"follow_symlinks\": true,"
 			  " \"one_file_system\": true, \"ignore\": [\"*.o\"], \"view\": \"all\","
 			  " \"use_gitignore\": false, \"recurse_repos\": false, \"hash\": true,"
-			  " \"slow_threshold_ms\": 86400000}";
+			  " \"slow_threshold_ms\": 86400000, \"baseline\": 7, \"reuse\": \"dirs\"}";
 	CU_ASSERT_EQUAL_FATAL(t_read(t, all, &so, &doc, &err), 0);
 	CU_ASSERT_EQUAL(so.flags, SCANNER_FOLLOW_SYMLINKS | SCANNER_ONE_FILE_SYSTEM | SCANNER_HASH);
 	json_t *echo = scanopt_echo(t, &so);
@@ -479,6 +479,8 @@ static void test_scan_table(void)
 	CU_ASSERT_EQUAL(again.workers, 3);
 	CU_ASSERT_EQUAL(again.flags, so.flags);
 	CU_ASSERT_EQUAL(again.slow_threshold_ms, SCANOPT_SLOW_MS_MAX);
+	CU_ASSERT_EQUAL(again.baseline, 7);
+	CU_ASSERT_EQUAL(again.reuse, SCANNER_REUSE_DIRS);
 	scanopt_release(t, &again);
 	scanopt_release(t, &so);
 	json_decref(echo);
@@ -490,7 +492,7 @@ static void test_scan_table(void)
 		{"{\"root\": \"/x\", \"slow_threshold_ms\": 86400001}", "field 'slow_threshold_ms' must be from 1 to 86400000, got 86400001"},
 		{"{\"root\": \"/x\", \"hash\": 0}", "field 'hash' must be true or false, got an integer"},
 		{"{\"root\": \"/x\", \"ignore\": \"*.o\"}", "field 'ignore' must be an array of gitignore patterns (strings), got a string"},
-		{"{\"root\": \"/x\", \"bogus\": 1}", "unknown field 'bogus'; the fields are root, workers, max_depth, follow_symlinks, one_file_system, ignore, view, use_gitignore, recurse_repos, hash, slow_threshold_ms"},
+		{"{\"root\": \"/x\", \"bogus\": 1}", "unknown field 'bogus'; the fields are root, workers, max_depth, follow_symlinks, one_file_system, ignore, view, use_gitignore, recurse_repos, hash, slow_threshold_ms, baseline, reuse"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CU_ASSERT_EQUAL(t_read(t, bad[i].body, &so, &doc, &err), SCANOPT_EINVALID);
@@ -541,12 +543,45 @@ static void test_scan_view(void)
 	}
 }
 
+/* baseline: an id or "latest", null by default; reuse needs a baseline (422). */
+static void test_baseline_reuse(void)
+{
+	const struct scanopt_table *t = scanopt_scan_table();
+	struct scanner_opts so;
+	struct errbuf err;
+	json_t *doc;
+	CU_ASSERT_EQUAL_FATAL(t_read(t, "{\"root\": \"/x\"}", &so, &doc, &err), 0);
+	CU_ASSERT_EQUAL(so.baseline, 0);
+	CU_ASSERT_EQUAL(so.reuse, SCANNER_REUSE_HASHES);
+	json_t *echo = scanopt_echo(t, &so);
+	CU_ASSERT_TRUE(json_is_null(json_object_get(echo, "baseline")));
+	json_decref(echo);
+	scanopt_release(t, &so);
+	json_decref(doc);
+	CU_ASSERT_EQUAL_FATAL(t_read(t, "{\"root\": \"/x\", \"baseline\": \"latest\"}", &so, &doc,
+				     &err), 0);
+	CU_ASSERT_EQUAL(so.baseline, SCANNER_BASELINE_LATEST);
+	CU_ASSERT_EQUAL(so.reuse, SCANNER_REUSE_HASHES);
+	scanopt_release(t, &so);
+	json_decref(doc);
+	CU_ASSERT_EQUAL(t_read(t, "{\"root\": \"/x\", \"reuse\": \"dirs\"}", &so, &doc, &err),
+			SCANOPT_ECONFLICT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "baseline"));
+	json_decref(doc);
+	CU_ASSERT_EQUAL(t_read(t, "{\"root\": \"/x\", \"baseline\": \"newest\"}", &so, &doc, &err),
+			SCANOPT_EINVALID);
+	json_decref(doc);
+	CU_ASSERT_EQUAL(t_read(t, "{\"root\": \"/x\", \"baseline\": 0}", &so, &doc, &err),
+			SCANOPT_EINVALID);
+	json_decref(doc);
+}
+
 static void test_describe(void)
 {
 	json_t *d = scanopt_describe(scanopt_scan_table());
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	json_t *opts = json_object_get(d, "options");
-	CU_ASSERT_EQUAL_FATAL(json_array_size(opts), 11);
+	CU_ASSERT_EQUAL_FATAL(json_array_size(opts), 13);
 	json_t *root = json_array_get(opts, 0), *workers = json_array_get(opts, 1);
 	json_t *slow = json_array_get(opts, 10);
 	CU_ASSERT_TRUE(json_is_true(json_object_get(root, "required")));
@@ -586,6 +621,7 @@ int main(void)
 		{"the table of scan options", test_scan_table},
 		{"the view option, its alias and its rules", test_scan_view},
 		{"the table as JSON", test_describe},
+		{"baseline and reuse", test_baseline_reuse},
 		{NULL, NULL},
 	};
 	return unit_run("scanopt", tests);

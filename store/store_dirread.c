@@ -1,0 +1,175 @@
+/* store_dirread.c: one directory of a scan, for rescans against a baseline. */
+#include "store/store_dirread.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/bytes.h"
+#include "store/store_codec.h"
+#include "store/store_impl.h"
+
+/* Resolves the directory at path[0..len) of the scan to its dir_id; 0 when it is not there. */
+static int store_dirread_resolve(struct store *s, MDB_txn *txn, uint64_t scan_id, const char *path,
+				 size_t len, uint64_t *dir, struct errbuf *err)
+{
+	unsigned char key[8 + 255];
+	bytes_be64_put(key, 0);
+	bytes_be64_put(key + 8, scan_id);
+	MDB_val k = {16, key}, v;
+	*dir = 0;
+	int rc = mdb_get(txn, s->db_links, &k, &v);
+	for (size_t i = 0;; ) {
+		if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size != 8)) {
+			*dir = 0;
+			return 0;
+		}
+		if (rc)
+			return store_mdb_err(s, err, rc, "reading links of %s", s->path);
+		*dir = bytes_be64_get(v.mv_data);
+		if (i >= len)
+			return 0;
+		const char *c = path + i, *slash = memchr(c, '/', len - i);
+		size_t n = slash ? (size_t)(slash - c) : len - i;
+		i += n + 1;
+		if (n == 0 || n > 255) {
+			*dir = 0;
+			return 0;
+		}
+		bytes_be64_put(key, *dir);
+		memcpy(key + 8, c, n);
+		k = (MDB_val){8 + n, key};
+		rc = mdb_get(txn, s->db_links, &k, &v);
+	}
+}
+
+/* Appends len bytes to d->bytes; their offset in *off. 0 or -ENOMEM. */
+static int store_dirread_keep(struct store_dirents *d, const void *p, size_t len, size_t *off)
+{
+	if (d->bytes_len + len > d->bytes_cap) {
+		size_t cap = d->bytes_cap ? d->bytes_cap : 4096;
+		while (cap < d->bytes_len + len)
+			cap *= 2;
+		char *nb = realloc(d->bytes, cap);
+		if (!nb)
+			return -ENOMEM;
+		d->bytes = nb;
+		d->bytes_cap = cap;
+	}
+	memcpy(d->bytes + d->bytes_len, p, len);
+	*off = d->bytes_len;
+	d->bytes_len += len;
+	return 0;
+}
+
+/* Decodes one stored row into the next entry of d; its strings as offsets until the end. */
+static int store_dirread_add(struct store_dirents *d, const MDB_val *k, const MDB_val *v)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		struct entry *ne = realloc(d->e, cap * sizeof(*ne));
+		if (!ne)
+			return -ENOMEM;
+		d->e = ne;
+		d->cap = cap;
+	}
+	struct entry *e = &d->e[d->n];
+	if (store_entry_decode(v->mv_data, v->mv_size, e) < 0)
+		return -EIO;
+	size_t noff, toff = 0, nul;
+	e->name_len = k->mv_size - 8;
+	/* Names are NUL-terminated too, for the system calls of a rescan. */
+	if (store_dirread_keep(d, (const char *)k->mv_data + 8, e->name_len, &noff) < 0 ||
+	    store_dirread_keep(d, "", 1, &nul) < 0 ||
+	    (e->target_len && store_dirread_keep(d, e->target, e->target_len, &toff) < 0))
+		return -ENOMEM;
+	e->name = (const char *)(uintptr_t)noff;
+	e->target = e->target_len ? (const char *)(uintptr_t)toff : NULL;
+	d->n++;
+	return 0;
+}
+
+/* Reads the rows of directory `dir` into d (strings as offsets). */
+static int store_dirread_rows(struct store *s, MDB_txn *txn, uint64_t scan_id, uint64_t dir,
+			      struct store_dirents *d, struct errbuf *err)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(txn, s->db_entries, &c);
+	if (rc)
+		return store_mdb_err(s, err, rc, "reading entries of %s", s->path);
+	unsigned char key[8];
+	bytes_be64_put(key, dir);
+	MDB_val k = {8, key}, v;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size <= 8 || bytes_be64_get(k.mv_data) != dir)
+			break;
+		int arc = store_dirread_add(d, &k, &v);
+		if (arc < 0) {
+			mdb_cursor_close(c);
+			return arc == -ENOMEM
+				       ? errbuf_errno(err, ENOMEM, "reading a directory of scan %" PRIu64,
+						      scan_id)
+				       : errbuf_set(err, -EIO, "a damaged entry in scan %" PRIu64
+							" in %s", scan_id, s->path);
+		}
+	}
+	mdb_cursor_close(c);
+	if (rc && rc != MDB_NOTFOUND)
+		return store_mdb_err(s, err, rc, "reading entries of %s", s->path);
+	return 0;
+}
+
+int store_dir_entries(struct store *s, uint64_t scan_id, const char *path, size_t len,
+		      struct store_dirents *out, struct errbuf *err)
+{
+	out->n = 0;
+	out->bytes_len = 0;
+	out->found = false;
+	MDB_txn *txn;
+	MDB_val rec;
+	uint64_t dir = 0;
+	int rc = store_read_begin(s, &txn, err);
+	if (rc < 0)
+		return rc;
+	if ((rc = store_scan_lookup(s, txn, scan_id, &rec, err)) == 0 &&
+	    (rc = store_dirread_resolve(s, txn, scan_id, path, len, &dir, err)) == 0 && dir)
+		rc = store_dirread_rows(s, txn, scan_id, dir, out, err);
+	mdb_txn_abort(txn);
+	if (rc < 0) {
+		out->n = 0;
+		return rc;
+	}
+	out->found = dir != 0;
+	/* The buffer is final: offsets become pointers. */
+	for (size_t i = 0; i < out->n; i++) {
+		struct entry *e = &out->e[i];
+		e->name = out->bytes + (uintptr_t)e->name;
+		if (e->target)
+			e->target = out->bytes + (uintptr_t)e->target;
+	}
+	return 0;
+}
+
+void store_dirents_free(struct store_dirents *d)
+{
+	if (!d)
+		return;
+	free(d->e);
+	free(d->bytes);
+	memset(d, 0, sizeof(*d));
+}
+
+size_t store_dirents_lower_bound(const struct store_dirents *d, const char *name, size_t len)
+{
+	size_t lo = 0, hi = d->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (store_name_cmp(d->e[mid].name, d->e[mid].name_len, name, len) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}

@@ -1,0 +1,50 @@
+/* store_dirread.h: the stored entries of one directory of a scan, by its relative path. */
+#ifndef LEINDEX_STORE_DIRREAD_H
+#define LEINDEX_STORE_DIRREAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/errbuf.h"
+#include "store/entry.h"
+#include "store/store.h"
+
+/*
+ * A directory's entries as stored, sorted by name bytewise (the store's key order, which is the
+ * scanner's order of names too), for a rescan to merge-join against what it reads. The struct
+ * owns its buffers and is reused from one directory to the next, so a warm reader allocates
+ * nothing. Not thread-safe: one per thread. Zero it before the first use.
+ */
+struct store_dirents {
+	/** The entries; names (NUL-terminated after name_len bytes) and targets point into `bytes`
+	 * and stay valid until the next read. */
+	struct entry *e;
+	size_t n, cap;
+	/** Whether the directory exists in the scan (false: n is 0). */
+	bool found;
+	/** Storage of names and link targets. */
+	char *bytes;
+	size_t bytes_len, bytes_cap;
+};
+
+/**
+ * Reads the entries of the directory at path[0..len) (relative to the root, "" for the root, no
+ * leading or trailing '/') of scan `scan_id` into `out`, in one short read transaction. A path
+ * that is not a directory of the scan gives 0 with out->found false and no entries. -ENOENT when
+ * the scan is gone (tombstoned or missing); another negative error with its message.
+ * Thread-safe on distinct `out`.
+ */
+int store_dir_entries(struct store *s, uint64_t scan_id, const char *path, size_t len,
+		      struct store_dirents *out, struct errbuf *err);
+
+/** Frees the buffers of `d` (zeroed; NULL is fine). */
+void store_dirents_free(struct store_dirents *d);
+
+/**
+ * The index of the first entry of `d` whose name is not below name[0..len) bytewise (d->n when
+ * none): where a merge-join of a slice of names starts.
+ */
+size_t store_dirents_lower_bound(const struct store_dirents *d, const char *name, size_t len);
+
+#endif
