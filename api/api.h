@@ -355,11 +355,6 @@ enum MHD_Result api_scan_stats(struct api_req *req);
  * (scan_diff.c).
  */
 enum MHD_Result api_scan_diff(struct api_req *req);
-/**
- * The "baseline" of a scan's options JSON text (NULL: none): 0 with its id in *out, 1 when there
- * is none, -1 when the text does not parse. Thread-safe.
- */
-int api_diff_baseline(const char *options_json, uint64_t *out);
 enum MHD_Result api_stats(struct api_req *req);
 enum MHD_Result api_healthz(struct api_req *req);
 enum MHD_Result api_readyz(struct api_req *req);

@@ -1,6 +1,8 @@
 /* test_store_diff.c: store_diff()'s merge walk against a truth computed from two synthetic scans. */
 #include "tests/unit/test_store_util.h"
 
+#include "api/diff_json.h"
+
 /*
  * A scan is a model: a list of nodes (path, type, attributes) forming a tree. It is stored with
  * store_put_dir(), directory by directory; the truth of a diff is computed from the two models
@@ -490,6 +492,65 @@ static void test_diff_type_change_entries_and_missing_scan(void)
 	tsu_rmrf(dir);
 }
 
+/*
+ * A scan whose options name a baseline (as POST /scans echoes it: "baseline": <id>): the id read
+ * back from the stored record is the default `against`, and its diff counts are the truth's.
+ */
+static void test_diff_default_against_from_stored_baseline(void)
+{
+	char dir[64];
+	struct store *s = tsu_open(tsu_tmpdir(dir), 0);
+	struct td_model a, b;
+	td_model_init(&a);
+	uint64_t st = 42;
+	td_grow(&a, "", 2, &st);
+	td_model_copy(&b, &a);
+	td_mutate(&b, &st);
+	td_add(&b, "", "only-in-b", ENTRY_FILE, 7);
+	uint64_t ia = td_store(s, &a), ib = td_store(s, &b);
+	struct errbuf err = {0};
+	struct store_scan rec = {0};
+	CU_ASSERT_EQUAL_FATAL(store_scan_get(s, ib, &rec, &err), 0);
+	char opts[96];
+	snprintf(opts, sizeof(opts), "{\"view\": \"all\", \"baseline\": %llu}", (unsigned long long)ia);
+	char *old = rec.options_json;
+	rec.options_json = opts;
+	rec.state = SCAN_COMPLETED;
+	CU_ASSERT_EQUAL_FATAL(store_scan_update(s, &rec, &err), 0);
+	rec.options_json = old;
+	store_scan_clear(&rec);
+	CU_ASSERT_EQUAL_FATAL(store_scan_get(s, ib, &rec, &err), 0);
+	uint64_t against = 0;
+	CU_ASSERT_EQUAL(api_diff_baseline(rec.options_json, &against), 0);
+	CU_ASSERT_EQUAL(against, ia);
+	store_scan_clear(&rec);
+	struct store_diff_counts c;
+	CU_ASSERT_EQUAL(store_diff_count(s, against, ib, &c, &err), 0);
+	struct td_lines want = {0};
+	td_truth(&a, &b, &want);
+	uint64_t n[STORE_DIFF_CHANGE_COUNT] = {0};
+	for (size_t i = 0; i < want.n; i++)
+		for (unsigned k = 0; k < STORE_DIFF_CHANGE_COUNT; k++) {
+			const char *name = store_diff_change_name((enum store_diff_change)k);
+			size_t l = strlen(name);
+			if (strncmp(want.v[i], name, l) == 0 && want.v[i][l] == ' ')
+				n[k]++;
+		}
+	for (unsigned k = 0; k < STORE_DIFF_CHANGE_COUNT; k++)
+		CU_ASSERT_EQUAL(c.n[k], n[k]);
+	CU_ASSERT_TRUE(c.n[STORE_DIFF_ADDED] >= 1);
+	/* No baseline, a string baseline, or text that does not parse: none. */
+	CU_ASSERT_EQUAL(api_diff_baseline("{}", &against), 1);
+	CU_ASSERT_EQUAL(api_diff_baseline("{\"baseline\": \"latest\"}", &against), 1);
+	CU_ASSERT_EQUAL(api_diff_baseline(NULL, &against), 1);
+	CU_ASSERT_EQUAL(api_diff_baseline("{", &against), -1);
+	td_lines_free(&want);
+	free(a.n);
+	free(b.n);
+	store_close(s);
+	tsu_rmrf(dir);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -497,6 +558,8 @@ int main(void)
 		 test_diff_random_against_truth},
 		{"a type change hands both entries; a missing scan is -ENOENT",
 		 test_diff_type_change_entries_and_missing_scan},
+		{"the baseline of a stored record is the default against; its counts are the truth's",
+		 test_diff_default_against_from_stored_baseline},
 		{NULL, NULL},
 	};
 	return unit_run("store diff", tests);
