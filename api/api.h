@@ -373,6 +373,12 @@ enum MHD_Result api_scan_events(struct api_req *req);
 enum MHD_Result api_events_all(struct api_req *req);
 /** GET /scans/{id}/progress: the scan's progress samples (scan_progress.c). */
 enum MHD_Result api_scan_progress(struct api_req *req);
+/**
+ * GET /scans/{id}/diff?against=&change=&page_size=&page_token=: the differences from scan
+ * `against` (default: the scan's baseline) to scan {id}, paged or streamed as NDJSON
+ * (scan_diff.c).
+ */
+enum MHD_Result api_scan_diff(struct api_req *req);
 enum MHD_Result api_stats(struct api_req *req);
 enum MHD_Result api_healthz(struct api_req *req);
 enum MHD_Result api_readyz(struct api_req *req);

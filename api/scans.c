@@ -387,12 +387,18 @@ struct api_list_ctx {
 	uint64_t last_id;
 	bool more;
 	int rc;
+	/** ?root=: only scans of this root (resolved as POST /scans resolves it); NULL: any. */
+	const char *root;
+	size_t root_len;
 };
 
 static int api_list_cb(void *arg, const struct store_scan *scan)
 {
 	struct api_list_ctx *lc = arg;
 	if (jobq_deleted(lc->ctx->jobq, scan->id))
+		return 0;
+	/* Filtered before the page limit, so that a full page means another match follows. */
+	if (lc->root && (scan->root_len != lc->root_len || memcmp(scan->root, lc->root, lc->root_len) != 0))
 		return 0;
 	if (lc->count == lc->limit) {
 		lc->more = true;
@@ -425,8 +431,9 @@ static void api_scans_etag(const char *text, size_t len, bool more, char *out, s
 enum MHD_Result api_scans_list(struct api_req *req)
 {
 	enum MHD_Result res;
-	struct api_param p[] = {{.name = "state"}, {.name = "page_size"}, {.name = "page_token"}};
-	if (api_query(req, p, 3, &res) < 0)
+	struct api_param p[] = {{.name = "state"}, {.name = "page_size"}, {.name = "page_token"},
+				{.name = "root"}};
+	if (api_query(req, p, 4, &res) < 0)
 		return res;
 	unsigned page_size;
 	if (api_query_page_size(req, &p[1], API_SCANS_PAGE_DEFAULT, API_SCANS_PAGE_MAX, &page_size, &res) < 0)
@@ -439,10 +446,22 @@ enum MHD_Result api_scans_list(struct api_req *req)
 					   "cancelled, interrupted; got '%.40s'", p[0].value);
 		mask = 1u << s;
 	}
-	unsigned char filter[4] = {(unsigned char)(mask >> 24), (unsigned char)(mask >> 16),
-				   (unsigned char)(mask >> 8), (unsigned char)mask};
+	/* ?root=: resolved as POST /scans resolves the root it stores. */
+	char root[PATH_MAX];
+	size_t root_len = 0;
+	if (p[3].value) {
+		if (memchr(p[3].value, '\0', p[3].len) || p[3].value[0] != '/' ||
+		    api_root_resolve(p[3].value, root, sizeof(root)) < 0)
+			return api_problem(req, 400, "root must be an absolute path of at most %d bytes",
+					   PATH_MAX - 1);
+		root_len = strlen(root);
+	}
+	/* The token is bound to both filters: the state mask, then the root's bytes. */
+	unsigned char filter[4 + PATH_MAX] = {(unsigned char)(mask >> 24), (unsigned char)(mask >> 16),
+					      (unsigned char)(mask >> 8), (unsigned char)mask};
+	memcpy(filter + 4, root, root_len);
 	struct api_token_bind bind = {.route = API_TOKEN_SCANS, .scan_id = 0, .filter = filter,
-				      .filter_len = sizeof(filter)};
+				      .filter_len = 4 + root_len + (p[3].value ? 1 : 0)};
 	uint64_t before = 0;
 	if (p[2].value) {
 		if (api_token_decode_u64(&req->ctx->key, &bind, p[2].value, p[2].len, &before) < 0)
@@ -457,7 +476,8 @@ enum MHD_Result api_scans_list(struct api_req *req)
 	jsonw_obj(&w);
 	jsonw_key(&w, "scans");
 	jsonw_arr(&w);
-	struct api_list_ctx lc = {.ctx = req->ctx, .w = &w, .limit = page_size};
+	struct api_list_ctx lc = {.ctx = req->ctx, .w = &w, .limit = page_size,
+				  .root = p[3].value ? root : NULL, .root_len = root_len};
 	struct errbuf err;
 	errbuf_clear(&err);
 	int rc = store_scan_list(req->ctx->store, before, mask, api_list_cb, &lc, &err);
@@ -477,7 +497,7 @@ enum MHD_Result api_scans_list(struct api_req *req)
 	char *tok = NULL, *link = NULL;
 	if (lc.more) {
 		tok = api_token_encode_u64(&req->ctx->key, &bind, lc.last_id);
-		link = tok ? api_link_next("/scans", p, 3, tok) : NULL;
+		link = tok ? api_link_next("/scans", p, 4, tok) : NULL;
 		if (!tok || !link)
 			return api_reply_page(req, &w, true, tok, link, "scans"); /* its 500 */
 		jsonw_key(&w, "next_page_token");

@@ -17,7 +17,9 @@ int api_token_key_load(struct api_token_key *key, const char *dir, struct errbuf
 
 /** Which list a token pages through. */
 enum api_token_route {
-	API_TOKEN_SCANS = 1, API_TOKEN_ENTRIES = 2, API_TOKEN_ERRORS = 3, API_TOKEN_SKIPPED = 4
+	API_TOKEN_SCANS = 1, API_TOKEN_ENTRIES = 2, API_TOKEN_ERRORS = 3, API_TOKEN_SKIPPED = 4,
+	/** /scans/{id}/diff: a position in each of the two scans (scan_diff.c). */
+	API_TOKEN_DIFF = 5
 };
 
 /** What a token is bound to: the route, the scan (0 for the list of scans), the filter bytes. */
@@ -28,8 +30,8 @@ struct api_token_bind {
 	size_t filter_len;
 };
 
-/** Longest position a token carries. */
-#define API_TOKEN_POS_MAX 300
+/** Longest position a token carries (a diff's: a flag byte and two (dir_id, name) of 8+1+255). */
+#define API_TOKEN_POS_MAX 540
 
 /**
  * Returns a new base64url token (malloc'ed, NUL-terminated) carrying `pos` (at most

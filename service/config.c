@@ -93,7 +93,8 @@ void config_usage(FILE *out)
 	fputs("  leindexd entries ID [FILTERS] [--json|--ndjson|--null|--count]\n"
 	      "                                     the entries of scan ID (leindexd entries --help)\n"
 	      "  leindexd top ID --by size|mtime [--limit N]\n"
-	      "                                     the largest or newest files of scan ID\n",
+	      "                                     the largest or newest files of scan ID\n"
+	      "  leindexd diff A B [--json|--ndjson] what changed from scan A to scan B\n",
 	      out);
 	fputs(
 	    "  leindexd --version | --help       (-h works too, and after any command)\n"

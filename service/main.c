@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/signals.h"
 #include "service/cli_commands.h"
+#include "service/cli_diff.h"
 #include "service/cli_health.h"
 #include "service/cli_query.h"
 #include "service/cli_scan.h"
@@ -105,6 +106,8 @@ int main(int argc, char **argv)
 	errbuf_clear(&err);
 	if (cli_query_is(argc, argv)) /* entries, top: flags of their own (cli_query.c) */
 		return cli_query_main(argc, argv);
+	if (cli_diff_is(argc, argv)) /* diff A B (cli_diff.c) */
+		return cli_diff_main(argc, argv);
 	if (config_parse(&cfg, argc, argv, &err) < 0) {
 		fprintf(stderr, "leindexd: %s\n", err.msg);
 		config_free(&cfg);

@@ -613,6 +613,87 @@ int store_skipped(struct store *s, uint64_t scan_id, const void *after, size_t a
 		  size_t limit, store_skip_cb cb, void *ctx, void *next, size_t *next_len,
 		  bool *more, struct errbuf *err);
 
+/* ---------------------------------------------------------------- diffs (store_diff.c) */
+
+/** How an entry differs between two scans. */
+enum store_diff_change {
+	STORE_DIFF_ADDED = 0,	 /**< only in the later scan */
+	STORE_DIFF_REMOVED,	 /**< only in the earlier scan */
+	/**
+	 * In both, same type, but a different size, mtime, mode, link target, stat-ability, or
+	 * (when both have one) sha256. A directory compares by mode alone: its size and mtime change
+	 * whenever a name inside it is added or removed, which the diff names already.
+	 */
+	STORE_DIFF_MODIFIED,
+	STORE_DIFF_TYPE_CHANGED, /**< in both, of different types */
+};
+#define STORE_DIFF_CHANGE_COUNT 4
+
+/** "added", "removed", "modified", "type_changed". */
+const char *store_diff_change_name(enum store_diff_change c);
+/** Parses a store_diff_change_name(); 0 or -1. */
+int store_diff_change_parse(const char *name, size_t len, enum store_diff_change *out);
+
+/** Where a diff stopped: the last entry consumed on each side (`*_started` false: none yet). */
+struct store_diff_pos {
+	bool a_started, b_started;
+	struct store_pos a, b;
+};
+
+/**
+ * Called per difference: the path relative to the roots, the change, the entry of the earlier
+ * scan (`before`, NULL when added) and of the later one (`after`, NULL when removed). Valid during
+ * the call only; non-zero stops the diff and is returned.
+ */
+typedef int (*store_diff_cb)(void *ctx, const char *path, size_t path_len,
+			     enum store_diff_change change, const struct entry *before,
+			     const struct entry *after);
+
+/** What store_diff() is asked. */
+struct store_diff_req {
+	/** The earlier scan (before) and the later one (after). */
+	uint64_t scan_a, scan_b;
+	/** Bit (1u << change) of each change to give; 0: all. */
+	unsigned change_mask;
+	/** Resume after this position (from a previous store_diff_out.next); NULL: the start. */
+	const struct store_diff_pos *resume;
+	/** Differences given to `cb` at most (SIZE_MAX: all). */
+	size_t limit;
+	/** Entries read per side per read transaction (0: 1024). */
+	size_t chunk;
+	store_diff_cb cb;
+	void *ctx;
+};
+
+/** What store_diff() did. */
+struct store_diff_out {
+	/** Another difference remains: resume at `next`. */
+	bool more;
+	struct store_diff_pos next;
+	size_t given;
+};
+
+/**
+ * Gives the differences between the entries of scans scan_a and scan_b, in depth-first pre-order
+ * of their paths (siblings in bytewise order of names): a merge of the two ordered walks, linear
+ * in their sizes, holding at most `chunk` entries per side; each chunk is one short read
+ * transaction (the scans should be finished: a running one may change between chunks). A subtree
+ * present on one side only comes out whole, as added or removed. Returns 0, the callback's
+ * non-zero answer, -ENOENT (a scan does not exist, or was deleted midway), -EINVAL (`resume`
+ * is not a position of these scans), or another negative error with its message. Thread-safe.
+ */
+int store_diff(struct store *s, const struct store_diff_req *rq, struct store_diff_out *out,
+	       struct errbuf *err);
+
+/** Counts of a diff's changes, indexed by enum store_diff_change. */
+struct store_diff_counts {
+	uint64_t n[STORE_DIFF_CHANGE_COUNT];
+};
+
+/** The whole diff of scan_a to scan_b, counted. Returns as store_diff() does. */
+int store_diff_count(struct store *s, uint64_t scan_a, uint64_t scan_b,
+		     struct store_diff_counts *out, struct errbuf *err);
+
 /* ---------------------------------------------------------------- health and size */
 
 /** Figures for /stats and /metrics. */

@@ -266,6 +266,77 @@ static void scanrun_tree(struct scanrun *r)
 		       LOG_DBL("seconds", (double)(clock_mono_ns() - t0) / 1e9));
 }
 
+/* The "baseline" of a scan's options JSON text: 0 with its id, 1 when there is none. */
+static int scanrun_baseline(const char *options_json, uint64_t *out)
+{
+	json_t *o = options_json ? json_loads(options_json, 0, NULL) : NULL;
+	json_t *b = o ? json_object_get(o, "baseline") : NULL;
+	int rc = 1;
+	if (b && json_is_integer(b) && json_integer_value(b) > 0) {
+		*out = (uint64_t)json_integer_value(b);
+		rc = 0;
+	}
+	json_decref(o);
+	return rc;
+}
+
+/* Adds "diff": {"against", "added", "removed", "modified", "type_changed"} to counters text. */
+static char *scanrun_counters_diff(const char *counters, uint64_t against,
+				   const struct store_diff_counts *c)
+{
+	json_t *o = counters ? json_loads(counters, 0, NULL) : json_object();
+	json_t *d = json_object();
+	char *text = NULL;
+	if (o && d && json_is_object(o) &&
+	    json_object_set_new(d, "against", json_integer((json_int_t)against)) == 0) {
+		bool ok = true;
+		for (unsigned i = 0; i < STORE_DIFF_CHANGE_COUNT && ok; i++)
+			ok = json_object_set_new(d, store_diff_change_name((enum store_diff_change)i),
+						 json_integer((json_int_t)c->n[i])) == 0;
+		if (ok && json_object_set(o, "diff", d) == 0)
+			text = scanjson_dumps(o, JSON_COMPACT);
+	}
+	json_decref(d);
+	json_decref(o);
+	return text;
+}
+
+/*
+ * A completed scan with a baseline: the counts of its diff from the baseline, computed once and
+ * kept in its counters (GET /scans/{id}/stats), so that a consumer learns how much changed
+ * without reading the diff. A failure costs only the counts (the diff itself stays readable).
+ */
+static void scanrun_diff_counts(struct scanrun *r)
+{
+	uint64_t against = 0;
+	if (scanrun_baseline(r->options_json, &against) != 0)
+		return;
+	struct errbuf e;
+	errbuf_clear(&e);
+	struct store_diff_counts c;
+	int rc = store_diff_count(r->store, against, r->id, &c, &e);
+	if (rc != 0) {
+		struct store_scan self = {0};
+		bool gone = rc == -ENOENT && store_scan_get(r->store, r->id, &self, NULL) == -ENOENT;
+		store_scan_clear(&self);
+		if (!gone) /* the baseline deleted meanwhile, or a failure: say so */
+			LOG_EV(LOG_WARN, "counting the diff of a scan from its baseline failed",
+			       LOG_U64("scan_id", r->id), LOG_U64("baseline", against),
+			       LOG_STR("error", rc > 0 ? "out of memory" : e.msg));
+		return;
+	}
+	pthread_mutex_lock(r->lock);
+	char *text = scanrun_counters_diff(r->counters_json, against, &c);
+	if (text) {
+		free(r->counters_json);
+		r->counters_json = text;
+	}
+	pthread_mutex_unlock(r->lock);
+	if (!text)
+		LOG_EV(LOG_WARN, "recording the diff counts of a scan failed: out of memory",
+		       LOG_U64("scan_id", r->id));
+}
+
 int scanrun_run(struct scanrun *r, struct errbuf *err)
 {
 	struct errbuf e;
@@ -289,8 +360,10 @@ int scanrun_run(struct scanrun *r, struct errbuf *err)
 	pthread_mutex_lock(r->lock);
 	enum scan_state state = r->state;
 	pthread_mutex_unlock(r->lock);
-	if (state == SCAN_COMPLETED)
+	if (state == SCAN_COMPLETED) {
 		scanrun_tree(r);
+		scanrun_diff_counts(r);
+	}
 	/* The scanner logged "scan finished" with its counts; say only what it cannot know. */
 	if (state == SCAN_INTERRUPTED)
 		LOG_EV(LOG_INFO, "scan interrupted by shutdown", LOG_U64("scan_id", r->id));
