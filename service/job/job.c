@@ -534,6 +534,8 @@ static struct jobq_job *jobq_job_new(struct jobq *jq, const struct scanner_opts 
 		jobq_job_free(job);
 		return NULL;
 	}
+	job->run.opts.on_slow_dir = jobq_on_slow_dir;
+	job->run.opts.on_slow_dir_ctx = jq;
 	return job;
 }
 

@@ -46,8 +46,6 @@ struct jobq_job {
 	bool est_ok;
 	uint64_t est_entries;
 	double est_seconds;
-	/** Slow directories already told in slow_dir events. */
-	uint64_t slow_told;
 };
 
 /** A doubly-linked list of jobs: O(1) append and unlink. */
@@ -141,6 +139,13 @@ void jobq_event_locked(struct jobq *jq, struct jobq_job *job, enum jobev_kind ki
 
 /** Publishes the `deleted` event of scan `id`. */
 void jobq_event_deleted_locked(struct jobq *jq, uint64_t id);
+/**
+ * scanner_opts.on_slow_dir of the manager's scans (ctx: the jobq): publishes a slow_dir event
+ * with the directory's path, entries and seconds. Called on a scan worker, without the lock;
+ * the event bus takes its own.
+ */
+void jobq_on_slow_dir(void *ctx, uint64_t scan_id, const char *path, size_t path_len,
+		      uint64_t entries, double seconds);
 
 /**
  * Looks up the previous completed scan of `job`'s root in the store (without the lock; `job`

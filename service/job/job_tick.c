@@ -21,10 +21,9 @@
  * The ticker ("jobq-tick") wakes every JOBQ_TICK_NS on CLOCK_MONOTONIC and, under the lock, for
  * each running scan with its scanner attached: adds a progress sample (scan_samples.h) and
  * publishes a progress event (the counts of GET /scans/{id}'s progress, elapsed_seconds, and
- * percent and eta_seconds when the previous completed scan of the same root gives an estimate),
- * and a slow_dir event when the scanner counted more slow directories since the last tick. The
- * scanner reports slow directories as a count and the slowest one so far, so a slow_dir event
- * says how many are new and names the slowest of the scan (each one's path is in the log).
+ * percent and eta_seconds when the previous completed scan of the same root gives an estimate).
+ * slow_dir events come from the scan's workers as each slow directory is read
+ * (jobq_on_slow_dir()).
  */
 
 /* The progress fields of `p` into `o`. */
@@ -148,35 +147,22 @@ static int jobq_doc_estimate(json_t *o, const struct jobq_job *job, uint64_t ent
 	return json_object_set_new(o, "eta_seconds", eta) < 0 || rc < 0 ? -1 : 0;
 }
 
-/* Publishes a slow_dir event when the scanner counted new slow directories. Under the lock. */
-static void jobq_tick_slow_locked(struct jobq *jq, struct jobq_job *job)
+void jobq_on_slow_dir(void *ctx, uint64_t scan_id, const char *path, size_t path_len,
+		      uint64_t entries, double seconds)
 {
-	struct scanner_stats st;
-	if (scanner_stats(job->run.sc, &st) < 0 || st.slow_scandirs <= job->slow_told) {
-		scanner_stats_clear(&st);
+	struct jobq *jq = ctx;
+	if (!jq->events)
 		return;
-	}
-	json_t *o = jobq_doc(job->run.id, "running");
-	json_t *slowest = json_pack("{sf}", "seconds", st.slowest_scandir_seconds);
-	int rc = o && slowest ? 0 : -1;
+	json_t *o = jobq_doc(scan_id, "running");
+	int rc = o ? scanjson_set_path(o, "path", path, path_len) : -1;
 	if (rc == 0)
-		rc = scanjson_set_path(slowest, "path", st.slowest_scandir_len ? st.slowest_scandir_path : ".",
-				       st.slowest_scandir_len ? st.slowest_scandir_len : 1);
+		rc = json_object_set_new(o, "entries", json_integer((json_int_t)entries));
 	if (rc == 0)
-		rc = json_object_set_new(o, "slow_scandirs", json_integer((json_int_t)st.slow_scandirs));
-	if (rc == 0)
-		rc = json_object_set_new(o, "new", json_integer((json_int_t)(st.slow_scandirs - job->slow_told)));
-	if (rc == 0)
-		rc = json_object_set_new(o, "threshold_ms", json_integer((json_int_t)job->run.opts.slow_threshold_ms));
-	if (rc == 0)
-		rc = json_object_set(o, "slowest", slowest);
-	json_decref(slowest);
-	job->slow_told = st.slow_scandirs;
-	scanner_stats_clear(&st);
-	jobq_publish_doc(jq, JOBEV_SLOW_DIR, job->run.id, o, rc);
+		rc = json_object_set_new(o, "seconds", json_real(seconds));
+	jobq_publish_doc(jq, JOBEV_SLOW_DIR, scan_id, o, rc);
 }
 
-/* One tick of a running scan: a sample, a progress event, maybe a slow_dir event. */
+/* One tick of a running scan: a sample and a progress event. */
 static void jobq_tick_job_locked(struct jobq *jq, struct jobq_job *job, int64_t now_wall)
 {
 	struct scanner_progress p;
@@ -196,7 +182,6 @@ static void jobq_tick_job_locked(struct jobq *jq, struct jobq_job *job, int64_t 
 	if (rc == 0)
 		rc = jobq_doc_estimate(o, job, entries, elapsed);
 	jobq_publish_doc(jq, JOBEV_PROGRESS, job->run.id, o, rc);
-	jobq_tick_slow_locked(jq, job);
 }
 
 void *jobq_tick_main(void *arg)

@@ -509,6 +509,10 @@ static void scandir_account(struct scan_worker *w, const struct scan_item *it, s
 		LOG_EV(LOG_WARN, "slow directory", LOG_STR("scan", sc->log_tag),
 		       LOG_BYTES("path", it->path, it->path_len), LOG_U64("entries", count),
 		       LOG_DBL("seconds", (double)spent / 1e9));
+		if (sc->opts.on_slow_dir)
+			sc->opts.on_slow_dir(sc->opts.on_slow_dir_ctx, sc->opts.scan_id,
+					     it->path_len ? it->path : ".", it->path_len ? it->path_len : 1,
+					     count, (double)spent / 1e9);
 	}
 	pthread_mutex_lock(&sc->lock);
 	if (spent > sc->slowest_ns) {

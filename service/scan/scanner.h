@@ -104,6 +104,14 @@ struct scanner_opts {
 	uint64_t scan_id;
 	/** Prefix of log lines ("scan 12"); NULL: "scan". */
 	const char *log_tag;
+	/**
+	 * Called for each slow directory (see slow_threshold_ms) on the worker that read it, with
+	 * its path relative to the root ("." for the root; borrowed for the call), its entries and
+	 * the seconds it took; NULL: none. It must not block, nor call back into the scanner.
+	 */
+	void (*on_slow_dir)(void *ctx, uint64_t scan_id, const char *path, size_t path_len,
+			    uint64_t entries, double seconds);
+	void *on_slow_dir_ctx;
 };
 
 /** scanner_opts.baseline before it is resolved: the newest completed scan of the same root. */

@@ -45,7 +45,7 @@ id3=$(submit "$WORK/slow" '"use_gitignore": false, "hash": true, "workers": 1')
 wait_state "$id3" running
 curl -sN "$BASE/scans/$id3/events" >"$WORK/s3.sse" &
 S3_PID=$!
-id1=$(submit "$SALSA" '"use_gitignore": false, "workers": 1')
+id1=$(submit "$SALSA" '"use_gitignore": false, "workers": 1, "slow_threshold_ms": 1')
 scan_state_is "$id1" queued || fail "scan $id1 is not queued behind scan $id3"
 curl -sN "$BASE/scans/$id1/events" >"$WORK/s1.sse" &
 S1_PID=$!
@@ -81,7 +81,7 @@ final = J()
 names = [e[0] for e in ev]
 assert names[:2] == ['state', 'state'] and names[-1] == 'finished' and names.count('finished') == 1, names
 assert ev[0][2]['state'] == 'queued' and ev[1][2]['state'] == 'running', ev[:2]
-assert set(names) <= {'state', 'progress', 'slow_dir', 'finished'}, names
+assert set(names) <= {'state', 'progress', 'slow_dir', 'dropped', 'finished'}, names
 for n, i, d in ev:
     assert d['scan_id'] == $id1 and d['state'], (n, d)
 fin = ev[-1][2]
@@ -95,7 +95,16 @@ for n, i, d in ev:
         assert d['state'] == 'running' and prev <= d['entries'] <= fin['entries'], (d, prev, fin)
         assert 'percent' in d and 'eta_seconds' in d and d['elapsed_seconds'] >= 0, d
         prev = d['entries']
-print('scan $id1:', len(ev), 'events,', names.count('progress'), 'progress; final', fin['entries'], 'entries')
+# One slow_dir per directory over the 1 ms threshold: as many as the scan counted (unless the
+# stream was told it missed events), each naming its directory.
+slow = [d for n, i, d in ev if n == 'slow_dir']
+counted = final['stats']['slow_scandirs']
+assert counted > 0, final['stats']
+assert len(slow) == counted or ('dropped' in names and len(slow) < counted), (len(slow), counted)
+for d in slow:
+    assert ('path' in d or 'path_b64' in d) and d['entries'] >= 0 and d['seconds'] >= 0.001, d
+assert len({d.get('path', d.get('path_b64')) for d in slow}) == len(slow), 'a directory twice'
+print('scan $id1:', len(ev), 'events,', names.count('progress'), 'progress,', len(slow), 'slow_dir; final', fin['entries'], 'entries')
 "
 
 # ---- 3. a finished scan's stream: `finished` at once, then the stream ends
