@@ -470,6 +470,106 @@ static int api_wait_stop(struct api_ctx *ctx, const sigset_t *sigs)
 	}
 }
 
+/* Opens the store and starts what serves requests but the daemon: jobs, events, waiters. */
+static int api_ctx_start(struct api_ctx *ctx, const struct api_server_opts *cfg, struct errbuf *err)
+{
+	ctx->cfg = cfg;
+	ctx->started_ns = clock_wall_ns();
+	api_metrics_init(&ctx->metrics, api_routes, api_route_count);
+	struct store_opts so = {.dir = cfg->data_dir, .map_size = cfg->map_size};
+	if (store_open(&ctx->store, &so, err) < 0 ||
+	    api_token_key_load(&ctx->key, store_dir(ctx->store), err) < 0 ||
+	    api_ctx_roots(ctx, cfg, err) < 0 || api_waiters_create(&ctx->waiters, ctx, err) < 0 ||
+	    jobev_create(&ctx->bus, NULL, err) < 0)
+		return -1;
+	struct jobq_opts jo = {.store = ctx->store,
+			       .max_running = cfg->max_running ? cfg->max_running
+							       : JOBQ_MAX_RUNNING_DEFAULT,
+			       .max_queued = cfg->max_queued, .keep_scans = cfg->keep_scans,
+			       .on_finish = api_waiters_notify, .on_finish_ctx = ctx->waiters,
+			       .events = ctx->bus};
+	if (jobq_create(&ctx->jobq, &jo, err) < 0 ||
+	    api_events_create(&ctx->events, ctx, ctx->bus, err) < 0 ||
+	    api_conns_create(&ctx->conns, (int64_t)cfg->request_timeout_s * 1000000000, err) < 0 ||
+	    api_auth_create(&ctx->auth, cfg->token_file, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* Refuses a listener anyone could reach when no token file guards it (--insecure-no-auth aside). */
+static int api_check_exposure(struct api_ctx *ctx, const struct api_server_opts *cfg,
+			      const struct sockaddr_storage *ss, struct errbuf *err)
+{
+	if (!cfg->token_file && !cfg->insecure_no_auth && !api_guard_addr_is_loopback(ss))
+		return errbuf_set(err, -EPERM, "--listen %s is not a loopback address and no "
+				  "--token-file is given: anyone who reaches it could read and scan; "
+				  "give --token-file FILE (leindexd token new makes tokens), or "
+				  "--insecure-no-auth to serve without", cfg->listen);
+	ctx->guard = (struct api_guard_server){.loopback = api_guard_addr_is_loopback(ss),
+					       .cors_origins = cfg->cors_origins,
+					       .cors_origin_count = cfg->cors_origin_count};
+	return 0;
+}
+
+/* Starts libmicrohttpd on `ss`; NULL with a message. *pool: its thread pool's size. */
+static struct MHD_Daemon *api_daemon_start(struct api_ctx *ctx, const struct sockaddr_storage *ss,
+					   unsigned *pool, struct errbuf *err)
+{
+	const struct api_server_opts *cfg = ctx->cfg;
+	unsigned n = 2 * scanner_default_workers();
+	*pool = n < 4 ? 4 : n > 32 ? 32 : n;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (ss->ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	uint16_t port = ss->ss_family == AF_INET6
+				? ntohs(((const struct sockaddr_in6 *)ss)->sin6_port)
+				: ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	struct MHD_Daemon *d = MHD_start_daemon(
+		flags, port, NULL, NULL, api_access, ctx, MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log,
+		NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+		MHD_OPTION_THREAD_POOL_SIZE, *pool, MHD_OPTION_CONNECTION_LIMIT,
+		cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		cfg->max_connections_per_client, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)API_CONN_TIMEOUT, MHD_OPTION_NOTIFY_CONNECTION, api_conn_notify, ctx,
+		MHD_OPTION_NOTIFY_COMPLETED, api_completed, ctx, MHD_OPTION_URI_LOG_CALLBACK,
+		api_uri_seen, ctx, MHD_OPTION_END);
+	if (!d)
+		errbuf_set(err, -EADDRINUSE, "listening on %s failed (address in use or not "
+			   "available; the reason is logged above)", cfg->listen);
+	return d;
+}
+
+/*
+ * Stops serving in order: no new connections, scans stopped and recorded, then every suspended
+ * connection resumed (an API rule of MHD) before the daemon stops.
+ */
+static void api_daemon_stop(struct api_ctx *ctx, struct MHD_Daemon *d)
+{
+	atomic_store(&ctx->shutting_down, true);
+	MHD_socket lfd = MHD_quiesce_daemon(d);
+	jobq_shutdown(ctx->jobq);
+	api_events_stop(ctx->events);
+	api_waiters_stop(ctx->waiters);
+	MHD_stop_daemon(d);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
+}
+
+/* Frees what api_ctx_start() made (any of it NULL). */
+static void api_ctx_free(struct api_ctx *ctx)
+{
+	api_events_destroy(ctx->events);
+	jobq_destroy(ctx->jobq);
+	jobev_destroy(ctx->bus);
+	api_waiters_destroy(ctx->waiters);
+	api_conns_destroy(ctx->conns);
+	api_auth_destroy(ctx->auth);
+	store_close(ctx->store);
+	api_ctx_free_roots(ctx);
+	free(ctx);
+}
+
 int api_serve(const struct api_server_opts *cfg)
 {
 	sigset_t sigs;
@@ -485,113 +585,31 @@ int api_serve(const struct api_server_opts *cfg)
 	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
 
 	api_scans_json_init();
-	int ret = 1;
 	struct errbuf err;
 	errbuf_clear(&err);
 	struct api_ctx *ctx = calloc(1, sizeof(*ctx));
-	struct MHD_Daemon *d = NULL;
 	if (!ctx) {
 		log_event(LOG_ERROR, "starting the server: out of memory", NULL);
 		return 1;
 	}
-	ctx->cfg = cfg;
-	ctx->started_ns = clock_wall_ns();
-	api_metrics_init(&ctx->metrics, api_routes, api_route_count);
-	struct store_opts so = {.dir = cfg->data_dir, .map_size = cfg->map_size};
-	if (store_open(&ctx->store, &so, &err) < 0)
-		goto out;
-	if (api_token_key_load(&ctx->key, store_dir(ctx->store), &err) < 0)
-		goto out;
-	if (api_ctx_roots(ctx, cfg, &err) < 0)
-		goto out;
-	if (api_waiters_create(&ctx->waiters, ctx, &err) < 0)
-		goto out;
-	if (jobev_create(&ctx->bus, NULL, &err) < 0)
-		goto out;
-	struct jobq_opts jo = {.store = ctx->store, .max_running = cfg->max_running ? cfg->max_running : JOBQ_MAX_RUNNING_DEFAULT,
-			       .max_queued = cfg->max_queued, .keep_scans = cfg->keep_scans,
-			       .on_finish = api_waiters_notify, .on_finish_ctx = ctx->waiters,
-			       .events = ctx->bus};
-	if (jobq_create(&ctx->jobq, &jo, &err) < 0)
-		goto out;
-	if (api_events_create(&ctx->events, ctx, ctx->bus, &err) < 0)
-		goto out;
-
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
-	if (api_listen_addr(cfg->listen, &ss, &sslen, &err) < 0)
-		goto out;
-	if (api_conns_create(&ctx->conns, (int64_t)cfg->request_timeout_s * 1000000000, &err) < 0)
-		goto out;
-	if (api_auth_create(&ctx->auth, cfg->token_file, &err) < 0)
-		goto out;
-	if (!cfg->token_file && !cfg->insecure_no_auth && !api_guard_addr_is_loopback(&ss)) {
-		errbuf_set(&err, -EPERM, "--listen %s is not a loopback address and no --token-file is "
-			   "given: anyone who reaches it could read and scan; give --token-file FILE "
-			   "(leindexd token new makes tokens), or --insecure-no-auth to serve without",
-			   cfg->listen);
-		goto out;
-	}
-	ctx->guard = (struct api_guard_server){.loopback = api_guard_addr_is_loopback(&ss),
-					       .cors_origins = cfg->cors_origins,
-					       .cors_origin_count = cfg->cors_origin_count};
-	unsigned pool = 2 * scanner_default_workers();
-	pool = pool < 4 ? 4 : pool > 32 ? 32 : pool;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	uint16_t port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-						 : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	d = MHD_start_daemon(flags, port, NULL, NULL, api_access, ctx,
-			     MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
-			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-			     MHD_OPTION_THREAD_POOL_SIZE, pool,
-			     MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_client,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONN_TIMEOUT,
-			     MHD_OPTION_NOTIFY_CONNECTION, api_conn_notify, ctx,
-			     MHD_OPTION_NOTIFY_COMPLETED, api_completed, ctx,
-			     MHD_OPTION_URI_LOG_CALLBACK, api_uri_seen, ctx,
-			     MHD_OPTION_END);
-	if (!d) {
-		errbuf_set(&err, -EADDRINUSE, "listening on %s failed (address in use or not available; "
-			   "the reason is logged above)", cfg->listen);
-		goto out;
+	struct MHD_Daemon *d = NULL;
+	unsigned pool = 0;
+	if (api_ctx_start(ctx, cfg, &err) < 0 || api_listen_addr(cfg->listen, &ss, &sslen, &err) < 0 ||
+	    api_check_exposure(ctx, cfg, &ss, &err) < 0 ||
+	    !(d = api_daemon_start(ctx, &ss, &pool, &err))) {
+		LOG_EV(LOG_ERROR, "the server could not start", LOG_STR("error", err.msg));
+		api_ctx_free(ctx);
+		return 1;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	api_log_serving(ctx, di ? di->port : port, pool);
+	api_log_serving(ctx, di ? di->port : 0, pool);
 	int sig = api_wait_stop(ctx, &sigs);
 	int64_t t0 = clock_mono_ns();
 	LOG_EV(LOG_INFO, "stopping", LOG_STR("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
-	atomic_store(&ctx->shutting_down, true);
-	MHD_socket lfd = MHD_quiesce_daemon(d);
-	jobq_shutdown(ctx->jobq);
-	/* Every suspended connection is resumed before the daemon stops (an API rule of MHD). */
-	api_events_stop(ctx->events);
-	api_waiters_stop(ctx->waiters);
-	MHD_stop_daemon(d);
-	d = NULL;
-	if (lfd != MHD_INVALID_SOCKET)
-		close(lfd);
-	ret = 0;
+	api_daemon_stop(ctx, d);
 	LOG_EV(LOG_INFO, "stopped", LOG_DBL("seconds", (double)(clock_mono_ns() - t0) / 1e9));
-out:
-	if (ret != 0)
-		LOG_EV(LOG_ERROR, "the server could not start", LOG_STR("error", err.msg));
-	if (d) {
-		api_events_stop(ctx->events);
-		api_waiters_stop(ctx->waiters);
-		MHD_stop_daemon(d);
-	}
-	api_events_destroy(ctx->events);
-	jobq_destroy(ctx->jobq);
-	jobev_destroy(ctx->bus);
-	api_waiters_destroy(ctx->waiters);
-	api_conns_destroy(ctx->conns);
-	api_auth_destroy(ctx->auth);
-	store_close(ctx->store);
-	api_ctx_free_roots(ctx);
-	free(ctx);
-	return ret;
+	api_ctx_free(ctx);
+	return 0;
 }
