@@ -102,6 +102,47 @@ static void api_stats_etag(const char *text, size_t len, char *out, size_t cap)
 	snprintf(out, cap, "W/\"%016llx\"", (unsigned long long)h);
 }
 
+/* The "totals" object: the counts of every stored scan. */
+static void api_stats_totals(struct jsonw *w, const struct api_stats_acc *acc)
+{
+	const struct store_scan_totals *t = &acc->totals;
+	jsonw_key(w, "totals");
+	jsonw_obj(w);
+	const char *const keys[] = {"entries", "dirs", "files", "symlinks", "other", "bytes", "errors"};
+	const uint64_t vals[] = {t->dirs + t->files + t->symlinks + t->other, t->dirs, t->files,
+				 t->symlinks, t->other, t->bytes, t->errors};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		jsonw_key(w, keys[i]);
+		jsonw_u64(w, vals[i]);
+	}
+	jsonw_obj_end(w);
+}
+
+/* The "store" object: its file, map, fill and whether it writes. */
+static void api_stats_store(struct jsonw *w, const struct store_info *info)
+{
+	jsonw_key(w, "store");
+	jsonw_obj(w);
+	jsonw_key(w, "file_bytes");
+	jsonw_u64(w, info->file_bytes);
+	jsonw_key(w, "map_bytes");
+	jsonw_u64(w, info->map_bytes);
+	jsonw_key(w, "used_bytes");
+	jsonw_u64(w, info->used_bytes);
+	jsonw_key(w, "fill_ratio");
+	char fill[64];
+	size_t fl = scanjson_real_text(info->map_bytes ? (double)info->used_bytes /
+							     (double)info->map_bytes
+						       : 0.0,
+				       fill, sizeof(fill));
+	jsonw_rawval(w, fill, fl);
+	jsonw_key(w, "writable");
+	jsonw_bool(w, info->writable);
+	jsonw_key(w, "write_errors");
+	jsonw_u64(w, info->write_errors);
+	jsonw_obj_end(w);
+}
+
 enum MHD_Result api_stats(struct api_req *req)
 {
 	enum MHD_Result res;
@@ -143,23 +184,7 @@ enum MHD_Result api_stats(struct api_req *req)
 	jsonw_u64(&w, running);
 	jsonw_key(&w, "queued");
 	jsonw_u64(&w, queued);
-	jsonw_key(&w, "totals");
-	jsonw_obj(&w);
-	jsonw_key(&w, "entries");
-	jsonw_u64(&w, acc.totals.dirs + acc.totals.files + acc.totals.symlinks + acc.totals.other);
-	jsonw_key(&w, "dirs");
-	jsonw_u64(&w, acc.totals.dirs);
-	jsonw_key(&w, "files");
-	jsonw_u64(&w, acc.totals.files);
-	jsonw_key(&w, "symlinks");
-	jsonw_u64(&w, acc.totals.symlinks);
-	jsonw_key(&w, "other");
-	jsonw_u64(&w, acc.totals.other);
-	jsonw_key(&w, "bytes");
-	jsonw_u64(&w, acc.totals.bytes);
-	jsonw_key(&w, "errors");
-	jsonw_u64(&w, acc.totals.errors);
-	jsonw_obj_end(&w);
+	api_stats_totals(&w, &acc);
 	jsonw_key(&w, "recent_completed");
 	size_t rl = 0;
 	char *rt = jsonw_take(&recent, &rl);
@@ -168,24 +193,7 @@ enum MHD_Result api_stats(struct api_req *req)
 	else
 		w.sb.oom = true;
 	free(rt);
-	jsonw_key(&w, "store");
-	jsonw_obj(&w);
-	jsonw_key(&w, "file_bytes");
-	jsonw_u64(&w, info.file_bytes);
-	jsonw_key(&w, "map_bytes");
-	jsonw_u64(&w, info.map_bytes);
-	jsonw_key(&w, "used_bytes");
-	jsonw_u64(&w, info.used_bytes);
-	jsonw_key(&w, "fill_ratio");
-	char fill[64];
-	size_t fl = scanjson_real_text(info.map_bytes ? (double)info.used_bytes / (double)info.map_bytes
-						      : 0.0, fill, sizeof(fill));
-	jsonw_rawval(&w, fill, fl);
-	jsonw_key(&w, "writable");
-	jsonw_bool(&w, info.writable);
-	jsonw_key(&w, "write_errors");
-	jsonw_u64(&w, info.write_errors);
-	jsonw_obj_end(&w);
+	api_stats_store(&w, &info);
 	/* Everything above, and nothing below, is covered by the ETag. */
 	char etag[32];
 	api_stats_etag(w.sb.buf ? w.sb.buf : "", w.sb.len, etag, sizeof(etag));
