@@ -223,9 +223,10 @@ static int cli_print(struct store *st, struct scanrun *run, const struct config 
 		rc = -ENOMEM;
 	if (rc < 0)
 		fprintf(stderr, "leindexd: out of memory reading the counters of scan %" PRIu64 "\n", run->id);
-	else if (cfg->scan_cli_flags & CONFIG_SCAN_JSON)
-		rc = cli_print_scan_json(stdout, &v); /* exactly GET /scans/{id} */
-	else
+	else if (cfg->scan_cli_flags & CONFIG_SCAN_JSON &&
+		 (rc = cli_print_scan_json(stdout, &v)) < 0) /* exactly GET /scans/{id} */
+		fprintf(stderr, "leindexd: out of memory printing scan %" PRIu64 " as JSON\n", run->id);
+	else if (!(cfg->scan_cli_flags & CONFIG_SCAN_JSON))
 		cli_print_summary(stdout, &v, counters);
 	json_decref(counters);
 	jobq_view_clear(&v);

@@ -947,7 +947,12 @@
       $('tree-panel').hidden = false;
       tasks.push(openDir(S.tree.id === id ? S.tree.prefix : []).then(() => renderTop(s)));
       S.tree.id = id;
-      tasks.push(renderExtra(s, '/scans/{id}/diff', 'diff-panel', 'diff-body'));
+      // A diff has a default only against a baseline: without one the server answers 400.
+      if (s.options && Number.isInteger(s.options.baseline)) {
+        tasks.push(renderExtra(s, '/scans/{id}/diff', 'diff-panel', 'diff-body'));
+      } else {
+        $('diff-panel').hidden = true;
+      }
       tasks.push(renderExtra(s, '/scans/{id}/skipped', 'skipped-panel', 'skipped-body'));
     } else {
       $('tree-body').replaceChildren(el('tr', null, el('td', { colspan: 4, class: 'muted', text: 'The tree can be browsed once the scan has finished.' })));

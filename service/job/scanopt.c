@@ -48,7 +48,7 @@ static const struct scanopt_keyword scanopt_reuses[] = {
 static bool scanopt_reuse_needs_baseline(const void *target)
 {
 	const struct scanner_opts *o = target;
-	return o->baseline != 0;
+	return o->reuse == SCANNER_REUSE_UNSET || o->baseline != 0;
 }
 
 /* Rules across two options: a 422 naming both when broken. */
@@ -128,7 +128,8 @@ static const struct scanopt_def scanopt_scan_defs[] = {
 	 .cli = {"baseline", SCANOPT_CLI_VALUE, "ID",
 		 "reuse the completed scan ID of the same root (latest: the newest)"},
 	 .slot = SCANOPT_AT(struct scanner_opts, baseline)},
-	{.name = "reuse", .type = SCANOPT_ENUM, .def = SCANNER_REUSE_HASHES,
+	{.name = "reuse", .type = SCANOPT_ENUM, .flags = SCANOPT_NULLABLE,
+	 .null_value = SCANNER_REUSE_UNSET,
 	 .keywords = scanopt_reuses,
 	 .help = "with a baseline: hashes (read and stat everything, copy the SHA-256 of unchanged "
 		 "files) or dirs (do not read again directories whose dev, ino, mtime and ctime "

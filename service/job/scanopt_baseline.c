@@ -45,6 +45,8 @@ int scanopt_baseline_resolve(struct store *s, struct scanner_opts *o, struct err
 {
 	if (o->baseline == 0)
 		return 0;
+	if (o->reuse == SCANNER_REUSE_UNSET) /* a baseline without a reuse: hashes */
+		o->reuse = SCANNER_REUSE_HASHES;
 	int rc;
 	if (o->baseline == SCANNER_BASELINE_LATEST) {
 		struct scanopt_latest l = {.root = o->root};

@@ -125,6 +125,8 @@ enum scanner_reuse {
 	SCANNER_REUSE_HASHES = 0,
 	/** A directory whose (dev, ino, mtime, ctime) are unchanged is not read again. */
 	SCANNER_REUSE_DIRS = 1,
+	/** Not asked (null): hashes when there is a baseline (scanopt_baseline_resolve() sets it). */
+	SCANNER_REUSE_UNSET = 2,
 };
 
 /** The CPUs this process may use: its affinity mask, capped by a cgroup v2/v1 CPU quota. */

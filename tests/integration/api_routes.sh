@@ -91,7 +91,7 @@ assert d['root'] == '$tree', d['root']
 assert d['state'] in ('queued','running','completed'), d
 assert d['options'] == {'workers':3,'max_depth':None,'follow_symlinks':False,'one_file_system':False,
   'ignore':['*.tmp'],'view':'all','use_gitignore':False,'recurse_repos':False,'hash':False,
-  'baseline':None,'reuse':'hashes',
+  'baseline':None,'reuse':None,
   'slow_threshold_ms':100}, d['options']
 assert set(d['progress']) == {'entries','dirs','files','symlinks','other','bytes','errors','queued_dirs'}
 assert d['created_at'].endswith('Z') and len(d['created_at']) == 30, d['created_at']
