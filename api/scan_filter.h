@@ -71,7 +71,8 @@ void api_filter_clear(struct api_filter *qf);
  * Offers the pair key[0..klen) = value[0..vlen) (value NULL: the name without '='). Returns 1
  * when the name is a filter's and the value was taken; 0 when the name is not a filter's (the
  * caller's to take or refuse); -1 when the value is refused or the name repeated (ext= excepted),
- * with a message naming the parameter and saying what it takes in bad[0..cap).
+ * with a message naming the parameter and saying what it takes in bad[0..cap) (when memory ran
+ * out instead, the message starts with "out of memory": the server's failure, not the client's).
  */
 int api_filter_take(struct api_filter *qf, const char *key, size_t klen, const char *value,
 		    size_t vlen, char *bad, size_t cap);

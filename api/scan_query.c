@@ -77,7 +77,9 @@ int api_query_filters(struct api_req *req, struct api_param *params, size_t coun
 	if (!st.bad[0])
 		api_filter_finish(qf, st.bad, sizeof(st.bad));
 	if (st.bad[0]) {
-		*res = api_problem(req, 400, "%s", st.bad);
+		/* The filter says "out of memory ..." when it was the server that failed. */
+		bool oom = strncmp(st.bad, "out of memory", 13) == 0;
+		*res = api_problem(req, oom ? 500 : 400, "%s", st.bad);
 		return -1;
 	}
 	return 0;
