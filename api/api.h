@@ -213,6 +213,9 @@ int api_query_uint(const char *s, size_t n, unsigned long long min, unsigned lon
 int api_query_page_size(struct api_req *req, const struct api_param *p, unsigned def,
 			unsigned max, unsigned *out, enum MHD_Result *res);
 
+/** Appends p[0..n) percent-encoded (RFC 3986: all but the unreserved characters). */
+void api_pct_encode(struct strbuf *sb, const char *p, size_t n);
+
 /**
  * The Link header of the page after this one of `path`: <path?query>; rel="next", the query
  * repeating the parameters of `params` that were given (page_token excepted, in their order)

@@ -114,18 +114,10 @@ int api_query_page_size(struct api_req *req, const struct api_param *p, unsigned
 	return 0;
 }
 
-/* Appends "name=value", percent-encoded (RFC 3986: all but the unreserved characters), with
- * '&' before unless it is the first. */
-static void api_query_append(struct strbuf *sb, bool *first, const char *name, const char *value,
-			     size_t len)
+void api_pct_encode(struct strbuf *sb, const char *p, size_t n)
 {
-	if (!*first)
-		strbuf_putc(sb, '&');
-	*first = false;
-	strbuf_puts(sb, name);
-	strbuf_putc(sb, '=');
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)value[i];
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 		    c == '-' || c == '_' || c == '.' || c == '~') {
 			strbuf_putc(sb, (char)c);
@@ -135,6 +127,18 @@ static void api_query_append(struct strbuf *sb, bool *first, const char *name, c
 			strbuf_append(sb, e, 3);
 		}
 	}
+}
+
+/* Appends "name=value", percent-encoded, with '&' before unless it is the first. */
+static void api_query_append(struct strbuf *sb, bool *first, const char *name, const char *value,
+			     size_t len)
+{
+	if (!*first)
+		strbuf_putc(sb, '&');
+	*first = false;
+	strbuf_puts(sb, name);
+	strbuf_putc(sb, '=');
+	api_pct_encode(sb, value, len);
 }
 
 char *api_link_next(const char *path, const struct api_param *params, size_t count, const char *tok)

@@ -85,30 +85,16 @@ int api_query_filters(struct api_req *req, struct api_param *params, size_t coun
 	return 0;
 }
 
-/* Appends "name=value" percent-encoded (RFC 3986 unreserved characters kept), '&' between. */
+/* Appends "name=value" percent-encoded, '&' between. */
 static void api_link_pair(struct strbuf *sb, bool *first, const char *k, size_t kn,
 			  const char *v, size_t vn)
 {
 	if (!*first)
 		strbuf_putc(sb, '&');
 	*first = false;
-	for (int part = 0; part < 2; part++) {
-		const char *p = part ? v : k;
-		size_t n = part ? vn : kn;
-		if (part)
-			strbuf_putc(sb, '=');
-		for (size_t i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)p[i];
-			if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			    c == '-' || c == '_' || c == '.' || c == '~') {
-				strbuf_putc(sb, (char)c);
-			} else {
-				char e[4] = {'%'};
-				encode_hex(&c, 1, e + 1, ENCODE_HEX_UPPER);
-				strbuf_append(sb, e, 3);
-			}
-		}
-	}
+	api_pct_encode(sb, k, kn);
+	strbuf_putc(sb, '=');
+	api_pct_encode(sb, v, vn);
 }
 
 struct api_link_state {
