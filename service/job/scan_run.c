@@ -314,6 +314,7 @@ static void scanrun_diff_counts(struct scanrun *r)
 	struct errbuf e;
 	errbuf_clear(&e);
 	struct store_diff_counts c;
+	int64_t t0 = clock_mono_ns();
 	int rc = store_diff_count(r->store, against, r->id, &c, &e);
 	if (rc != 0) {
 		struct store_scan self = {0};
@@ -335,6 +336,9 @@ static void scanrun_diff_counts(struct scanrun *r)
 	if (!text)
 		LOG_EV(LOG_WARN, "recording the diff counts of a scan failed: out of memory",
 		       LOG_U64("scan_id", r->id));
+	else
+		LOG_EV(LOG_DEBUG, "diff from the baseline counted", LOG_U64("scan_id", r->id),
+		       LOG_DBL("seconds", (double)(clock_mono_ns() - t0) / 1e9));
 }
 
 int scanrun_run(struct scanrun *r, struct errbuf *err)
