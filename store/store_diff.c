@@ -2,8 +2,13 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/bytes.h"
+#include "store/store_codec.h"
+#include "store/store_impl.h"
 
 /*
  * Both scans' entries come out of store_walk_ex() in depth-first pre-order, siblings in bytewise
@@ -309,21 +314,237 @@ int store_diff(struct store *s, const struct store_diff_req *rq, struct store_di
 	return rc;
 }
 
-static int store_diff_tally(void *ctx, const char *path, size_t path_len,
-			    enum store_diff_change change, const struct entry *before,
-			    const struct entry *after)
+/*
+ * Counting. The count is the same merge, done directory by directory: a path belongs to exactly
+ * one directory (its parent), so the paths of the two walks differ where the entries of the
+ * same directory differ, and a directory on one side only contributes all of its rows. The two
+ * roots are paired, then each pair of same-named subdirectories; a subdirectory on one side only
+ * is paired with none. Rows are compared as stored: equal bytes are equal entries, and only rows
+ * that differ are decoded. Pairs are kept on a stack (order does not matter to a count), and the
+ * whole count reads in one transaction: a few milliseconds for salsa-like's 72k entries, where
+ * the path merge takes tens.
+ */
+
+/* A directory of each scan (0: none on that side), to be compared. */
+struct store_diff_pair {
+	uint64_t a, b;
+};
+
+struct store_diff_counter {
+	struct store *s;
+	MDB_txn *txn;
+	MDB_cursor *ca, *cb;
+	struct store_diff_pair *stack;
+	size_t n, cap;
+	struct store_diff_counts *out;
+};
+
+static int store_diff_push(struct store_diff_counter *c, uint64_t a, uint64_t b)
 {
-	(void)path, (void)path_len, (void)before, (void)after;
-	((struct store_diff_counts *)ctx)->n[change]++;
+	if (!a && !b)
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 256;
+		struct store_diff_pair *p = realloc(c->stack, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		c->stack = p;
+		c->cap = cap;
+	}
+	c->stack[c->n++] = (struct store_diff_pair){a, b};
 	return 0;
+}
+
+/* The dir_id linked from (parent, name): 0 when none (a directory that was not read). */
+static int store_diff_child(struct store_diff_counter *c, uint64_t parent, const MDB_val *key,
+			    uint64_t *child, struct errbuf *err)
+{
+	*child = 0;
+	if (!parent)
+		return 0;
+	unsigned char buf[8 + 256];
+	size_t name_len = key->mv_size - 8;
+	if (name_len > 255)
+		return 0;
+	bytes_be64_put(buf, parent);
+	memcpy(buf + 8, (const char *)key->mv_data + 8, name_len);
+	MDB_val k = {8 + name_len, buf}, v;
+	int rc = mdb_get(c->txn, c->s->db_links, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return store_mdb_err(c->s, err, rc, "reading links of %s", c->s->path);
+	if (v.mv_size == 8)
+		*child = bytes_be64_get(v.mv_data);
+	return 0;
+}
+
+static bool store_diff_row_is_dir(const MDB_val *v)
+{
+	return v->mv_size > 0 && (enum entry_type)(*(const unsigned char *)v->mv_data & 3u) == ENTRY_DIR;
+}
+
+/* One row present on one side only (side 'a': removed): counted, its subtree queued. */
+static int store_diff_one_side(struct store_diff_counter *c, bool side_a, uint64_t dir,
+			       const MDB_val *k, const MDB_val *v, struct errbuf *err)
+{
+	c->out->n[side_a ? STORE_DIFF_REMOVED : STORE_DIFF_ADDED]++;
+	if (!store_diff_row_is_dir(v))
+		return 0;
+	uint64_t child;
+	int rc = store_diff_child(c, dir, k, &child, err);
+	if (rc == 0)
+		rc = side_a ? store_diff_push(c, child, 0) : store_diff_push(c, 0, child);
+	return rc;
+}
+
+/* The same name on both sides: compared (decoded only when the bytes differ). */
+static int store_diff_both(struct store_diff_counter *c, const struct store_diff_pair *p,
+			   const MDB_val *k, const MDB_val *va, const MDB_val *vb,
+			   struct errbuf *err)
+{
+	bool da = store_diff_row_is_dir(va), db = store_diff_row_is_dir(vb);
+	if (va->mv_size != vb->mv_size || memcmp(va->mv_data, vb->mv_data, va->mv_size) != 0) {
+		struct entry ea, eb;
+		if (store_entry_decode(va->mv_data, va->mv_size, &ea) < 0 ||
+		    store_entry_decode(vb->mv_data, vb->mv_size, &eb) < 0)
+			return errbuf_set(err, -EIO, "a damaged entry in scans being diffed in %s",
+					  c->s->path);
+		if (ea.type != eb.type)
+			c->out->n[STORE_DIFF_TYPE_CHANGED]++;
+		else if (store_diff_modified(&ea, &eb))
+			c->out->n[STORE_DIFF_MODIFIED]++;
+	}
+	uint64_t ca = 0, cb = 0;
+	int rc = 0;
+	if (da)
+		rc = store_diff_child(c, p->a, k, &ca, err);
+	if (rc == 0 && db)
+		rc = store_diff_child(c, p->b, k, &cb, err);
+	return rc < 0 ? rc : store_diff_push(c, ca, cb);
+}
+
+/* Positions cursor `cur` on the first row of `dir`: 0 with *ok, or an error. */
+static int store_diff_first(struct store_diff_counter *c, MDB_cursor *cur, uint64_t dir,
+			    unsigned char key[8], MDB_val *k, MDB_val *v, bool *ok,
+			    struct errbuf *err)
+{
+	*ok = false;
+	if (!dir)
+		return 0;
+	bytes_be64_put(key, dir);
+	*k = (MDB_val){8, key};
+	int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (rc && rc != MDB_NOTFOUND)
+		return store_mdb_err(c->s, err, rc, "reading entries of %s", c->s->path);
+	*ok = rc == 0 && k->mv_size > 8 && bytes_be64_get(k->mv_data) == dir;
+	return 0;
+}
+
+/* Steps cursor `cur` to the next row of `dir`. */
+static int store_diff_next(struct store_diff_counter *c, MDB_cursor *cur, uint64_t dir,
+			   MDB_val *k, MDB_val *v, bool *ok, struct errbuf *err)
+{
+	int rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
+	if (rc && rc != MDB_NOTFOUND)
+		return store_mdb_err(c->s, err, rc, "reading entries of %s", c->s->path);
+	*ok = rc == 0 && k->mv_size > 8 && bytes_be64_get(k->mv_data) == dir;
+	return 0;
+}
+
+/* Merges the rows of one pair of directories by name (the order the table keeps them in). */
+static int store_diff_pair_rows(struct store_diff_counter *c, struct store_diff_pair p,
+				struct errbuf *err)
+{
+	unsigned char keya[8], keyb[8];
+	MDB_val ka, va, kb, vb;
+	bool oka, okb;
+	int rc = store_diff_first(c, c->ca, p.a, keya, &ka, &va, &oka, err);
+	if (rc == 0)
+		rc = store_diff_first(c, c->cb, p.b, keyb, &kb, &vb, &okb, err);
+	while (rc == 0 && (oka || okb)) {
+		int cmp = !oka ? 1
+			  : !okb ? -1
+				 : store_name_cmp((const char *)ka.mv_data + 8, ka.mv_size - 8,
+						  (const char *)kb.mv_data + 8, kb.mv_size - 8);
+		if (cmp < 0)
+			rc = store_diff_one_side(c, true, p.a, &ka, &va, err);
+		else if (cmp > 0)
+			rc = store_diff_one_side(c, false, p.b, &kb, &vb, err);
+		else
+			rc = store_diff_both(c, &p, &ka, &va, &vb, err);
+		if (rc == 0 && cmp <= 0)
+			rc = store_diff_next(c, c->ca, p.a, &ka, &va, &oka, err);
+		if (rc == 0 && cmp >= 0)
+			rc = store_diff_next(c, c->cb, p.b, &kb, &vb, &okb, err);
+	}
+	return rc;
+}
+
+/* The root directory of a scan (0: none stored yet); -ENOENT when the scan is not there. */
+static int store_diff_root(struct store_diff_counter *c, uint64_t scan, uint64_t *root,
+			   struct errbuf *err)
+{
+	MDB_val rec;
+	int rc = store_scan_lookup(c->s, c->txn, scan, &rec, err);
+	if (rc < 0)
+		return rc;
+	unsigned char key[16];
+	bytes_be64_put(key, 0);
+	bytes_be64_put(key + 8, scan);
+	MDB_val k = {16, key}, v;
+	*root = 0;
+	rc = mdb_get(c->txn, c->s->db_links, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return store_mdb_err(c->s, err, rc, "reading links of %s", c->s->path);
+	if (v.mv_size != 8)
+		return errbuf_set(err, -EIO, "scan %" PRIu64 ": corrupt root link in %s", scan,
+				  c->s->path);
+	*root = bytes_be64_get(v.mv_data);
+	return 0;
+}
+
+static int store_diff_count_txn(struct store_diff_counter *c, uint64_t scan_a, uint64_t scan_b,
+				struct errbuf *err)
+{
+	uint64_t ra, rb;
+	int rc = store_diff_root(c, scan_a, &ra, err);
+	if (rc == 0)
+		rc = store_diff_root(c, scan_b, &rb, err);
+	if (rc == 0 && (rc = mdb_cursor_open(c->txn, c->s->db_entries, &c->ca)) == 0 &&
+	    (rc = mdb_cursor_open(c->txn, c->s->db_entries, &c->cb)) != 0) {
+		mdb_cursor_close(c->ca);
+		c->ca = NULL;
+	}
+	if (rc > 0)
+		return store_mdb_err(c->s, err, rc, "reading entries of %s", c->s->path);
+	if (rc < 0)
+		return rc;
+	rc = store_diff_push(c, ra, rb);
+	while (rc == 0 && c->n > 0)
+		rc = store_diff_pair_rows(c, c->stack[--c->n], err);
+	mdb_cursor_close(c->ca);
+	mdb_cursor_close(c->cb);
+	if (rc == -ENOMEM)
+		return errbuf_set(err, -ENOMEM, "out of memory counting the diff of scans %" PRIu64
+				  " and %" PRIu64, scan_a, scan_b);
+	return rc;
 }
 
 int store_diff_count(struct store *s, uint64_t scan_a, uint64_t scan_b,
 		     struct store_diff_counts *out, struct errbuf *err)
 {
 	memset(out, 0, sizeof(*out));
-	struct store_diff_req rq = {.scan_a = scan_a, .scan_b = scan_b, .limit = SIZE_MAX,
-				    .cb = store_diff_tally, .ctx = out};
-	struct store_diff_out o;
-	return store_diff(s, &rq, &o, err);
+	struct store_diff_counter c = {.s = s, .out = out};
+	int rc = store_read_begin(s, &c.txn, err);
+	if (rc < 0)
+		return rc;
+	rc = store_diff_count_txn(&c, scan_a, scan_b, err);
+	mdb_txn_abort(c.txn);
+	free(c.stack);
+	if (rc < 0)
+		memset(out, 0, sizeof(*out));
+	return rc;
 }

@@ -434,6 +434,22 @@ static void test_diff_random_against_truth(void)
 		CU_ASSERT_EQUAL(store_diff_count(s, ia, ib, &c, &err), 0);
 		CU_ASSERT_EQUAL(c.n[STORE_DIFF_MODIFIED], only.n);
 		CU_ASSERT_EQUAL(c.n[0] + c.n[1] + c.n[2] + c.n[3], want.n);
+		/* Counted directory by directory: each kind as many as the truth's lines of it. */
+		for (unsigned k = 0; k < STORE_DIFF_CHANGE_COUNT; k++) {
+			const char *name = store_diff_change_name((enum store_diff_change)k);
+			size_t n = 0, len = strlen(name);
+			for (size_t i = 0; i < want.n; i++)
+				n += strncmp(want.v[i], name, len) == 0 && want.v[i][len] == ' ';
+			CU_ASSERT_EQUAL(c.n[k], n);
+		}
+		struct store_diff_counts rc;
+		CU_ASSERT_EQUAL(store_diff_count(s, ib, ia, &rc, &err), 0);
+		CU_ASSERT_EQUAL(rc.n[STORE_DIFF_ADDED], c.n[STORE_DIFF_REMOVED]);
+		CU_ASSERT_EQUAL(rc.n[STORE_DIFF_REMOVED], c.n[STORE_DIFF_ADDED]);
+		CU_ASSERT_EQUAL(rc.n[STORE_DIFF_MODIFIED], c.n[STORE_DIFF_MODIFIED]);
+		CU_ASSERT_EQUAL(rc.n[STORE_DIFF_TYPE_CHANGED], c.n[STORE_DIFF_TYPE_CHANGED]);
+		CU_ASSERT_EQUAL(store_diff_count(s, ia, ia, &rc, &err), 0);
+		CU_ASSERT_EQUAL(rc.n[0] + rc.n[1] + rc.n[2] + rc.n[3], 0);
 		td_lines_free(&gm.l);
 		td_lines_free(&only);
 		td_lines_free(&want);
