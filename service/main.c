@@ -41,6 +41,14 @@ static void main_tune_malloc(void)
 	 * instead of staying in the heap between scans.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	/*
+	 * A scan frees a directory's buffers in one thread (the store's writer) as fast as workers
+	 * allocate the next ones: with the default 128 KiB trim threshold the heap's top went back
+	 * to the system and was faulted in again all the time (madvise, page faults: about a tenth
+	 * of a rescan's CPU). Keep up to 8 MiB free at the top, and grow it 1 MiB at a time.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 8 << 20);
+	mallopt(M_TOP_PAD, 1 << 20);
 }
 
 /*

@@ -72,6 +72,10 @@ static int store_dirread_add(struct store_dirents *d, const MDB_val *k, const MD
 		if (!ne)
 			return -ENOMEM;
 		d->e = ne;
+		uint64_t *nc = realloc(d->child, cap * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		d->child = nc;
 		d->cap = cap;
 	}
 	struct entry *e = &d->e[d->n];
@@ -86,11 +90,24 @@ static int store_dirread_add(struct store_dirents *d, const MDB_val *k, const MD
 		return -ENOMEM;
 	e->name = (const char *)(uintptr_t)noff;
 	e->target = e->target_len ? (const char *)(uintptr_t)toff : NULL;
+	d->child[d->n] = 0;
 	d->n++;
 	return 0;
 }
 
-/* Reads the rows of directory `dir` into d (strings as offsets). */
+/* The dir_id a subdirectory's row links to (links: parent dir_id + name), 0 when none. */
+static int store_dirread_child(struct store *s, MDB_txn *txn, const MDB_val *k, uint64_t *child,
+			       struct errbuf *err)
+{
+	MDB_val v;
+	int rc = mdb_get(txn, s->db_links, (MDB_val *)k, &v);
+	*child = rc == 0 && v.mv_size == 8 ? bytes_be64_get(v.mv_data) : 0;
+	if (rc && rc != MDB_NOTFOUND)
+		return store_mdb_err(s, err, rc, "reading links of %s", s->path);
+	return 0;
+}
+
+/* Reads the rows of directory `dir` into d (strings as offsets), with their children's ids. */
 static int store_dirread_rows(struct store *s, MDB_txn *txn, uint64_t scan_id, uint64_t dir,
 			      struct store_dirents *d, struct errbuf *err)
 {
@@ -114,6 +131,11 @@ static int store_dirread_rows(struct store *s, MDB_txn *txn, uint64_t scan_id, u
 				       : errbuf_set(err, -EIO, "a damaged entry in scan %" PRIu64
 							" in %s", scan_id, s->path);
 		}
+		if (d->e[d->n - 1].type == ENTRY_DIR &&
+		    (arc = store_dirread_child(s, txn, &k, &d->child[d->n - 1], err)) < 0) {
+			mdb_cursor_close(c);
+			return arc;
+		}
 	}
 	mdb_cursor_close(c);
 	if (rc && rc != MDB_NOTFOUND)
@@ -121,22 +143,40 @@ static int store_dirread_rows(struct store *s, MDB_txn *txn, uint64_t scan_id, u
 	return 0;
 }
 
-int store_dir_entries(struct store *s, uint64_t scan_id, const char *path, size_t len,
-		      struct store_dirents *out, struct errbuf *err)
+/* The reader's transaction: its reset one renewed, or a new one. */
+static int store_dirread_begin(struct store *s, struct store_dirents *d, MDB_txn **txn,
+			       struct errbuf *err)
+{
+	if (d->txn) {
+		*txn = d->txn;
+		if (mdb_txn_renew(*txn) == 0)
+			return 0;
+		mdb_txn_abort(*txn);
+		d->txn = NULL;
+	}
+	int rc = store_read_begin(s, txn, err);
+	if (rc == 0)
+		d->txn = *txn;
+	return rc;
+}
+
+/* Reads directory `dir` (0: resolve path[0..len) first) of the scan into out. */
+static int store_dirread(struct store *s, uint64_t scan_id, uint64_t dir, const char *path,
+			 size_t len, struct store_dirents *out, struct errbuf *err)
 {
 	out->n = 0;
 	out->bytes_len = 0;
 	out->found = false;
 	MDB_txn *txn;
 	MDB_val rec;
-	uint64_t dir = 0;
-	int rc = store_read_begin(s, &txn, err);
+	int rc = store_dirread_begin(s, out, &txn, err);
 	if (rc < 0)
 		return rc;
-	if ((rc = store_scan_lookup(s, txn, scan_id, &rec, err)) == 0 &&
-	    (rc = store_dirread_resolve(s, txn, scan_id, path, len, &dir, err)) == 0 && dir)
+	if ((rc = store_scan_lookup(s, txn, scan_id, &rec, err)) == 0 && !dir)
+		rc = store_dirread_resolve(s, txn, scan_id, path, len, &dir, err);
+	if (rc == 0 && dir)
 		rc = store_dirread_rows(s, txn, scan_id, dir, out, err);
-	mdb_txn_abort(txn);
+	mdb_txn_reset(txn);
 	if (rc < 0) {
 		out->n = 0;
 		return rc;
@@ -152,11 +192,31 @@ int store_dir_entries(struct store *s, uint64_t scan_id, const char *path, size_
 	return 0;
 }
 
+int store_dir_entries(struct store *s, uint64_t scan_id, const char *path, size_t len,
+		      struct store_dirents *out, struct errbuf *err)
+{
+	return store_dirread(s, scan_id, 0, path, len, out, err);
+}
+
+int store_dir_entries_id(struct store *s, uint64_t scan_id, uint64_t dir_id,
+			 struct store_dirents *out, struct errbuf *err)
+{
+	if (!dir_id) {
+		out->n = 0;
+		out->found = false;
+		return 0;
+	}
+	return store_dirread(s, scan_id, dir_id, NULL, 0, out, err);
+}
+
 void store_dirents_free(struct store_dirents *d)
 {
 	if (!d)
 		return;
+	if (d->txn)
+		mdb_txn_abort(d->txn);
 	free(d->e);
+	free(d->child);
 	free(d->bytes);
 	memset(d, 0, sizeof(*d));
 }

@@ -13,19 +13,26 @@
 /*
  * A directory's entries as stored, sorted by name bytewise (the store's key order, which is the
  * scanner's order of names too), for a rescan to merge-join against what it reads. The struct
- * owns its buffers and is reused from one directory to the next, so a warm reader allocates
- * nothing. Not thread-safe: one per thread. Zero it before the first use.
+ * owns its buffers and a read transaction kept reset between reads (renewed for each one, so no
+ * snapshot is held in between), and is reused from one directory to the next, so a warm reader
+ * allocates nothing. Not thread-safe: one per thread, used with one store only, and freed
+ * (store_dirents_free) before that store is closed. Zero it before the first use.
  */
 struct store_dirents {
 	/** The entries; names (NUL-terminated after name_len bytes) and targets point into `bytes`
 	 * and stay valid until the next read. */
 	struct entry *e;
+	/** Per entry: the dir_id of a subdirectory that was read (0: not a directory, or none
+	 * stored), to read it next with store_dir_entries_id() without resolving its path. */
+	uint64_t *child;
 	size_t n, cap;
 	/** Whether the directory exists in the scan (false: n is 0). */
 	bool found;
 	/** Storage of names and link targets. */
 	char *bytes;
 	size_t bytes_len, bytes_cap;
+	/** The reset read transaction (an MDB_txn *), or NULL. */
+	void *txn;
 };
 
 /**
@@ -38,7 +45,14 @@ struct store_dirents {
 int store_dir_entries(struct store *s, uint64_t scan_id, const char *path, size_t len,
 		      struct store_dirents *out, struct errbuf *err);
 
-/** Frees the buffers of `d` (zeroed; NULL is fine). */
+/**
+ * The same for the directory `dir_id` of scan `scan_id`, taken from out->child of an earlier
+ * read of that scan: no path to resolve. dir_id 0 gives out->found false.
+ */
+int store_dir_entries_id(struct store *s, uint64_t scan_id, uint64_t dir_id,
+			 struct store_dirents *out, struct errbuf *err);
+
+/** Frees the buffers and the transaction of `d` (zeroed; NULL is fine). */
 void store_dirents_free(struct store_dirents *d);
 
 /**

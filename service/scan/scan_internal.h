@@ -86,6 +86,8 @@ struct scan_item {
 	struct scan_anc *anc;
 	/* The store's dir_id of the parent directory (0 for the root). */
 	uint64_t parent_id;
+	/* With a baseline: this directory's dir_id in it (0: not in it; the root resolves its own). */
+	uint64_t base_dir;
 	/* Depth of this directory's entries (0 for the root's). */
 	int depth;
 	unsigned flags;
@@ -118,6 +120,8 @@ struct scan_sub {
 	uint8_t gflags;
 	dev_t dev;
 	ino_t ino;
+	/* The baseline's dir_id of the same directory (0: none). */
+	uint64_t base_dir;
 };
 
 /* What reading names [lo, hi) of a directory found. */
@@ -444,14 +448,24 @@ const struct entry *scanbase_match(const struct store_dirents *base, size_t *j,
 bool scanbase_hash_reusable(const struct entry *e, const struct entry *b, int64_t started_ns);
 
 /*
- * reuse dirs: lists directory `it` (open as `fd`, its rules `ign`) from the baseline instead of
- * reading it, when it is unchanged (SCAN_ITEM_BASE_SAME) and so is its .gitignore; fills
+ * reuse dirs: lists directory `it` from the baseline's entries `base` (w->base, from
+ * scanbase_reuse_base()) instead of reading it, when its .gitignore is unchanged too (checked
+ * here in `fd` unless `leaf`: then scanbase_reuse_base() checked it, and fd is -1); fills
  * w->found and w->names (the names point into w->base) as a read would. 1 when done so; 0 when
  * the directory must be read (its .gitignore changed: it->flags gets SCAN_ITEM_NO_REUSE); -1
  * when the scan failed or was cancelled. (scanentry.c)
  */
 int scanentry_reuse_dir(struct scan_worker *w, struct scan_item *it, int fd,
-			struct ignore_stack *ign);
+			const struct store_dirents *base, bool leaf);
+
+/*
+ * reuse dirs: the baseline's entries of `it` (w->base) when it is unchanged (SCAN_ITEM_BASE_SAME
+ * and not SCAN_ITEM_NO_REUSE), else NULL. *leaf is set when the directory need not even be
+ * opened: no subdirectory to stat, nothing to hash that the baseline did not, and its .gitignore
+ * (stat-ed by path from the root) unchanged.
+ */
+const struct store_dirents *scanbase_reuse_base(struct scan_worker *w, struct scan_item *it,
+						bool *leaf);
 
 /*
  * Once the root is open: decides sc->reuse_dirs. Directories are reused with `reuse: dirs` and a

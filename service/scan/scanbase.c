@@ -1,6 +1,7 @@
 /* scanbase.c: comparing what a scan reads with its baseline scan (reuse of hashes and dirs). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -17,8 +18,12 @@ const struct store_dirents *scanbase_load(struct scan_worker *w, const struct sc
 		return NULL;
 	struct errbuf err;
 	errbuf_clear(&err);
-	int rc = store_dir_entries(sc->store, (uint64_t)sc->opts.baseline, it->path, it->path_len,
-				   &w->base, &err);
+	/* The root is found by its path; every other directory by the dir_id its parent's entries
+	 * gave (0: not in the baseline, read without a lookup). */
+	uint64_t baseline = (uint64_t)sc->opts.baseline;
+	int rc = it->path_len == 0
+			 ? store_dir_entries(sc->store, baseline, it->path, it->path_len, &w->base, &err)
+			 : store_dir_entries_id(sc->store, baseline, it->base_dir, &w->base, &err);
 	if (rc < 0) {
 		/* The baseline deleted under the scan, or unreadable: from now on everything is read
 		 * and hashed (the result stays exact), the stats say so (baseline_fallback). */
@@ -68,7 +73,9 @@ bool scanbase_hash_reusable(const struct entry *e, const struct entry *b, int64_
 	return m_sec < s_sec || (m_sec == s_sec && (int64_t)e->mtime_nsec <= s_nsec);
 }
 
-bool scanbase_same_file(int fd, const char *name, const struct store_dirents *base)
+/* scanbase_same_file() of the entry `name`, stat-ed as `at` in `fd`. */
+static bool scanbase_same_stat(int fd, const char *at, const char *name,
+			       const struct store_dirents *base)
 {
 	size_t len = strlen(name);
 	size_t j = store_dirents_lower_bound(base, name, len);
@@ -76,7 +83,7 @@ bool scanbase_same_file(int fd, const char *name, const struct store_dirents *ba
 					memcmp(base->e[j].name, name, len) == 0
 				? &base->e[j] : NULL;
 	struct statx sx;
-	if (statx(fd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+	if (statx(fd, at, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
 		  STATX_TYPE | STATX_INO | STATX_SIZE | STATX_MTIME | STATX_CTIME, &sx) != 0)
 		return b == NULL && errno == ENOENT;
 	return b && (b->flags & ENTRY_HAS_STAT) &&
@@ -84,6 +91,53 @@ bool scanbase_same_file(int fd, const char *name, const struct store_dirents *ba
 	       b->size == sx.stx_size && b->mtime_sec == sx.stx_mtime.tv_sec &&
 	       b->mtime_nsec == sx.stx_mtime.tv_nsec && b->ctime_sec == sx.stx_ctime.tv_sec &&
 	       b->ctime_nsec == sx.stx_ctime.tv_nsec;
+}
+
+bool scanbase_same_file(int fd, const char *name, const struct store_dirents *base)
+{
+	return scanbase_same_stat(fd, name, name, base);
+}
+
+/* scanbase_same_file() for directory `path` below the root, by path from the root's descriptor. */
+static bool scanbase_same_file_at(const struct scanner *sc, const char *path, size_t len,
+				  const char *name, const struct store_dirents *base)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(name);
+	if (len + 1 + n + 1 > sizeof(buf))
+		return false; /* too long to name at once: opened and checked like any other */
+	memcpy(buf, path, len);
+	buf[len] = '/';
+	memcpy(buf + len + 1, name, n + 1);
+	/*
+	 * Only a stat, and its answer only decides whether to read the directory: a component
+	 * swapped for a symbolic link since its parent was stat-ed made the parent changed, so it is
+	 * read, and opened under the scan's confinement, anyway.
+	 */
+	return scanbase_same_stat(sc->root_fd, buf, name, base);
+}
+
+const struct store_dirents *scanbase_reuse_base(struct scan_worker *w, struct scan_item *it,
+						bool *leaf)
+{
+	struct scanner *sc = w->sc;
+	*leaf = false;
+	if (!sc->reuse_dirs || !(it->flags & SCAN_ITEM_BASE_SAME) || (it->flags & SCAN_ITEM_NO_REUSE))
+		return NULL;
+	const struct store_dirents *base = scanbase_load(w, it);
+	if (!base || it->path_len == 0)
+		return base;
+	bool hash = sc->opts.flags & SCANNER_HASH;
+	for (size_t i = 0; i < base->n; i++) {
+		const struct entry *b = &base->e[i];
+		if (b->type == ENTRY_DIR ||
+		    (hash && b->type == ENTRY_FILE && (b->flags & ENTRY_HAS_STAT) &&
+		     !(b->flags & ENTRY_HAS_HASH)))
+			return base;
+	}
+	*leaf = sc->opts.view != SCANNER_VIEW_GITIGNORE ||
+		scanbase_same_file_at(sc, it->path, it->path_len, ".gitignore", base);
+	return base;
 }
 
 void scanbase_setup(struct scanner *sc)

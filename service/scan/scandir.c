@@ -266,7 +266,7 @@ static struct scan_item *scandir_child(const struct scan_item *it, const struct 
 	*c = (struct scan_item){.depth = it->depth + 1, .path_len = plen,
 				.flags = (sub->via_link ? SCAN_ITEM_VIA_SYMLINK : 0) | sub->gflags |
 					 (it->flags & SCAN_ITEM_NO_REUSE),
-				.dev = sub->dev, .ino = sub->ino};
+				.dev = sub->dev, .ino = sub->ino, .base_dir = sub->base_dir};
 	size_t off = 0;
 	if (it->path_len) {
 		memcpy(c->path, it->path, it->path_len);
@@ -532,20 +532,26 @@ void scandir_process(struct scan_worker *w, struct scan_item *it)
 {
 	struct scanner *sc = w->sc;
 	uint64_t t0 = (uint64_t)clock_mono_ns();
-	int fd = scandir_open_item(sc, it);
-	if (fd < 0)
+	/* reuse dirs: an unchanged directory is listed from the baseline, not read; one without
+	 * subdirectories is not even opened. */
+	bool leaf = false;
+	const struct store_dirents *base = scanbase_reuse_base(w, it, &leaf);
+	int fd = -1;
+	if (leaf) {
+		scan_handle_unref(sc, it->parent);
+		it->parent = NULL;
+	} else if ((fd = scandir_open_item(sc, it)) < 0) {
 		return;
-	size_t count = 0;
-	if (scandir_enter_checked(sc, it, fd) != 0) {
+	} else if (scandir_enter_checked(sc, it, fd) != 0) {
 		scanfd_close(sc, fd);
 		return;
 	}
-	/* reuse dirs: an unchanged directory is listed from the baseline, not read. */
+	size_t count = 0;
 	struct ignore_stack *ign = NULL;
 	int rc = -1, reused = 0;
-	if (sc->reuse_dirs && (it->flags & SCAN_ITEM_BASE_SAME)) {
-		ign = scandir_rules(w, it, fd);
-		if ((reused = scanentry_reuse_dir(w, it, fd, ign)) != 0)
+	if (base) {
+		ign = leaf ? ignore_stack_ref(it->ign) : scandir_rules(w, it, fd);
+		if ((reused = scanentry_reuse_dir(w, it, fd, base, leaf)) != 0)
 			rc = reused > 0 ? 0 : -1;
 		if (reused > 0)
 			count = w->base.n;

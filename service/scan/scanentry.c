@@ -251,7 +251,8 @@ static int scanentry_stat_one(struct scan_worker *w, const struct scan_pass *pas
 	}
 	if (sc->opts.view == SCANNER_VIEW_GIT)
 		scangit_status(w, pass, nm, &e);
-	struct scan_sub sub = {.idx = (uint32_t)i};
+	struct scan_sub sub = {.idx = (uint32_t)i,
+			       .base_dir = base ? pass->base->child[base - pass->base->e] : 0};
 	if (scanentry_should_descend(w, it, fd, &e, &sx, &sub, nm)) {
 		if (scanentry_dir_same(sc, it, &e, base))
 			sub.gflags |= SCAN_ITEM_BASE_SAME;
@@ -343,7 +344,7 @@ static int scanentry_reuse_one(struct scan_worker *w, struct scan_item *it, int 
 			scandir_error(w, it, b->name, b->name_len, "stat", errno);
 			e.flags &= ~ENTRY_HAS_STAT;
 		}
-		struct scan_sub sub = {.idx = (uint32_t)i};
+		struct scan_sub sub = {.idx = (uint32_t)i, .base_dir = w->base.child[i]};
 		if (scanentry_should_descend(w, it, fd, &e, &sx, &sub, &w->names[i])) {
 			if (scanentry_dir_same(sc, it, &e, b))
 				sub.gflags |= SCAN_ITEM_BASE_SAME;
@@ -377,16 +378,11 @@ static int scanentry_reuse_one(struct scan_worker *w, struct scan_item *it, int 
 }
 
 int scanentry_reuse_dir(struct scan_worker *w, struct scan_item *it, int fd,
-			struct ignore_stack *ign)
+			const struct store_dirents *base, bool leaf)
 {
-	(void)ign;
 	struct scanner *sc = w->sc;
-	if (!sc->reuse_dirs || !(it->flags & SCAN_ITEM_BASE_SAME) || (it->flags & SCAN_ITEM_NO_REUSE))
-		return 0;
-	const struct store_dirents *base = scanbase_load(w, it);
-	if (!base)
-		return 0;
-	if (sc->opts.view == SCANNER_VIEW_GITIGNORE && !scanbase_same_file(fd, ".gitignore", base)) {
+	if (!leaf && sc->opts.view == SCANNER_VIEW_GITIGNORE &&
+	    !scanbase_same_file(fd, ".gitignore", base)) {
 		/* Its rules changed: what is listed below may differ anywhere in the subtree. */
 		it->flags |= SCAN_ITEM_NO_REUSE;
 		return 0;
