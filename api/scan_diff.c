@@ -307,9 +307,11 @@ enum MHD_Result api_scan_diff(struct api_req *req)
 	if (p[3].value) {
 		unsigned char pos[API_TOKEN_POS_MAX];
 		size_t plen = 0;
-		if (api_token_decode(&req->ctx->key, &bind, p[3].value, p[3].len, pos, sizeof(pos),
-				     &plen) < 0 ||
-		    api_diff_pos_get(pos, plen, &resume) < 0)
+		int trc = api_token_decode(&req->ctx->key, &bind, p[3].value, p[3].len, pos,
+					   sizeof(pos), &plen);
+		if (trc == API_TOKEN_NOMEM)
+			return api_problem(req, 500, API_TOKEN_NOMEM_DETAIL);
+		if (trc < 0 || api_diff_pos_get(pos, plen, &resume) < 0)
 			return api_problem(req, 400, "page_token is not valid for this diff: use the "
 					   "next_page_token of the previous page unchanged, with the same "
 					   "against and change");

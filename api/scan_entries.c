@@ -278,7 +278,8 @@ static enum MHD_Result api_entries_count(struct api_req *req, const struct api_f
 	return api_reply_jw(req, 200, &w, (const char *)NULL);
 }
 
-/* The page_token of the entries, bound to the scan and the filters: 0, 1 (none) or -1 (bad). */
+/* The page_token of the entries, bound to the scan and the filters: 0, 1 (none), -1 (bad) or
+ * -2 (out of memory checking it). */
 static int api_entries_token(struct api_req *req, const struct api_param *tok,
 			     const struct api_token_bind *bind, struct store_pos *resume)
 {
@@ -286,8 +287,11 @@ static int api_entries_token(struct api_req *req, const struct api_param *tok,
 		return 1;
 	unsigned char pos[API_TOKEN_POS_MAX];
 	size_t plen = 0;
-	if (api_token_decode(&req->ctx->key, bind, tok->value, tok->len, pos, sizeof(pos), &plen) < 0 ||
-	    plen < 8 || plen - 8 > 255)
+	int trc = api_token_decode(&req->ctx->key, bind, tok->value, tok->len, pos, sizeof(pos),
+				   &plen);
+	if (trc == API_TOKEN_NOMEM)
+		return -2;
+	if (trc < 0 || plen < 8 || plen - 8 > 255)
 		return -1;
 	memset(resume, 0, sizeof(*resume));
 	resume->dir_id = bytes_be64_get(pos);
@@ -368,6 +372,10 @@ enum MHD_Result api_scan_entries(struct api_req *req)
 				      .filter = qf.canon.buf, .filter_len = qf.canon.len};
 	struct store_pos resume;
 	int have = api_entries_token(req, &p[1], &bind, &resume);
+	if (have == -2) {
+		api_filter_clear(&qf);
+		return api_problem(req, 500, API_TOKEN_NOMEM_DETAIL);
+	}
 	if (have < 0) {
 		api_filter_clear(&qf);
 		return api_problem(req, 400, "page_token is not valid for this scan and these filters: use "
@@ -475,8 +483,12 @@ enum MHD_Result api_scan_errors(struct api_req *req)
 		return res;
 	struct api_token_bind bind = {.route = API_TOKEN_ERRORS, .scan_id = req->id};
 	uint64_t after = 0;
-	if (p[1].value &&
-	    api_token_decode_u64(&req->ctx->key, &bind, p[1].value, p[1].len, &after) < 0)
+	int trc = p[1].value ? api_token_decode_u64(&req->ctx->key, &bind, p[1].value, p[1].len,
+						     &after)
+			     : 0;
+	if (trc == API_TOKEN_NOMEM)
+		return api_problem(req, 500, API_TOKEN_NOMEM_DETAIL);
+	if (trc < 0)
 		return api_problem(req, 400, "page_token is not valid for the errors of this scan: use "
 				   "the next_page_token of the previous page unchanged");
 	const char *accept = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);

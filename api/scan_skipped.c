@@ -68,9 +68,12 @@ enum MHD_Result api_scan_skipped(struct api_req *req)
 	struct api_token_bind bind = {.route = API_TOKEN_SKIPPED, .scan_id = req->id};
 	unsigned char after[API_TOKEN_POS_MAX];
 	size_t after_len = 0;
-	if (p[1].value && (api_token_decode(&req->ctx->key, &bind, p[1].value, p[1].len, after,
-					    sizeof(after), &after_len) < 0 ||
-			   after_len == 0 || after_len > STORE_SKIP_POS_MAX))
+	int trc = p[1].value ? api_token_decode(&req->ctx->key, &bind, p[1].value, p[1].len, after,
+						 sizeof(after), &after_len)
+			     : 0;
+	if (trc == API_TOKEN_NOMEM)
+		return api_problem(req, 500, API_TOKEN_NOMEM_DETAIL);
+	if (p[1].value && (trc < 0 || after_len == 0 || after_len > STORE_SKIP_POS_MAX))
 		return api_problem(req, 400, "page_token is not valid for the skipped paths of this "
 				   "scan: use the next_page_token of the previous page unchanged");
 	struct jsonw w;

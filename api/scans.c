@@ -464,7 +464,10 @@ enum MHD_Result api_scans_list(struct api_req *req)
 				      .filter_len = 4 + root_len + (p[3].value ? 1 : 0)};
 	uint64_t before = 0;
 	if (p[2].value) {
-		if (api_token_decode_u64(&req->ctx->key, &bind, p[2].value, p[2].len, &before) < 0)
+		int trc = api_token_decode_u64(&req->ctx->key, &bind, p[2].value, p[2].len, &before);
+		if (trc == API_TOKEN_NOMEM)
+			return api_problem(req, 500, API_TOKEN_NOMEM_DETAIL);
+		if (trc < 0)
 			return api_problem(req, 400, "page_token is not valid for this list and these filters: "
 					   "use the next_page_token of the previous page unchanged, with the same state");
 		if (before == 0)

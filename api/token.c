@@ -129,17 +129,17 @@ int api_token_decode(const struct api_token_key *key, const struct api_token_bin
 	size_t n = 0;
 	/* Strict: one spelling per token, and no longer than a token can be. */
 	if (decode_base64url(tok, tok_len, raw, sizeof(raw), &n) < 0)
-		return -1;
+		return API_TOKEN_BAD;
 	if (n < 1 + API_TOKEN_MAC || raw[0] != API_TOKEN_VERSION)
-		return -1;
+		return API_TOKEN_BAD;
 	size_t plen = n - API_TOKEN_MAC;
 	unsigned char mac[API_TOKEN_MAC];
 	if (api_token_mac(key, b, raw, plen, mac) < 0)
-		return -1;
+		return API_TOKEN_NOMEM;
 	if (CRYPTO_memcmp(mac, raw + plen, API_TOKEN_MAC) != 0)
-		return -1;
+		return API_TOKEN_BAD;
 	if (plen - 1 > pos_cap)
-		return -1;
+		return API_TOKEN_BAD;
 	memcpy(pos, raw + 1, plen - 1);
 	*pos_len = plen - 1;
 	return 0;
@@ -158,8 +158,11 @@ int api_token_decode_u64(const struct api_token_key *key, const struct api_token
 {
 	unsigned char be[API_TOKEN_POS_MAX];
 	size_t len = 0;
-	if (api_token_decode(key, b, tok, tok_len, be, sizeof(be), &len) < 0 || len != 8)
-		return -1;
+	int rc = api_token_decode(key, b, tok, tok_len, be, sizeof(be), &len);
+	if (rc < 0)
+		return rc;
+	if (len != 8)
+		return API_TOKEN_BAD;
 	*pos = bytes_be64_get(be);
 	return 0;
 }

@@ -40,10 +40,20 @@ struct api_token_bind {
 char *api_token_encode(const struct api_token_key *key, const struct api_token_bind *b,
 		       const void *pos, size_t pos_len);
 
+/** What api_token_decode() returns besides 0. */
+enum api_token_rc {
+	/** Malformed, forged, truncated or issued for another scan, route or filters: a 400. */
+	API_TOKEN_BAD = -1,
+	/** The MAC could not be computed (OpenSSL out of memory): a 500, the token may be fine. */
+	API_TOKEN_NOMEM = -2,
+};
+
+/** The problem text of API_TOKEN_NOMEM, the same on every route. */
+#define API_TOKEN_NOMEM_DETAIL "out of memory checking page_token"
+
 /**
  * Checks `tok` against binding `b` and copies its position into `pos` (pos_cap bytes at least
- * API_TOKEN_POS_MAX). Returns 0, or -1 when it is malformed, forged, truncated or issued for
- * another scan, route or filters.
+ * API_TOKEN_POS_MAX). Returns 0, API_TOKEN_BAD or API_TOKEN_NOMEM.
  */
 int api_token_decode(const struct api_token_key *key, const struct api_token_bind *b,
 		     const char *tok, size_t tok_len, void *pos, size_t pos_cap, size_t *pos_len);
@@ -52,7 +62,7 @@ int api_token_decode(const struct api_token_key *key, const struct api_token_bin
 char *api_token_encode_u64(const struct api_token_key *key, const struct api_token_bind *b,
 			   uint64_t pos);
 
-/** api_token_decode() of a token made by api_token_encode_u64(); 0 or -1 as it. */
+/** api_token_decode() of a token made by api_token_encode_u64(); returns as it. */
 int api_token_decode_u64(const struct api_token_key *key, const struct api_token_bind *b,
 			 const char *tok, size_t tok_len, uint64_t *pos);
 
