@@ -59,6 +59,24 @@ size_t store_entry_encode(const struct entry *e, unsigned char *out)
 	return (size_t)(p - out);
 }
 
+int store_entry_peek(const void *val, size_t len, enum entry_type *type, uint64_t *size)
+{
+	const unsigned char *p = val, *end = p + len;
+	if (len < 1)
+		return -EIO;
+	unsigned flags = *p++;
+	*type = (enum entry_type)(flags & 3u);
+	*size = 0;
+	if (!(flags & STORE_CODEC_HAS_STAT))
+		return 0;
+	uint64_t skip;
+	/* mode, uid, gid, then the size: the order of store_entry_encode(). */
+	for (int i = 0; i < 3; i++)
+		if (bytes_varint_get(&p, end, &skip) < 0)
+			return -EIO;
+	return bytes_varint_get(&p, end, size) < 0 ? -EIO : 0;
+}
+
 int store_entry_decode(const void *val, size_t len, struct entry *e)
 {
 	const unsigned char *p = val, *end = p + len;

@@ -48,6 +48,13 @@ size_t store_entry_encode(const struct entry *e, unsigned char *out);
  */
 int store_entry_decode(const void *val, size_t len, struct entry *e);
 
+/**
+ * The type of an encoded entry and, for a stat-ed one, its size, without decoding the rest
+ * (totals read every row of a scan). Returns 0, or -EIO when the bytes are damaged; *size is 0
+ * when the entry has no stat.
+ */
+int store_entry_peek(const void *val, size_t len, enum entry_type *type, uint64_t *size);
+
 /** Encodes a scan record into a malloc'ed buffer. Returns 0 or -ENOMEM. */
 int store_scan_encode(const struct store_scan *scan, unsigned char **out, size_t *out_len);
 

@@ -62,15 +62,15 @@ static int store_tree_count_dir(struct store *s, MDB_cursor *ce, uint64_t dir,
 	for (rc = mdb_cursor_get(ce, &k, &v, MDB_SET_RANGE);
 	     rc == 0 && k.mv_size > 8 && bytes_be64_get(k.mv_data) == dir;
 	     rc = mdb_cursor_get(ce, &k, &v, MDB_NEXT)) {
-		struct entry e;
-		if (store_entry_decode(v.mv_data, v.mv_size, &e) < 0)
+		enum entry_type type;
+		uint64_t size;
+		if (store_entry_peek(v.mv_data, v.mv_size, &type, &size) < 0)
 			return errbuf_set(err, -EIO, "totalling directory %" PRIu64
 					  ": corrupt entry in %s", dir, s->path);
 		t->entries++;
-		if (e.type == ENTRY_FILE) {
+		if (type == ENTRY_FILE) {
 			t->files++;
-			if (e.flags & ENTRY_HAS_STAT)
-				t->bytes += e.size;
+			t->bytes += size;
 		}
 	}
 	if (rc && rc != MDB_NOTFOUND)

@@ -40,6 +40,14 @@ static void fuzz_entry(const uint8_t *data, size_t size)
 	struct entry e;
 	int rc = store_entry_decode(data, size, &e);
 	FUZZ_CHECK(rc == 0 || rc == -EIO, "store_entry_decode returned %d", rc);
+	/* The partial decoding of the totals agrees with the whole one wherever that succeeds. */
+	enum entry_type type;
+	uint64_t psize;
+	int prc = store_entry_peek(data, size, &type, &psize);
+	FUZZ_CHECK(prc == 0 || prc == -EIO, "store_entry_peek returned %d", prc);
+	FUZZ_CHECK(rc < 0 || (prc == 0 && type == e.type &&
+			      psize == ((e.flags & ENTRY_HAS_STAT) ? e.size : 0)),
+		   "store_entry_peek disagrees with store_entry_decode");
 	if (rc < 0)
 		return;
 	FUZZ_CHECK(e.type <= ENTRY_OTHER, "entry type %d", (int)e.type);
