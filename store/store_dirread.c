@@ -63,7 +63,11 @@ static int store_dirread_keep(struct store_dirents *d, const void *p, size_t len
 	return 0;
 }
 
-/* Decodes one stored row into the next entry of d; its strings as offsets until the end. */
+/*
+ * Decodes one stored row into the next entry of d. A subdirectory's name is copied, NUL-terminated
+ * (a rescan stats it by name), as an offset into d->bytes until the end; every other name and
+ * every link target points into the map, valid while d->txn is live.
+ */
 static int store_dirread_add(struct store_dirents *d, const MDB_val *k, const MDB_val *v)
 {
 	if (d->n == d->cap) {
@@ -81,15 +85,15 @@ static int store_dirread_add(struct store_dirents *d, const MDB_val *k, const MD
 	struct entry *e = &d->e[d->n];
 	if (store_entry_decode(v->mv_data, v->mv_size, e) < 0)
 		return -EIO;
-	size_t noff, toff = 0, nul;
 	e->name_len = k->mv_size - 8;
-	/* Names are NUL-terminated too, for the system calls of a rescan. */
-	if (store_dirread_keep(d, (const char *)k->mv_data + 8, e->name_len, &noff) < 0 ||
-	    store_dirread_keep(d, "", 1, &nul) < 0 ||
-	    (e->target_len && store_dirread_keep(d, e->target, e->target_len, &toff) < 0))
-		return -ENOMEM;
-	e->name = (const char *)(uintptr_t)noff;
-	e->target = e->target_len ? (const char *)(uintptr_t)toff : NULL;
+	e->name = (const char *)k->mv_data + 8;
+	if (e->type == ENTRY_DIR) {
+		size_t noff, nul;
+		if (store_dirread_keep(d, e->name, e->name_len, &noff) < 0 ||
+		    store_dirread_keep(d, "", 1, &nul) < 0)
+			return -ENOMEM;
+		e->name = (const char *)(uintptr_t)noff;
+	}
 	d->child[d->n] = 0;
 	d->n++;
 	return 0;
@@ -149,6 +153,9 @@ static int store_dirread_begin(struct store *s, struct store_dirents *d, MDB_txn
 {
 	if (d->txn) {
 		*txn = d->txn;
+		if (d->live)
+			mdb_txn_reset(*txn);
+		d->live = false;
 		if (mdb_txn_renew(*txn) == 0)
 			return 0;
 		mdb_txn_abort(*txn);
@@ -176,18 +183,19 @@ static int store_dirread(struct store *s, uint64_t scan_id, uint64_t dir, const 
 		rc = store_dirread_resolve(s, txn, scan_id, path, len, &dir, err);
 	if (rc == 0 && dir)
 		rc = store_dirread_rows(s, txn, scan_id, dir, out, err);
-	mdb_txn_reset(txn);
 	if (rc < 0) {
+		mdb_txn_reset(txn);
 		out->n = 0;
 		return rc;
 	}
+	/* Live until the next read: the rows' bytes are used in place. */
+	out->live = true;
 	out->found = dir != 0;
 	/* The buffer is final: offsets become pointers. */
 	for (size_t i = 0; i < out->n; i++) {
 		struct entry *e = &out->e[i];
-		e->name = out->bytes + (uintptr_t)e->name;
-		if (e->target)
-			e->target = out->bytes + (uintptr_t)e->target;
+		if (e->type == ENTRY_DIR)
+			e->name = out->bytes + (uintptr_t)e->name;
 	}
 	return 0;
 }
@@ -214,7 +222,7 @@ void store_dirents_free(struct store_dirents *d)
 	if (!d)
 		return;
 	if (d->txn)
-		mdb_txn_abort(d->txn);
+		mdb_txn_abort(d->txn); /* live or reset alike */
 	free(d->e);
 	free(d->child);
 	free(d->bytes);

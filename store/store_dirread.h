@@ -13,14 +13,17 @@
 /*
  * A directory's entries as stored, sorted by name bytewise (the store's key order, which is the
  * scanner's order of names too), for a rescan to merge-join against what it reads. The struct
- * owns its buffers and a read transaction kept reset between reads (renewed for each one, so no
- * snapshot is held in between), and is reused from one directory to the next, so a warm reader
- * allocates nothing. Not thread-safe: one per thread, used with one store only, and freed
- * (store_dirents_free) before that store is closed. Zero it before the first use.
+ * owns its buffers and one read transaction, renewed for each read and kept live until the next
+ * one (or store_dirents_free()), so that names and link targets are read in place, not copied:
+ * a worker holds a snapshot for as long as it works on one directory. It is reused from one
+ * directory to the next, so a warm reader allocates nothing. Not thread-safe: one per thread,
+ * used with one store only, and freed (store_dirents_free) before that store is closed. Zero it
+ * before the first use.
  */
 struct store_dirents {
-	/** The entries; names (NUL-terminated after name_len bytes) and targets point into `bytes`
-	 * and stay valid until the next read. */
+	/** The entries; names and link targets stay valid until the next read or
+	 * store_dirents_free(). Only a subdirectory's name is NUL-terminated (after name_len
+	 * bytes); the others are not. */
 	struct entry *e;
 	/** Per entry: the dir_id of a subdirectory that was read (0: not a directory, or none
 	 * stored), to read it next with store_dir_entries_id() without resolving its path. */
@@ -31,8 +34,9 @@ struct store_dirents {
 	/** Storage of names and link targets. */
 	char *bytes;
 	size_t bytes_len, bytes_cap;
-	/** The reset read transaction (an MDB_txn *), or NULL. */
+	/** The read transaction (an MDB_txn *), or NULL; live (not reset) after a read. */
 	void *txn;
+	bool live;
 };
 
 /**

@@ -335,6 +335,7 @@ static int scanentry_reuse_one(struct scan_worker *w, struct scan_item *it, int 
 	struct scanner *sc = w->sc;
 	struct entry e = *b;
 	struct statx sx;
+	char name[256]; /* e.name, NUL-terminated, when the file is hashed */
 	if (b->type == ENTRY_DIR) {
 		if (statx(fd, w->names[i].name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
 			  SCANENTRY_STATX_MASK, &sx) == 0) {
@@ -358,7 +359,10 @@ static int scanentry_reuse_one(struct scan_worker *w, struct scan_item *it, int 
 		   (e.flags & ENTRY_HAS_STAT)) {
 		if (e.flags & ENTRY_HAS_HASH) {
 			atomic_fetch_add_explicit(&sc->n_hashes_reused, 1, memory_order_relaxed);
-		} else { /* the baseline did not hash: this scan does */
+		} else { /* the baseline did not hash: this scan does, by a NUL-terminated name */
+			memcpy(name, e.name, e.name_len);
+			name[e.name_len] = '\0';
+			e.name = name;
 			scanentry_hash(w, it, fd, &e);
 			atomic_fetch_add_explicit(&sc->n_hashes_computed, 1, memory_order_relaxed);
 		}

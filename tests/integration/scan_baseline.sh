@@ -187,4 +187,19 @@ grep -q '"path": "a/b/same"' "$WORK/ef" && fail "the full scan lists a/b/same"
 printf '*.nothing\n' >"$T/.gitignore"          # a/x.log is listed from now on
 dirs_same "$S_FULL"
 grep -q '"path": "a/x.log"' "$WORK/ef" || fail "the full scan misses a/x.log"
+# ---- reuse dirs with hash: true against a baseline that did not hash: the reused directories'
+# files are hashed (opened by the names the baseline's rows give), and the result equals a full
+# hashing scan.
+plain=$(submit "$T")
+[[ $(wait_done "$plain") == completed ]] || fail "plain scan $plain did not complete"
+rh=$(submit "$T" "\"hash\": true, \"baseline\": $plain, \"reuse\": \"dirs\"")
+[[ $(wait_done "$rh") == completed ]] || fail "hashing reuse dirs scan $rh did not complete"
+fh=$(submit "$T" '"hash": true')
+[[ $(wait_done "$fh") == completed ]] || fail "full hashing scan $fh did not complete"
+entries "$rh" "$WORK/erh"
+entries "$fh" "$WORK/efh"
+cmp -s "$WORK/erh" "$WORK/efh" || fail "reuse dirs over an unhashed baseline differs from a full hashing scan: $(diff "$WORK/erh" "$WORK/efh" | head)"
+grep -q '"sha256"' "$WORK/erh" || fail "no hash in the hashing reuse dirs scan"
+req GET "/scans/$rh/stats"; expect 200 "stats of the hashing reuse dirs scan"
+py "c = J(); assert c['dirs_reused'] > 0 and c['hashes_reused'] == 0 and c['hashes_computed'] > 0, c"
 echo "scan_baseline: ok"
