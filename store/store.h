@@ -158,6 +158,16 @@ int store_scan_create(struct store *s, struct store_scan *scan, struct errbuf *e
 int store_scan_update(struct store *s, const struct store_scan *scan, struct errbuf *err);
 
 /**
+ * store_scan_update() of n records at once, in one transaction synced once (thousands of queued
+ * scans ended by a shutdown would otherwise cost a sync each). rcs[i] gets each record's
+ * outcome (0, -ENOENT, or the error of a failing store), errs[i] its message (both n long).
+ * Returns 0 when every record was written, else the first failure's code with its message in
+ * `err`. Thread-safe.
+ */
+int store_scan_update_many(struct store *s, const struct store_scan *scans, size_t n, int *rcs,
+			   struct errbuf *errs, struct errbuf *err);
+
+/**
  * Reads one scan. Returns 0, -ENOENT when there is no such scan (or it is tombstoned), or another
  * negative error.
  */

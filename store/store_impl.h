@@ -38,6 +38,9 @@ enum store_item_kind {
 enum store_item_flags {
 	STORE_ITEM_CREATE = 1u << 0, /**< a new scan: also advance meta next_scan_id */
 	STORE_ITEM_SYNC = 1u << 1,   /**< make it and everything before it durable */
+	/** A scan record of a group queued together (store_scan_update_many): the records next
+	 * to each other in the queue are written in one transaction, synced once. */
+	STORE_ITEM_GROUP = 1u << 2,
 };
 
 /** Where a caller waiting for its item finds the outcome (on the caller's stack). */
@@ -265,6 +268,13 @@ int store_writer_put_rows(struct store *s, struct store_item *it, struct errbuf 
 /** Queues a scan-record item (taking it) and, when `wait` is set, waits for its commit. */
 int store_writer_submit(struct store *s, struct store_item *it, struct store_wait *wait,
 			struct errbuf *err);
+
+/**
+ * Queues n scan-record items (taking them) back to back, each with its waits[i], and waits for
+ * the last one's commit. 0, or -ESHUTDOWN (the store is closing: none was queued, all freed).
+ */
+int store_writer_submit_many(struct store *s, struct store_item **items, struct store_wait *waits,
+			     size_t n, struct errbuf *err);
 
 /*
  * Bytes of the pages the tables hold in `txn` (the free list not counted): what scan data is

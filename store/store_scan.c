@@ -88,9 +88,9 @@ int store_scan_lookup(struct store *s, MDB_txn *txn, uint64_t id, MDB_val *rec,
 	return 0;
 }
 
-/* Queues a scan record for the writer and waits for its commit. */
-static int store_scan_submit(struct store *s, const struct store_scan *scan, uint64_t id,
-			     unsigned flags, struct errbuf *err)
+/* A scan record as a queue item for the writer (*out), or a negative error with its message. */
+static int store_scan_item(struct store *s, const struct store_scan *scan, uint64_t id,
+			   unsigned flags, struct store_item **out, struct errbuf *err)
 {
 	if (s->read_only)
 		return errbuf_set(err, -EROFS, "writing scan %" PRIu64 ": %s is open read-only", id,
@@ -113,8 +113,67 @@ static int store_scan_submit(struct store *s, const struct store_scan *scan, uin
 	it->data_len = len;
 	memcpy(it->data, rec, len);
 	free(rec);
+	*out = it;
+	return 0;
+}
+
+/* Queues a scan record for the writer and waits for its commit. */
+static int store_scan_submit(struct store *s, const struct store_scan *scan, uint64_t id,
+			     unsigned flags, struct errbuf *err)
+{
+	struct store_item *it;
+	int rc = store_scan_item(s, scan, id, flags, &it, err);
+	if (rc < 0)
+		return rc;
 	struct store_wait wait = {0};
 	return store_writer_submit(s, it, &wait, err);
+}
+
+int store_scan_update_many(struct store *s, const struct store_scan *scans, size_t n, int *rcs,
+			   struct errbuf *errs, struct errbuf *err)
+{
+	struct store_item **items = calloc(n ? n : 1, sizeof(*items));
+	struct store_wait *waits = calloc(n ? n : 1, sizeof(*waits));
+	size_t queued = 0;
+	int rc = 0;
+	if (!items || !waits)
+		rc = errbuf_errno(err, ENOMEM, "writing the records of %zu scans", n);
+	/* The records that cannot be made (bad state, no memory) fail alone; the rest go at once. */
+	size_t *at = rc == 0 ? calloc(n ? n : 1, sizeof(*at)) : NULL;
+	if (rc == 0 && !at)
+		rc = errbuf_errno(err, ENOMEM, "writing the records of %zu scans", n);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		errbuf_clear(&errs[i]);
+		unsigned flags = STORE_ITEM_GROUP |
+				 (scan_state_finished(scans[i].state) ? STORE_ITEM_SYNC : 0);
+		rcs[i] = store_scan_item(s, &scans[i], scans[i].id, flags, &items[queued], &errs[i]);
+		if (rcs[i] == 0)
+			at[queued++] = i;
+	}
+	if (rc == 0 && (rc = store_writer_submit_many(s, items, waits, queued, err)) < 0)
+		for (size_t q = 0; q < queued; q++) {
+			rcs[at[q]] = rc;
+			errs[at[q]] = *err;
+		}
+	else if (rc == 0)
+		for (size_t q = 0; q < queued; q++) {
+			rcs[at[q]] = waits[q].rc;
+			errs[at[q]] = waits[q].err;
+		}
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (rcs[i] < 0) {
+			*err = errs[i];
+			rc = rcs[i];
+		}
+	if (!items || !waits || !at) /* out of memory before anything was queued */
+		for (size_t i = 0; i < n; i++) {
+			rcs[i] = rc;
+			errs[i] = *err;
+		}
+	free(at);
+	free(items);
+	free(waits);
+	return rc;
 }
 
 int store_scan_create(struct store *s, struct store_scan *scan, struct errbuf *err)

@@ -310,6 +310,31 @@ int store_writer_submit(struct store *s, struct store_item *it, struct store_wai
 	return 0;
 }
 
+int store_writer_submit_many(struct store *s, struct store_item **items, struct store_wait *waits,
+			     size_t n, struct errbuf *err)
+{
+	if (n == 0)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	if (s->stop) {
+		pthread_mutex_unlock(&s->mu);
+		for (size_t i = 0; i < n; i++)
+			free(items[i]);
+		return errbuf_set(err, -ESHUTDOWN, "writing to %s: the store is closing", s->path);
+	}
+	uint64_t seq = 0;
+	for (size_t i = 0; i < n; i++) {
+		store_wait_room(s);
+		items[i]->wait = &waits[i];
+		items[i]->cost = sizeof(*items[i]) + items[i]->data_len;
+		store_enqueue(s, items[i]);
+		seq = items[i]->seq; /* the writer's from here on */
+	}
+	store_wait_done(s, seq);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- the writer thread */
 
 /* Puts a key that should sort after all others; falls back to a plain insert when it does not
@@ -610,12 +635,57 @@ out:
 }
 
 /* Writes a list taken from the queue (the items stay the writer's until retired). */
+/*
+ * The records of a group, [it, end), in one transaction synced before and after once; when the
+ * transaction fails (a record of a deleted scan, a full map), each is written alone, so that
+ * only the failing ones fail.
+ */
+static void store_write_scans(struct store *s, struct store_item *it, struct store_item *end)
+{
+	struct errbuf e;
+	errbuf_clear(&e);
+	MDB_txn *txn = NULL;
+	int rc = mdb_env_sync(s->env, 1);
+	if (rc == 0 && (rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		txn = NULL;
+	for (struct store_item *i = it; rc == 0 && i != end; i = i->next)
+		rc = store_put_scan(s, txn, i, &e) < 0 ? -1 : 0;
+	if (rc == 0) {
+		rc = mdb_txn_commit(txn);
+		txn = NULL;
+	}
+	if (txn)
+		mdb_txn_abort(txn);
+	if (rc == 0)
+		rc = mdb_env_sync(s->env, 1);
+	if (rc != 0) {
+		for (struct store_item *i = it; i != end; i = i->next)
+			store_write_scan(s, i);
+		return;
+	}
+	store_note_commit(s, 0, NULL, false);
+	for (struct store_item *i = it; i != end; i = i->next) {
+		enum scan_state state;
+		i->finishes = !(i->flags & STORE_ITEM_CREATE) &&
+			      store_scan_peek_state(i->data, i->data_len, &state) == 0 &&
+			      scan_state_finished(state);
+		if (i->wait) {
+			i->wait->rc = 0;
+			errbuf_clear(&i->wait->err);
+		}
+	}
+}
+
 static void store_writer_run(struct store *s, struct store_item *list)
 {
 	struct store_item *it = list;
 	while (it) {
 		struct store_item *end = it->next;
-		if (it->kind == STORE_ITEM_SCAN) {
+		if (it->kind == STORE_ITEM_SCAN && (it->flags & STORE_ITEM_GROUP)) {
+			while (end && end->kind == STORE_ITEM_SCAN && (end->flags & STORE_ITEM_GROUP))
+				end = end->next;
+			store_write_scans(s, it, end);
+		} else if (it->kind == STORE_ITEM_SCAN) {
 			store_write_scan(s, it);
 		} else {
 			while (end && end->kind != STORE_ITEM_SCAN)

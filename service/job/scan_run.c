@@ -107,6 +107,11 @@ static void scanrun_record(const struct scanrun *r, struct store_scan *rec)
 		.finished_ns = r->finished_ns, .totals = scanrun_totals(&r->progress)};
 }
 
+void scanrun_record_locked(const struct scanrun *r, struct store_scan *rec)
+{
+	scanrun_record(r, rec);
+}
+
 int scanrun_record_create(struct scanrun *r, enum scan_state state, struct errbuf *err)
 {
 	r->state = state;

@@ -157,6 +157,12 @@ void scanrun_end_locked(struct scanrun *r, enum scan_state state);
 int scanrun_write(struct scanrun *r, struct errbuf *err);
 
 /**
+ * The record of `r` as it stands, for a write of many at once (store_scan_update_many()); its
+ * strings point into `r`. Call with *lock held; valid while `r` is not changed.
+ */
+void scanrun_record_locked(const struct scanrun *r, struct store_scan *rec);
+
+/**
  * The counts of `r` now: the attached scanner's live ones, or the last folded ones (queued_dirs
  * is 0 then). *lock held.
  */

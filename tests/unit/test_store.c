@@ -554,6 +554,46 @@ static void test_scan_list_and_update(void)
 	tsu_rmrf(dir);
 }
 
+/* Many records at once: each written, a missing scan failing alone, the others still written. */
+static void test_scan_update_many(void)
+{
+	char dir[64];
+	struct store *s = tsu_open(tsu_tmpdir(dir), 0);
+	enum { N = 300 };
+	static struct store_scan up[N + 1];
+	static int rcs[N + 1];
+	static struct errbuf errs[N + 1];
+	for (int i = 0; i < N; i++) {
+		uint64_t id = tsu_scan(s, SCAN_QUEUED, "/q");
+		up[i] = (struct store_scan){.id = id, .state = SCAN_INTERRUPTED, .root = "/q",
+					    .root_len = 2, .error = "shut down", .finished_ns = 7};
+	}
+	/* One not there, in the middle of the group. */
+	up[N] = up[N / 2];
+	up[N / 2].id = 999999;
+	struct errbuf err = {0};
+	CU_ASSERT_EQUAL(store_scan_update_many(s, up, N + 1, rcs, errs, &err), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "999999"));
+	for (int i = 0; i <= N; i++) {
+		if (i == N / 2) {
+			CU_ASSERT_EQUAL(rcs[i], -ENOENT);
+			continue;
+		}
+		CU_ASSERT_EQUAL(rcs[i], 0);
+		struct store_scan got;
+		CU_ASSERT_EQUAL_FATAL(store_scan_get(s, up[i].id, &got, &err), 0);
+		CU_ASSERT_EQUAL(got.state, SCAN_INTERRUPTED);
+		CU_ASSERT_STRING_EQUAL(got.error, "shut down");
+		store_scan_clear(&got);
+	}
+	/* All well: 0, and nothing at all is fine too. */
+	up[N / 2] = up[N];
+	CU_ASSERT_EQUAL(store_scan_update_many(s, up, N, rcs, errs, &err), 0);
+	CU_ASSERT_EQUAL(store_scan_update_many(s, up, 0, rcs, errs, &err), 0);
+	store_close(s);
+	tsu_rmrf(dir);
+}
+
 /* Counts the keys of a table. */
 static size_t count_keys(MDB_txn *txn, MDB_dbi dbi)
 {
@@ -702,6 +742,7 @@ int main(void)
 		{"errors paging and numbering across reopen", test_errors_paging},
 		{"queued and running scans interrupted on reopen", test_interrupted_on_reopen},
 		{"scan list, update, info", test_scan_list_and_update},
+		{"many scan records at once", test_scan_update_many},
 		{"delete removes everything, ids not reused", test_delete_removes_everything},
 		{"a cut-short delete is finished on open", test_interrupted_delete_finished_on_open},
 		{NULL, NULL},
