@@ -428,6 +428,77 @@ static void api_scans_etag(const char *text, size_t len, bool more, char *out, s
 	snprintf(out, cap, "W/\"%016llx\"", (unsigned long long)h);
 }
 
+/* The query of GET /scans, read and checked; the page token bound to its filters. */
+struct api_scans_query {
+	unsigned page_size, mask;
+	bool has_root;
+	char root[PATH_MAX];
+	size_t root_len;
+	/* The token's binding: the state mask, then the root's bytes (and one more with a root). */
+	unsigned char filter[4 + PATH_MAX];
+	struct api_token_bind bind;
+	/* From the page token: list the scans below this id (0: from the newest). */
+	uint64_t before;
+};
+
+/* Reads p (state, page_size, page_token, root) into q: 0, or -1 with the answer in *res. */
+static int api_scans_list_query(struct api_req *req, struct api_param *p, struct api_scans_query *q,
+				enum MHD_Result *res)
+{
+	if (api_query_page_size(req, &p[1], API_SCANS_PAGE_DEFAULT, API_SCANS_PAGE_MAX,
+				&q->page_size, res) < 0)
+		return -1;
+	q->mask = 0;
+	if (p[0].value) {
+		enum scan_state s;
+		if (memchr(p[0].value, '\0', p[0].len) || scan_state_parse(p[0].value, &s) < 0) {
+			*res = api_problem(req, 400, "state must be one of queued, running, "
+					   "completed, failed, cancelled, interrupted; got "
+					   "'%.40s'", p[0].value);
+			return -1;
+		}
+		q->mask = 1u << s;
+	}
+	/* ?root=: resolved as POST /scans resolves the root it stores. */
+	q->has_root = p[3].value != NULL;
+	q->root_len = 0;
+	if (q->has_root) {
+		if (memchr(p[3].value, '\0', p[3].len) || p[3].value[0] != '/' ||
+		    api_root_resolve(p[3].value, q->root, sizeof(q->root)) < 0) {
+			*res = api_problem(req, 400, "root must be an absolute path of at most "
+					   "%d bytes", PATH_MAX - 1);
+			return -1;
+		}
+		q->root_len = strlen(q->root);
+	}
+	q->filter[0] = (unsigned char)(q->mask >> 24);
+	q->filter[1] = (unsigned char)(q->mask >> 16);
+	q->filter[2] = (unsigned char)(q->mask >> 8);
+	q->filter[3] = (unsigned char)q->mask;
+	memcpy(q->filter + 4, q->root, q->root_len);
+	q->bind = (struct api_token_bind){.route = API_TOKEN_SCANS, .scan_id = 0, .filter = q->filter,
+					  .filter_len = 4 + q->root_len + (q->has_root ? 1 : 0)};
+	q->before = 0;
+	if (!p[2].value)
+		return 0;
+	int trc = api_token_decode_u64(&req->ctx->key, &q->bind, p[2].value, p[2].len, &q->before);
+	if (trc == API_TOKEN_NOMEM) {
+		*res = api_problem(req, 500, API_TOKEN_NOMEM_DETAIL);
+		return -1;
+	}
+	if (trc < 0) {
+		*res = api_problem(req, 400, "page_token is not valid for this list and these "
+				   "filters: use the next_page_token of the previous page "
+				   "unchanged, with the same state");
+		return -1;
+	}
+	if (q->before == 0) {
+		*res = api_problem(req, 400, "page_token is not valid for this list");
+		return -1;
+	}
+	return 0;
+}
+
 enum MHD_Result api_scans_list(struct api_req *req)
 {
 	enum MHD_Result res;
@@ -435,55 +506,20 @@ enum MHD_Result api_scans_list(struct api_req *req)
 				{.name = "root"}};
 	if (api_query(req, p, 4, &res) < 0)
 		return res;
-	unsigned page_size;
-	if (api_query_page_size(req, &p[1], API_SCANS_PAGE_DEFAULT, API_SCANS_PAGE_MAX, &page_size, &res) < 0)
+	struct api_scans_query q;
+	if (api_scans_list_query(req, p, &q, &res) < 0)
 		return res;
-	unsigned mask = 0;
-	if (p[0].value) {
-		enum scan_state s;
-		if (memchr(p[0].value, '\0', p[0].len) || scan_state_parse(p[0].value, &s) < 0)
-			return api_problem(req, 400, "state must be one of queued, running, completed, failed, "
-					   "cancelled, interrupted; got '%.40s'", p[0].value);
-		mask = 1u << s;
-	}
-	/* ?root=: resolved as POST /scans resolves the root it stores. */
-	char root[PATH_MAX];
-	size_t root_len = 0;
-	if (p[3].value) {
-		if (memchr(p[3].value, '\0', p[3].len) || p[3].value[0] != '/' ||
-		    api_root_resolve(p[3].value, root, sizeof(root)) < 0)
-			return api_problem(req, 400, "root must be an absolute path of at most %d bytes",
-					   PATH_MAX - 1);
-		root_len = strlen(root);
-	}
-	/* The token is bound to both filters: the state mask, then the root's bytes. */
-	unsigned char filter[4 + PATH_MAX] = {(unsigned char)(mask >> 24), (unsigned char)(mask >> 16),
-					      (unsigned char)(mask >> 8), (unsigned char)mask};
-	memcpy(filter + 4, root, root_len);
-	struct api_token_bind bind = {.route = API_TOKEN_SCANS, .scan_id = 0, .filter = filter,
-				      .filter_len = 4 + root_len + (p[3].value ? 1 : 0)};
-	uint64_t before = 0;
-	if (p[2].value) {
-		int trc = api_token_decode_u64(&req->ctx->key, &bind, p[2].value, p[2].len, &before);
-		if (trc == API_TOKEN_NOMEM)
-			return api_problem(req, 500, API_TOKEN_NOMEM_DETAIL);
-		if (trc < 0)
-			return api_problem(req, 400, "page_token is not valid for this list and these filters: "
-					   "use the next_page_token of the previous page unchanged, with the same state");
-		if (before == 0)
-			return api_problem(req, 400, "page_token is not valid for this list");
-	}
 
 	struct jsonw w;
 	jsonw_init(&w);
 	jsonw_obj(&w);
 	jsonw_key(&w, "scans");
 	jsonw_arr(&w);
-	struct api_list_ctx lc = {.ctx = req->ctx, .w = &w, .limit = page_size,
-				  .root = p[3].value ? root : NULL, .root_len = root_len};
+	struct api_list_ctx lc = {.ctx = req->ctx, .w = &w, .limit = q.page_size,
+				  .root = q.has_root ? q.root : NULL, .root_len = q.root_len};
 	struct errbuf err;
 	errbuf_clear(&err);
-	int rc = store_scan_list(req->ctx->store, before, mask, api_list_cb, &lc, &err);
+	int rc = store_scan_list(req->ctx->store, q.before, q.mask, api_list_cb, &lc, &err);
 	if (rc < 0 && rc != 1) {
 		jsonw_free(&w);
 		return api_problem(req, 500, "listing scans: %s", err.msg);
@@ -499,7 +535,7 @@ enum MHD_Result api_scans_list(struct api_req *req)
 	}
 	char *tok = NULL, *link = NULL;
 	if (lc.more) {
-		tok = api_token_encode_u64(&req->ctx->key, &bind, lc.last_id);
+		tok = api_token_encode_u64(&req->ctx->key, &q.bind, lc.last_id);
 		link = tok ? api_link_next("/scans", p, 4, tok) : NULL;
 		if (!tok || !link)
 			return api_reply_page(req, &w, true, tok, link, "scans"); /* its 500 */
