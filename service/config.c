@@ -333,10 +333,50 @@ struct config_seen {
 	bool allow_root, cors_origin;
 };
 
+/* --max-running, --max-queued, --keep-scans: the job manager's numbers. */
+static int config_jobs(struct config *cfg, int opt, const char *arg, struct errbuf *err)
+{
+	unsigned long long n = 0;
+	if (opt == OPT_MAX_RUNNING) {
+		if (config_uint("--max-running", arg, 1, CONFIG_MAX_RUNNING_MAX, &n, err) < 0)
+			return -EINVAL;
+		cfg->max_running = (unsigned)n;
+	} else if (opt == OPT_MAX_QUEUED) {
+		if (config_uint("--max-queued", arg, 0, CONFIG_MAX_QUEUED_MAX, &n, err) < 0)
+			return -EINVAL;
+		cfg->max_queued = (unsigned)n;
+	} else {
+		if (config_uint("--keep-scans", arg, 1, CONFIG_KEEP_SCANS_MAX, &n, err) < 0)
+			return -EINVAL;
+		cfg->keep_scans = (unsigned)n;
+	}
+	return 0;
+}
+
+/* --allow-root, --cors-origin: repeatable; the first on the command line drops the
+ * environment's list. */
+static int config_list(struct config *cfg, int opt, const char *arg, struct config_seen *seen,
+		       struct errbuf *err)
+{
+	if (opt == OPT_ALLOW_ROOT) {
+		if (arg[0] != '/')
+			return errbuf_set(err, -EINVAL, "--allow-root: expected an absolute directory, got '%s'", arg);
+		if (!seen->allow_root) {
+			cfg->allow_root_count = 0;
+			seen->allow_root = true;
+		}
+		return config_push(&cfg->allow_roots, &cfg->allow_root_count, arg, err);
+	}
+	if (!seen->cors_origin) {
+		cfg->cors_origin_count = 0;
+		seen->cors_origin = true;
+	}
+	return config_push(&cfg->cors_origins, &cfg->cors_origin_count, arg, err);
+}
+
 static int config_common(struct config *cfg, int opt, const char *arg, struct config_seen *seen,
 			 struct errbuf *err)
 {
-	unsigned long long n = 0;
 	switch (opt) {
 	case OPT_LISTEN:
 		cfg->listen = arg;
@@ -349,34 +389,12 @@ static int config_common(struct config *cfg, int opt, const char *arg, struct co
 	case OPT_MAP_SIZE:
 		return config_bytes("--map-size", arg, &cfg->map_size, err);
 	case OPT_MAX_RUNNING:
-		if (config_uint("--max-running", arg, 1, CONFIG_MAX_RUNNING_MAX, &n, err) < 0)
-			return -EINVAL;
-		cfg->max_running = (unsigned)n;
-		return 0;
 	case OPT_MAX_QUEUED:
-		if (config_uint("--max-queued", arg, 0, CONFIG_MAX_QUEUED_MAX, &n, err) < 0)
-			return -EINVAL;
-		cfg->max_queued = (unsigned)n;
-		return 0;
 	case OPT_KEEP_SCANS:
-		if (config_uint("--keep-scans", arg, 1, CONFIG_KEEP_SCANS_MAX, &n, err) < 0)
-			return -EINVAL;
-		cfg->keep_scans = (unsigned)n;
-		return 0;
+		return config_jobs(cfg, opt, arg, err);
 	case OPT_ALLOW_ROOT:
-		if (arg[0] != '/')
-			return errbuf_set(err, -EINVAL, "--allow-root: expected an absolute directory, got '%s'", arg);
-		if (!seen->allow_root) {
-			cfg->allow_root_count = 0;
-			seen->allow_root = true;
-		}
-		return config_push(&cfg->allow_roots, &cfg->allow_root_count, arg, err);
 	case OPT_CORS_ORIGIN:
-		if (!seen->cors_origin) {
-			cfg->cors_origin_count = 0;
-			seen->cors_origin = true;
-		}
-		return config_push(&cfg->cors_origins, &cfg->cors_origin_count, arg, err);
+		return config_list(cfg, opt, arg, seen, err);
 	case OPT_LOG_LEVEL:
 		if (log_level_parse(arg, &cfg->log_level) < 0)
 			return errbuf_set(err, -EINVAL, "--log-level: expected debug, info, warn or error, got '%s'", arg);
