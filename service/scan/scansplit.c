@@ -172,7 +172,8 @@ int scansplit_run(struct scan_worker *w, const struct scan_pass *pass, size_t co
 	struct scan_split *split = scansplit_create(pass, count);
 	if (!split) /* no memory for the slices: read it alone */
 		return scanentry_range(w, pass, 0, count, &w->found);
-	unsigned helpers = sc->nworkers - 1;
+	/* The workers, and the I/O threads while they are awake (reads block: more in flight). */
+	unsigned helpers = sc->nworkers - 1 + scanio_active(sc);
 	if (helpers > split->nslices - 1)
 		helpers = (unsigned)(split->nslices - 1);
 	scansplit_invite(sc, split, helpers);
