@@ -266,9 +266,11 @@ struct scanner {
 	atomic_int io_score;
 	atomic_bool io_open;
 	_Atomic uint64_t io_wakeups;
-	pthread_mutex_t io_lock; /* guards io_done and the waits on io_gate */
+	pthread_mutex_t io_lock; /* guards io_done, io_started and the waits on io_gate */
 	pthread_cond_t io_gate;  /* broadcast when the gate opens and when the scan is over */
 	bool io_done;
+	/* The I/O threads were started (scanio_start()): the first time the gate opened. */
+	bool io_started;
 
 	struct scan_worker *workers;
 	unsigned nworkers;
@@ -369,6 +371,15 @@ unsigned scanio_active(struct scanner *sc);
 
 /* Logs once, at the start of a scan, which I/O path runs. */
 void scanio_log_path(struct scanner *sc);
+
+/* Starts the I/O threads, once (the first time the gate opens, or at the start when forced). */
+void scanio_start(struct scanner *sc);
+
+/*
+ * Starts threads [from, to) of sc->workers (scanner.c), counting each in workers_running before
+ * it runs. How many started; *first_rc is the error of the one that did not (0 if all did).
+ */
+unsigned scanner_start_threads(struct scanner *sc, unsigned from, unsigned to, int *first_rc);
 
 /* Bytes read per call while hashing: cancellation is checked between reads. */
 #define SCAN_HASH_BUF_SIZE (256u * 1024u)

@@ -31,10 +31,12 @@
  * Nothing changes in how work is shared (scanq.h): an I/O thread holds nothing while it sleeps
  * on the gate or waits in scanq_pop(), so more threads cannot deadlock the pool; the descriptor
  * budget counts them (scanfd.c); the first worker whose pop returns NULL (the scan is over or
- * cancelled) wakes them for good (scanio_finish()). Warm, they cost a sleeping thread each.
+ * cancelled) wakes them for good (scanio_finish()). They are created the first time the gate
+ * opens (by the worker that opens it): a warm scan never creates them.
  */
 #include "service/scan/scan_internal.h"
 
+#include <string.h>
 #include <sys/resource.h>
 
 #include "base/log.h"
@@ -49,9 +51,31 @@
 #define SCANIO_OPEN_SCORE 12
 #define SCANIO_MAX_SCORE 64
 
+/* Under io_lock: starts the I/O threads unless started already or the scan is over. */
+static void scanio_start_locked(struct scanner *sc)
+{
+	if (sc->io_started || sc->io_done)
+		return;
+	sc->io_started = true;
+	int rc;
+	unsigned n = scanner_start_threads(sc, sc->nworkers, sc->nthreads, &rc);
+	if (n < sc->nio) /* fewer threads in flight; the scan goes on */
+		LOG_EV(LOG_WARN, "scan io", LOG_STR("scan", sc->log_tag),
+		       LOG_U64("io_threads", n), LOG_U64("asked", sc->nio),
+		       LOG_STR("error", strerror(rc)));
+}
+
+void scanio_start(struct scanner *sc)
+{
+	pthread_mutex_lock(&sc->io_lock);
+	scanio_start_locked(sc);
+	pthread_mutex_unlock(&sc->io_lock);
+}
+
 static void scanio_open_gate(struct scanner *sc)
 {
 	pthread_mutex_lock(&sc->io_lock);
+	scanio_start_locked(sc);
 	if (!atomic_load(&sc->io_open)) {
 		atomic_store(&sc->io_open, true);
 		atomic_fetch_add_explicit(&sc->io_wakeups, 1, memory_order_relaxed);

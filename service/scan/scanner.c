@@ -698,23 +698,28 @@ static void scanner_wait_workers(struct scanner *sc)
 			pthread_join(sc->workers[i].thread, NULL);
 }
 
-static int scanner_start_workers(struct scanner *sc, struct errbuf *err)
+unsigned scanner_start_threads(struct scanner *sc, unsigned from, unsigned to, int *first_rc)
 {
-	for (unsigned i = 0; i < sc->nthreads; i++) {
+	unsigned started = 0;
+	*first_rc = 0;
+	for (unsigned i = from; i < to; i++) {
 		struct scan_worker *w = &sc->workers[i];
+		/* Counted before it runs: the scan cannot be seen over while it starts. */
 		pthread_mutex_lock(&sc->lock);
 		sc->workers_running++;
 		pthread_mutex_unlock(&sc->lock);
 		int rc = pthread_create(&w->thread, NULL, scanner_worker_main, w);
-		if (rc) {
-			pthread_mutex_lock(&sc->lock);
+		pthread_mutex_lock(&sc->lock);
+		if (rc)
 			sc->workers_running--;
-			pthread_mutex_unlock(&sc->lock);
-			if (i > 0) /* fewer workers (or I/O threads) still finish the scan */
-				break;
-			return errbuf_errno(err, rc, "starting scan worker threads");
+		else
+			w->started = true; /* read by scanner_wait_workers() once none runs */
+		pthread_mutex_unlock(&sc->lock);
+		if (rc) {
+			*first_rc = rc;
+			break;
 		}
-		w->started = true;
+		started++;
 		char name[16];
 		if (i < sc->nworkers)
 			snprintf(name, sizeof(name), "scan-%u", i);
@@ -722,6 +727,21 @@ static int scanner_start_workers(struct scanner *sc, struct errbuf *err)
 			snprintf(name, sizeof(name), "scan-io-%u", i - sc->nworkers);
 		pthread_setname_np(w->thread, name);
 	}
+	return started;
+}
+
+/*
+ * Starts the workers; the I/O threads too when forced on, else the first time the gate opens
+ * (scanio.c): a warm scan never creates them.
+ */
+static int scanner_start_workers(struct scanner *sc, struct errbuf *err)
+{
+	int rc;
+	/* Fewer workers than asked still finish the scan; none does not. */
+	if (scanner_start_threads(sc, 0, sc->nworkers, &rc) == 0)
+		return errbuf_errno(err, rc, "starting scan worker threads");
+	if (sc->io_forced)
+		scanio_start(sc);
 	return 0;
 }
 
