@@ -358,6 +358,13 @@ void scanio_note(struct scan_worker *w, uint64_t spent, size_t count);
 void scanio_dir_start(struct scan_worker *w);
 
 /*
+ * Around a wait that is not on the device (the owner of a split directory waiting for its
+ * helpers): the sleeps in between are left out of the directory's. begin returns what end takes.
+ */
+long scanio_sleeps_begin(struct scan_worker *w);
+void scanio_sleeps_end(struct scan_worker *w, long begun);
+
+/*
  * An I/O thread, before each pop: sleeps until the gate is open or the scan is over. true: go
  * and pop; false: the scan is over (or cancelled), exit.
  */

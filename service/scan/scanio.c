@@ -100,6 +100,17 @@ void scanio_dir_start(struct scan_worker *w)
 		w->io_blocks = scanio_blocks();
 }
 
+long scanio_sleeps_begin(struct scan_worker *w)
+{
+	return w->io_measured ? scanio_blocks() : 0;
+}
+
+void scanio_sleeps_end(struct scan_worker *w, long begun)
+{
+	if (w->io_measured)
+		w->io_blocks += scanio_blocks() - begun;
+}
+
 void scanio_note(struct scan_worker *w, uint64_t spent, size_t count)
 {
 	struct scanner *sc = w->sc;

@@ -178,6 +178,8 @@ int scansplit_run(struct scan_worker *w, const struct scan_pass *pass, size_t co
 		helpers = (unsigned)(split->nslices - 1);
 	scansplit_invite(sc, split, helpers);
 	scansplit_work(w, split);
+	/* Sleeping here is waiting on helpers, not on the device: the gate does not count it. */
+	long slept = scanio_sleeps_begin(w);
 	pthread_mutex_lock(&split->lock);
 	/* Waiting on others, this worker frees no descriptor meanwhile (scanfd.c counts it). */
 	atomic_fetch_add(&sc->fd_waiters, 1);
@@ -188,6 +190,7 @@ int scansplit_run(struct scan_worker *w, const struct scan_pass *pass, size_t co
 	/* Late invitations must not read the owner's pass once we return. */
 	split->pass = NULL;
 	pthread_mutex_unlock(&split->lock);
+	scanio_sleeps_end(w, slept);
 	if (rc == 0)
 		rc = scansplit_merge(w, split);
 	scansplit_unref(split);
