@@ -259,8 +259,6 @@ struct scanner {
 	 * as the workers do, until a run of fast directories closes the gate again.
 	 */
 	unsigned nio, nthreads;
-	/* The CPUs the process may use: more busy threads than this inflate every read's time. */
-	unsigned ncpus;
 	/* LEINDEX_SCAN_IO=open (tests): the gate is open from the start and never closes. */
 	bool io_forced;
 	atomic_int io_score;

@@ -334,7 +334,6 @@ int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct
 	sc->nworkers = sc->opts.workers;
 	sc->nio = sc->opts.io_depth;
 	sc->nthreads = sc->nworkers + sc->nio;
-	sc->ncpus = scanner_default_workers();
 	/* Tests run the I/O threads on a warm cache this way: the gate never closes. */
 	const char *forced = getenv("LEINDEX_SCAN_IO");
 	sc->io_forced = sc->nio > 0 && forced && strcmp(forced, "open") == 0;
