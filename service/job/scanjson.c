@@ -209,7 +209,13 @@ json_t *scanjson_counters(const struct scanner_stats *st, const struct scanner_p
 		  json_object_set_new(o, "hashes_computed",
 				      json_integer((json_int_t)st->hashes_computed)) < 0 ||
 		  json_object_set_new(o, "baseline_fallback",
-				      json_boolean(st->baseline_mismatch)) < 0)) {
+				      json_boolean(st->baseline_mismatch)) < 0 ||
+		  json_object_set_new(o, "io", json_pack("{sI sI sI sI sI}",
+				      "threads", (json_int_t)st->io_threads,
+				      "threads_ran", (json_int_t)st->io_threads_ran,
+				      "wakeups", (json_int_t)st->io_wakeups,
+				      "dirs", (json_int_t)st->io_dirs,
+				      "entries", (json_int_t)st->io_entries)) < 0)) {
 		json_decref(o);
 		return NULL;
 	}

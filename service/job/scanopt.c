@@ -71,6 +71,14 @@ static const struct scanopt_def scanopt_scan_defs[] = {
 	 .help = "worker threads",
 	 .cli = {"workers", SCANOPT_CLI_VALUE, "N", "worker threads"},
 	 .slot = SCANOPT_AT(struct scanner_opts, workers)},
+	{.name = "io_depth", .type = SCANOPT_INT, .min = 0, .max = SCANOPT_IO_DEPTH_MAX,
+	 .def = SCANOPT_IO_DEPTH_DEFAULT,
+	 .help = "directory reads in flight while they wait on the device (a cold cache): I/O "
+		 "threads woken beside the workers only then; 0 for none",
+	 .cli = {"io-depth", SCANOPT_CLI_VALUE, "N",
+		 "reads in flight on a cold cache: I/O threads woken while reads wait on the "
+		 "device (0: none)"},
+	 .slot = SCANOPT_AT(struct scanner_opts, io_depth)},
 	{.name = "max_depth", .type = SCANOPT_INT, .flags = SCANOPT_NULLABLE, .min = 0, .max = INT_MAX,
 	 .null_value = -1,
 	 .help = "keep entries at most this deep (children of the root are depth 0); null for no limit",

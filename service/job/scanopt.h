@@ -34,6 +34,9 @@
 
 /** Worker threads of a scan: 1..SCANOPT_WORKERS_MAX (the engine's own limit). */
 #define SCANOPT_WORKERS_MAX SCANNER_WORKERS_MAX
+/** I/O threads of a scan (io_depth): 0..SCANOPT_IO_DEPTH_MAX, SCANOPT_IO_DEPTH_DEFAULT if absent. */
+#define SCANOPT_IO_DEPTH_MAX SCANNER_IO_DEPTH_MAX
+#define SCANOPT_IO_DEPTH_DEFAULT SCANNER_IO_DEPTH_DEFAULT
 /** slow_threshold_ms: its default, and its maximum (one day) for the API and the CLI alike. */
 #define SCANOPT_SLOW_MS_DEFAULT SCANNER_SLOW_MS_DEFAULT
 #define SCANOPT_SLOW_MS_MAX 86400000

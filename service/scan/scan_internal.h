@@ -191,6 +191,9 @@ struct scan_worker {
 	EVP_MD_CTX *md;
 	/* With a baseline: the baseline's entries of the directory being read (scanbase.c). */
 	struct store_dirents base;
+	/* scanio_dir_start(): whether this directory's sleeps are counted, and those before it. */
+	bool io_measured;
+	long io_blocks;
 };
 
 struct scanner {
@@ -252,6 +255,24 @@ struct scanner {
 	size_t slowest_len;
 	uint64_t slowest_ns;
 	uint64_t start_ns, end_ns;
+
+	/*
+	 * The elastic I/O threads (scanio.c): sc->workers holds the nworkers CPU workers, then nio
+	 * I/O threads, nthreads in all. The I/O threads sleep on io_gate until reads are found to
+	 * block (io_score, fed by every directory read), and then pop and read directories exactly
+	 * as the workers do, until a run of fast directories closes the gate again.
+	 */
+	unsigned nio, nthreads;
+	/* LEINDEX_SCAN_IO=open (tests): the gate is open from the start and never closes. */
+	bool io_forced;
+	atomic_int io_score;
+	atomic_bool io_open;
+	_Atomic uint64_t io_wakeups;
+	pthread_mutex_t io_lock; /* guards io_done, io_started and the waits on io_gate */
+	pthread_cond_t io_gate;  /* broadcast when the gate opens and when the scan is over */
+	bool io_done;
+	/* The I/O threads were started (scanio_start()): the first time the gate opened. */
+	bool io_started;
 
 	struct scan_worker *workers;
 	unsigned nworkers;
@@ -319,6 +340,55 @@ bool scanfd_inside(int fd, const char *real, size_t real_len);
  * descriptors already open, leaving room for every worker's own. Called once the root is open.
  */
 void scanfd_size_budget(struct scanner *sc);
+
+/* ---------------------------------------------------------------- I/O threads (scanio.c) */
+
+/* Whether worker `w` is one of the I/O threads (not a CPU worker). */
+static inline bool scan_worker_is_io(const struct scan_worker *w)
+{
+	return w->index >= w->sc->nworkers;
+}
+
+/*
+ * Feeds the gate with one directory read in `spent` ns holding `count` names: a read slow for
+ * its size counts towards opening the gate, a fast one towards closing it. Thread-safe; a
+ * relaxed load and nothing else for a fast directory while the gate is closed.
+ */
+void scanio_note(struct scan_worker *w, uint64_t spent, size_t count);
+
+/* Before a directory is read: while the gate is open, notes the thread's sleeps so far. */
+void scanio_dir_start(struct scan_worker *w);
+
+/*
+ * Around a wait that is not on the device (the owner of a split directory waiting for its
+ * helpers): the sleeps in between are left out of the directory's. begin returns what end takes.
+ */
+long scanio_sleeps_begin(struct scan_worker *w);
+void scanio_sleeps_end(struct scan_worker *w, long begun);
+
+/*
+ * An I/O thread, before each pop: sleeps until the gate is open or the scan is over. true: go
+ * and pop; false: the scan is over (or cancelled), exit.
+ */
+bool scanio_wait_gate(struct scanner *sc);
+
+/* The scan is over or cancelled: wakes the sleeping I/O threads for good. Thread-safe. */
+void scanio_finish(struct scanner *sc);
+
+/* The I/O threads that may help right now (0 while the gate is closed). */
+unsigned scanio_active(struct scanner *sc);
+
+/* Logs once, at the start of a scan, which I/O path runs. */
+void scanio_log_path(struct scanner *sc);
+
+/* Starts the I/O threads, once (the first time the gate opens, or at the start when forced). */
+void scanio_start(struct scanner *sc);
+
+/*
+ * Starts threads [from, to) of sc->workers (scanner.c), counting each in workers_running before
+ * it runs. How many started; *first_rc is the error of the one that did not (0 if all did).
+ */
+unsigned scanner_start_threads(struct scanner *sc, unsigned from, unsigned to, int *first_rc);
 
 /* Bytes read per call while hashing: cancellation is checked between reads. */
 #define SCAN_HASH_BUF_SIZE (256u * 1024u)

@@ -461,7 +461,7 @@ static int scandir_read_entries(struct scan_worker *w, struct scan_item *it, int
 	found->nsub = 0;
 	memset(found->counts, 0, sizeof(found->counts));
 	found->bytes = 0;
-	if (count >= SCAN_SPLIT_MIN && w->sc->nworkers > 1)
+	if (count >= SCAN_SPLIT_MIN && w->sc->nworkers + scanio_active(w->sc) > 1)
 		return scansplit_run(w, &pass, count);
 	return scanentry_range(w, &pass, 0, count, found);
 }
@@ -498,6 +498,7 @@ static void scandir_account(struct scan_worker *w, const struct scan_item *it, s
 			    uint64_t spent)
 {
 	struct scanner *sc = w->sc;
+	scanio_note(w, spent, count);
 	unsigned bucket = 0;
 	while (bucket < SCANNER_LATENCY_BUCKETS - 1 &&
 	       (double)spent / 1e9 > scanner_latency_bounds[bucket])
@@ -531,6 +532,7 @@ static void scandir_account(struct scan_worker *w, const struct scan_item *it, s
 void scandir_process(struct scan_worker *w, struct scan_item *it)
 {
 	struct scanner *sc = w->sc;
+	scanio_dir_start(w);
 	uint64_t t0 = (uint64_t)clock_mono_ns();
 	/* reuse dirs: an unchanged directory is listed from the baseline, not read; one without
 	 * subdirectories is not even opened. */

@@ -350,8 +350,9 @@ static long scanfd_count_open(long limit)
 
 void scanfd_size_budget(struct scanner *sc)
 {
-	int dflt = 64 + 16 * (int)sc->nworkers;
-	long need = (long)SCANFD_PER_WORKER * sc->nworkers + SCANFD_SPARE;
+	/* The I/O threads (scanio.c) read directories like the workers: each is counted as one. */
+	int dflt = 64 + 16 * (int)sc->nthreads;
+	long need = (long)SCANFD_PER_WORKER * sc->nthreads + SCANFD_SPARE;
 	struct rlimit rl;
 	int budget = dflt;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&

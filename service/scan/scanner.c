@@ -150,7 +150,7 @@ int scan_record_skip(struct scanner *sc, struct scan_found *out, const char *pat
 
 static void scanner_free_workers(struct scanner *sc)
 {
-	for (unsigned i = 0; sc->workers && i < sc->nworkers; i++) {
+	for (unsigned i = 0; sc->workers && i < sc->nthreads; i++) {
 		struct scan_worker *w = &sc->workers[i];
 		free(w->dents);
 		free(w->names);
@@ -194,6 +194,8 @@ void scanner_destroy(struct scanner *sc)
 	free(sc->slowest_path);
 	free(sc->stats_buf);
 	free(sc->stats_slowest);
+	pthread_cond_destroy(&sc->io_gate);
+	pthread_mutex_destroy(&sc->io_lock);
 	pthread_rwlock_destroy(&sc->handle_lock);
 	pthread_cond_destroy(&sc->fd_freed);
 	pthread_mutex_destroy(&sc->fd_lock);
@@ -277,7 +279,15 @@ static int scanner_init_sync(struct scanner *sc, struct errbuf *err)
 	pthread_rwlockattr_destroy(&attr);
 	if (rc)
 		goto no_handle_lock;
+	if ((rc = pthread_mutex_init(&sc->io_lock, NULL)))
+		goto no_io_lock;
+	if ((rc = clock_cond_init(&sc->io_gate)))
+		goto no_io_gate;
 	return 0;
+no_io_gate:
+	pthread_mutex_destroy(&sc->io_lock);
+no_io_lock:
+	pthread_rwlock_destroy(&sc->handle_lock);
 no_handle_lock:
 	pthread_cond_destroy(&sc->fd_freed);
 no_fd_cond:
@@ -304,6 +314,9 @@ int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct
 	if (opts->workers > SCANNER_WORKERS_MAX)
 		return errbuf_set(err, -EINVAL, "workers must be between 1 and %d, not %u",
 				  SCANNER_WORKERS_MAX, opts->workers);
+	if (opts->io_depth > SCANNER_IO_DEPTH_MAX)
+		return errbuf_set(err, -EINVAL, "io_depth must be between 0 and %d, not %u",
+				  SCANNER_IO_DEPTH_MAX, opts->io_depth);
 	struct scanner *sc = calloc(1, sizeof(*sc));
 	if (!sc)
 		return errbuf_errno(err, ENOMEM, "allocating a scanner");
@@ -319,17 +332,23 @@ int scanner_create(struct scanner **out, const struct scanner_opts *opts, struct
 	if ((rc = scanq_create(&sc->q, err)) < 0)
 		goto fail;
 	sc->nworkers = sc->opts.workers;
-	sc->workers = calloc(sc->nworkers, sizeof(*sc->workers));
+	sc->nio = sc->opts.io_depth;
+	sc->nthreads = sc->nworkers + sc->nio;
+	/* Tests run the I/O threads on a warm cache this way: the gate never closes. */
+	const char *forced = getenv("LEINDEX_SCAN_IO");
+	sc->io_forced = sc->nio > 0 && forced && strcmp(forced, "open") == 0;
+	sc->workers = calloc(sc->nthreads, sizeof(*sc->workers));
 	sc->stats_buf = calloc(sc->nworkers, sizeof(*sc->stats_buf));
 	if (!sc->workers || !sc->stats_buf) {
-		rc = errbuf_errno(err, ENOMEM, "allocating %u scan workers", sc->nworkers);
+		rc = errbuf_errno(err, ENOMEM, "allocating %u scan workers and %u I/O threads",
+				  sc->nworkers, sc->nio);
 		goto fail;
 	}
-	for (unsigned i = 0; i < sc->nworkers; i++)
+	for (unsigned i = 0; i < sc->nthreads; i++)
 		if ((rc = scanner_init_worker(sc, &sc->workers[i], i, err)) < 0)
 			goto fail;
-	/* Enough descriptors for a deep LIFO walk per worker; scanner_run() fits it to the limit. */
-	atomic_init(&sc->handle_budget, 64 + 16 * (int)sc->nworkers);
+	/* Enough descriptors for a deep LIFO walk per thread; scanner_run() fits it to the limit. */
+	atomic_init(&sc->handle_budget, 64 + 16 * (int)sc->nthreads);
 	*out = sc;
 	return 0;
 fail:
@@ -341,6 +360,7 @@ void scanner_cancel(struct scanner *sc)
 {
 	atomic_store(&sc->cancelled, true);
 	scanq_cancel(sc->q);
+	scanio_finish(sc);
 }
 
 void scanner_progress(const struct scanner *sc, struct scanner_progress *out)
@@ -364,7 +384,9 @@ int scanner_stats(struct scanner *sc, struct scanner_stats *out)
 		return -ENOMEM;
 	out->workers = sc->nworkers;
 	out->per_worker = per;
-	for (unsigned i = 0; i < sc->nworkers; i++) {
+	out->io_threads = sc->nio;
+	out->io_wakeups = scan_load(&sc->io_wakeups);
+	for (unsigned i = 0; i < sc->nthreads; i++) {
 		struct scan_worker_counters *c = &sc->workers[i].c;
 		out->scandir_calls += scan_load(&c->scandir_calls);
 		out->slow_scandirs += scan_load(&c->slow_scandirs);
@@ -377,6 +399,13 @@ int scanner_stats(struct scanner *sc, struct scanner_stats *out)
 		out->symlink_check_seconds += scan_seconds(scan_load(&c->symlink_ns));
 		out->hash_seconds += scan_seconds(scan_load(&c->hash_ns));
 		out->store_seconds += scan_seconds(scan_load(&c->store_ns));
+		if (i >= sc->nworkers) { /* an I/O thread */
+			uint64_t dirs = scan_load(&c->dirs), entries = scan_load(&c->entries);
+			out->io_dirs += dirs;
+			out->io_entries += entries;
+			out->io_threads_ran += dirs + entries > 0;
+			continue;
+		}
 		per[i].dirs = scan_load(&c->dirs);
 		per[i].entries = scan_load(&c->entries);
 		per[i].busy_seconds = scan_seconds(scan_load(&c->busy_ns));
@@ -425,8 +454,10 @@ static void *scanner_worker_main(void *arg)
 {
 	struct scan_worker *w = arg;
 	struct scanner *sc = w->sc;
+	bool io = scan_worker_is_io(w);
 	struct scanq_item *node;
-	while ((node = scanq_pop(sc->q))) {
+	/* An I/O thread sleeps on the gate before each directory (scanio.c). */
+	while ((!io || scanio_wait_gate(sc)) && (node = scanq_pop(sc->q))) {
 		struct scan_item *it = (struct scan_item *)node;
 		atomic_fetch_add(&sc->busy_workers, 1);
 		if (it->split)
@@ -437,6 +468,9 @@ static void *scanner_worker_main(void *arg)
 		atomic_fetch_sub(&sc->busy_workers, 1);
 		scanq_retire(sc->q);
 	}
+	/* A worker's pop returned NULL: the scan is over or cancelled; the I/O threads too. */
+	if (!io)
+		scanio_finish(sc);
 	pthread_mutex_lock(&sc->lock);
 	sc->workers_running--;
 	pthread_cond_broadcast(&sc->workers_exit);
@@ -596,6 +630,7 @@ static int scanner_open_root(struct scanner *sc, struct errbuf *err)
 	if ((rc = scanner_root_rules(sc, err)) < 0)
 		return rc;
 	scanbase_setup(sc);
+	scanio_log_path(sc);
 	return 0;
 }
 
@@ -657,32 +692,55 @@ static void scanner_wait_workers(struct scanner *sc)
 		}
 	}
 	pthread_mutex_unlock(&sc->lock);
-	for (unsigned i = 0; i < sc->nworkers; i++)
+	for (unsigned i = 0; i < sc->nthreads; i++)
 		if (sc->workers[i].started)
 			pthread_join(sc->workers[i].thread, NULL);
 }
 
-static int scanner_start_workers(struct scanner *sc, struct errbuf *err)
+unsigned scanner_start_threads(struct scanner *sc, unsigned from, unsigned to, int *first_rc)
 {
-	for (unsigned i = 0; i < sc->nworkers; i++) {
+	unsigned started = 0;
+	*first_rc = 0;
+	for (unsigned i = from; i < to; i++) {
 		struct scan_worker *w = &sc->workers[i];
+		/* Counted before it runs: the scan cannot be seen over while it starts. */
 		pthread_mutex_lock(&sc->lock);
 		sc->workers_running++;
 		pthread_mutex_unlock(&sc->lock);
 		int rc = pthread_create(&w->thread, NULL, scanner_worker_main, w);
-		if (rc) {
-			pthread_mutex_lock(&sc->lock);
+		pthread_mutex_lock(&sc->lock);
+		if (rc)
 			sc->workers_running--;
-			pthread_mutex_unlock(&sc->lock);
-			if (i > 0) /* fewer workers still finish the scan */
-				break;
-			return errbuf_errno(err, rc, "starting scan worker threads");
+		else
+			w->started = true; /* read by scanner_wait_workers() once none runs */
+		pthread_mutex_unlock(&sc->lock);
+		if (rc) {
+			*first_rc = rc;
+			break;
 		}
-		w->started = true;
+		started++;
 		char name[16];
-		snprintf(name, sizeof(name), "scan-%u", i);
+		if (i < sc->nworkers)
+			snprintf(name, sizeof(name), "scan-%u", i);
+		else
+			snprintf(name, sizeof(name), "scan-io-%u", i - sc->nworkers);
 		pthread_setname_np(w->thread, name);
 	}
+	return started;
+}
+
+/*
+ * Starts the workers; the I/O threads too when forced on, else the first time the gate opens
+ * (scanio.c): a warm scan never creates them.
+ */
+static int scanner_start_workers(struct scanner *sc, struct errbuf *err)
+{
+	int rc;
+	/* Fewer workers than asked still finish the scan; none does not. */
+	if (scanner_start_threads(sc, 0, sc->nworkers, &rc) == 0)
+		return errbuf_errno(err, rc, "starting scan worker threads");
+	if (sc->io_forced)
+		scanio_start(sc);
 	return 0;
 }
 

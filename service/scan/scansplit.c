@@ -172,11 +172,14 @@ int scansplit_run(struct scan_worker *w, const struct scan_pass *pass, size_t co
 	struct scan_split *split = scansplit_create(pass, count);
 	if (!split) /* no memory for the slices: read it alone */
 		return scanentry_range(w, pass, 0, count, &w->found);
-	unsigned helpers = sc->nworkers - 1;
+	/* The workers, and the I/O threads while they are awake (reads block: more in flight). */
+	unsigned helpers = sc->nworkers - 1 + scanio_active(sc);
 	if (helpers > split->nslices - 1)
 		helpers = (unsigned)(split->nslices - 1);
 	scansplit_invite(sc, split, helpers);
 	scansplit_work(w, split);
+	/* Sleeping here is waiting on helpers, not on the device: the gate does not count it. */
+	long slept = scanio_sleeps_begin(w);
 	pthread_mutex_lock(&split->lock);
 	/* Waiting on others, this worker frees no descriptor meanwhile (scanfd.c counts it). */
 	atomic_fetch_add(&sc->fd_waiters, 1);
@@ -187,6 +190,7 @@ int scansplit_run(struct scan_worker *w, const struct scan_pass *pass, size_t co
 	/* Late invitations must not read the owner's pass once we return. */
 	split->pass = NULL;
 	pthread_mutex_unlock(&split->lock);
+	scanio_sleeps_end(w, slept);
 	if (rc == 0)
 		rc = scansplit_merge(w, split);
 	scansplit_unref(split);

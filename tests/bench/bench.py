@@ -13,6 +13,8 @@ Subcommands (none of them is inside a timed run):
                                 checks that the Link header and next_page_token agree, prints JSON
   report OUTDIR [--short]       merge OUTDIR/raw/*/ into OUTDIR/results.json and results.md;
                                 with --short, exit 1 when the entry counts disagree
+  side-by-side WARM COLD        the medians of two reports (run.sh without and with --cold)
+                                side by side, in markdown
 """
 
 import json
@@ -38,6 +40,15 @@ COMMANDS = [
     ("fd_uu", "`fdfind -uu -j2 . DIR`"),
     ("scan_gitignore", "`leindexd scan` (gitignore on)"),
     ("fd", "`fdfind -j2 . DIR` (gitignore on)"),
+    # --io: issue 14 (cold caches)
+    ("floor16", "floor, 16 threads"),
+    ("scan_w16", "`leindexd scan --no-gitignore --workers 16 --io-depth 0`"),
+    ("scan_io0", "`leindexd scan --no-gitignore --io-depth 0` (workers alone)"),
+    # --prev
+    ("scan_prev", "`leindexd scan --no-gitignore`, previous build"),
+    # --hash
+    ("scan_hash", "`leindexd scan --no-gitignore --hash`"),
+    ("sha256sum", "`find DIR -type f -print0 | xargs -0 -P$(nproc) sha256sum`"),
 ]
 LABELS = dict(COMMANDS)
 # Tools that never report the root (fd) or whose count excludes it (leindexd's `entries`).
@@ -47,6 +58,13 @@ NO_IGNORE = ["floor", "scan", "http", "bfs_printf", "bfs", "fd_uu"]
 
 # The figures of issue 4.
 TARGET_SCAN_TREES = ("salsa-like", "kernel-like", "wide")
+# The figures of issue 14: cold, `scan` at most this times `bfs -printf`, and this times the best
+# of `--workers 16` and the floor at 16 threads; warm, this times the previous build; hashing,
+# this share of the throughput of parallel sha256sum.
+TARGET_COLD_BFS = 0.4
+TARGET_COLD_BEST = 1.2
+TARGET_WARM_PREV = 1.05
+TARGET_HASH_SHARE = 0.9
 TARGET_RSS_KIB = 64 * 1024
 TARGET_STORE_BPE = 150
 
@@ -329,7 +347,7 @@ def tree_report(rawdir, tree):
     summary = os.path.join(rawdir, "scan.json")
     if os.path.exists(summary):
         out["scan_summary"] = load_scan_json(summary)
-    for key, conv in (("rss.scan_kib", int), ("rss.service_kib", int),
+    for key, conv in (("rss.scan_kib", int), ("rss.service_kib", int), ("hash.bytes", int),
                       ("rss.service_anon_peak_kib", int), ("rss.service_file_peak_kib", int),
                       ("store.bytes", int),
                       ("store.used_bytes", int), ("store.entries", int),
@@ -345,6 +363,47 @@ def tree_report(rawdir, tree):
 
 def fmt_ms(sec):
     return "%.0f" % (sec * 1000) if sec >= 0.01 else "%.1f" % (sec * 1000)
+
+
+def hash_rates(t):
+    """Bytes per second of `scan --hash` and of parallel sha256sum on tree report t, or None."""
+    c, n = t.get("commands", {}), t.get("hash_bytes")
+    if not n or "scan_hash" not in c or "sha256sum" not in c:
+        return None
+    return n / c["scan_hash"]["median"], n / c["sha256sum"]["median"]
+
+
+def targets_io(trees, cache):
+    """The figures of issue 14 that the measured trees allow to check."""
+    rows = []
+    for t in trees:
+        c, tree = t["commands"], t["tree"]
+        rates = hash_rates(t)
+        if rates:
+            r = rates[0] / rates[1]
+            rows.append(("%s: `scan --hash` >= %.1fx the bytes/s of parallel sha256sum on %s "
+                         "(%.0f vs %.0f MB/s)" % (cache, TARGET_HASH_SHARE, tree,
+                                                  rates[0] / 1e6, rates[1] / 1e6),
+                         "%.2fx" % r, r >= TARGET_HASH_SHARE if cache == "warm" else None))
+        s = c.get("scan", {}).get("median")
+        if s is None or tree == "deep":
+            continue
+        if cache == "cold" and "bfs_printf" in c:
+            r = s / c["bfs_printf"]["median"]
+            rows.append(("cold: `leindexd scan` <= %.1fx `bfs -printf` on %s" %
+                         (TARGET_COLD_BFS, tree), "%.2fx" % r, r <= TARGET_COLD_BFS))
+        best = [(c[k]["median"], k) for k in ("scan_w16", "floor16") if k in c]
+        if cache == "cold" and best:
+            b, k = min(best)
+            r = s / b
+            rows.append(("cold: `leindexd scan` <= %.1fx the best of --workers 16 and the floor "
+                         "at 16 threads on %s (%s)" % (TARGET_COLD_BEST, tree, k),
+                         "%.2fx" % r, r <= TARGET_COLD_BEST))
+        if cache == "warm" and "scan_prev" in c:
+            r = s / c["scan_prev"]["median"]
+            rows.append(("warm: `leindexd scan` <= %.2fx the previous build on %s" %
+                         (TARGET_WARM_PREV, tree), "%.2fx" % r, r <= TARGET_WARM_PREV))
+    return rows
 
 
 def targets(trees):
@@ -442,14 +501,18 @@ def markdown(report):
             for n in t["notes"]:
                 lines.append("- %s" % n)
         lines.append("")
-    rows = targets(report["trees"])
-    if rows:
-        lines.append("### Figures of issue 4")
+    for title, rows in (("Figures of issue 4", targets(report["trees"])),
+                        ("Figures of issue 14 (%s cache)" % report["cache"],
+                         targets_io(report["trees"], report["cache"]))):
+        if not rows:
+            continue
+        lines.append("### " + title)
         lines.append("")
         lines.append("| figure | measured | met |")
         lines.append("|---|---:|---|")
         for name, val, met in rows:
-            lines.append("| %s | %s | %s |" % (name, val, "yes" if met else "**no**"))
+            lines.append("| %s | %s | %s |" % (
+                name, val, "(reported)" if met is None else "yes" if met else "**no**"))
         lines.append("")
     lines.append("Entry counts are as each tool reports them: fd never prints the root and "
                  "leindexd's `entries` excludes it; every other count includes the root. "
@@ -492,7 +555,8 @@ def cmd_report(args):
               "tools": {
                   k[len("version."):]: v for k, v in meta.items() if k.startswith("version.")},
               "trees": trees,
-              "targets": [{"figure": n, "measured": v, "met": m} for n, v, m in targets(trees)]}
+              "targets": [{"figure": n, "measured": v, "met": m} for n, v, m in
+                          targets(trees) + targets_io(trees, meta.get("cache", "warm"))]}
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump(report, f, indent=1)
     md = markdown(report)
@@ -506,12 +570,53 @@ def cmd_report(args):
             sys.exit(1)
 
 
+def cmd_side_by_side(args):
+    """Warm and cold medians of the same commands, from two report directories."""
+    if len(args) != 2:
+        die("usage: side-by-side WARM_OUTDIR COLD_OUTDIR")
+    docs = []
+    for d in args:
+        with open(os.path.join(d, "results.json")) as f:
+            docs.append(json.load(f))
+    lines = []
+    for tw in docs[0]["trees"]:
+        tc = next((t for t in docs[1]["trees"] if t["tree"] == tw["tree"]), None)
+        if tc is None:
+            continue
+        lines.append("### %s, warm and cold" % tw["tree"])
+        lines.append("")
+        lines.append("| command | warm ms | x bfs -printf | cold ms | x bfs -printf | cold / warm |")
+        lines.append("|---|---:|---:|---:|---:|---:|")
+        for cid, label in COMMANDS:
+            w, c = tw["commands"].get(cid), tc["commands"].get(cid)
+            if not w and not c:
+                continue
+            cell = lambda s: ((fmt_ms(s["median"]), "%.2f" % s["ratio_to_bfs_printf"])
+                              if s and s.get("ratio_to_bfs_printf") is not None else
+                              (fmt_ms(s["median"]) if s else "", ""))
+            (wm, wr), (cm, cr) = cell(w), cell(c)
+            ratio = "%.1f" % (c["median"] / w["median"]) if w and c else ""
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (label, wm, wr, cm, cr, ratio))
+        for cache, t in (("warm", tw), ("cold", tc)):
+            rates = hash_rates(t)
+            if rates:
+                lines.append("")
+                lines.append("Hashing %s: `leindexd scan --hash` %.0f MB/s, parallel sha256sum "
+                             "%.0f MB/s (%.2fx), %d bytes." % (cache, rates[0] / 1e6,
+                                                              rates[1] / 1e6,
+                                                              rates[0] / rates[1],
+                                                              t["hash_bytes"]))
+        lines.append("")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
 def main():
     if len(sys.argv) < 2:
         die(__doc__)
     cmds = {"freeport": cmd_freeport, "rss": cmd_rss, "rss-sample": cmd_rss_sample,
             "scan-json": cmd_scan_json,
-            "store-bytes": cmd_store_bytes, "http-check": cmd_http_check, "report": cmd_report}
+            "store-bytes": cmd_store_bytes, "http-check": cmd_http_check, "report": cmd_report,
+            "side-by-side": cmd_side_by_side}
     fn = cmds.get(sys.argv[1])
     if fn is None:
         die("unknown subcommand %s\n%s" % (sys.argv[1], __doc__))

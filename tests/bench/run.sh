@@ -4,7 +4,8 @@
 #
 #   tests/bench/run.sh [--short] [--out DIR] [--trees DIR] [--tree NAME]... [--rounds N]
 #                      [--runs N] [--cold] [--output null|pipe] [--workers N] [--keep-trees]
-#                      [--corpora DIR] [--leindexd BIN] [--no-http]
+#                      [--corpora DIR] [--leindexd BIN] [--no-http] [--io] [--prev BIN]
+#                      [--hash] [--commands ID,ID...]
 #
 # --short       one small tree (deep), 3 rounds: checks that every tool finds the same entries
 #               (the README's test command runs it through ctest); it never asserts on times.
@@ -20,6 +21,13 @@
 # --output      where hyperfine sends the tools' output: null (/dev/null, default) or pipe.
 # --leindexd    the binary (default $LEINDEXD; else the repo is built into OUT/build).
 # --no-http     leave out the HTTP path (no service is started).
+# --io          the commands of issue 14 (cold caches): the floor at 16 threads, `leindexd scan`
+#               with --workers 16 (and --io-depth 0), and with --io-depth 0 (workers alone).
+# --prev BIN    also `leindexd scan` of BIN, a previous build (the warm no-slower check).
+# --hash        `leindexd scan --hash` beside `find -type f -print0 | xargs -0 -P$(nproc)
+#               sha256sum`, reported in bytes per second of the regular files' apparent size.
+# --commands L  run only these command ids (comma-separated, bench.py's COMMANDS), e.g.
+#               floor,floor16,scan,scan_w16,bfs_printf: fewer commands make shorter cold rounds.
 #
 # With CI=true a missing tool fails the run; otherwise --short skips (exit 0) without one.
 set -euo pipefail
@@ -32,6 +40,7 @@ source "$here/../lib/poll.bash" # wait_until
 repo=$(cd "$here/../.." && pwd)
 corpora=$repo/../shared/corpora
 short=0 out= trees_dir= rounds= runs=1 cold=0 output=null workers= keep_trees=0 http=1
+io=0 prev= hash=0 only=
 leindexd=${LEINDEXD:-}
 trees=()
 
@@ -56,6 +65,10 @@ while [[ $# -gt 0 ]]; do
 	--corpora) corpora=${2:?--corpora needs a directory}; shift ;;
 	--leindexd) leindexd=${2:?--leindexd needs a path}; shift ;;
 	--no-http) http=0 ;;
+	--io) io=1 ;;
+	--prev) prev=${2:?--prev needs a leindexd binary}; shift ;;
+	--hash) hash=1 ;;
+	--commands) only=${2:?--commands needs a list of ids}; shift ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
@@ -131,6 +144,10 @@ if [[ -z $leindexd ]]; then
 fi
 [[ -x $leindexd ]] || die "leindexd binary $leindexd is not executable"
 leindexd=$(cd "$(dirname "$leindexd")" && pwd)/$(basename "$leindexd")
+if [[ -n $prev ]]; then
+	[[ -x $prev ]] || die "--prev $prev is not executable"
+	prev=$(cd "$(dirname "$prev")" && pwd)/$(basename "$prev")
+fi
 
 floor=$out/floor
 cc -O2 -std=c11 -Wall -Wextra -pthread -o "$floor" "$here/floor.c" 2>"$out/floor-build.log" ||
@@ -162,6 +179,8 @@ scan_args=()
 	printf 'version.find\t%s\n' "$(find --version | head -n1)"
 	printf 'version.curl\t%s\n' "$(curl --version | head -n1)"
 	printf 'version.leindexd\t%s\n' "$("$leindexd" --version 2>&1 | head -n1 || true)"
+	[[ -z $prev ]] || printf 'version.leindexd_prev\t%s\n' "$("$prev" --version 2>&1 | head -n1 || true)"
+	printf 'nproc\t%s\n' "$(nproc)"
 } >"$out/raw/meta.tsv"
 
 # count0 CMD...: the number of NUL bytes CMD prints (names may hold newlines: never wc -l).
@@ -237,6 +256,9 @@ for tree in "${trees[@]}"; do
 	} >>"$facts"
 	floor_out=$("$floor" "$dir") || die "$floor $dir failed: $floor_out"
 	printf 'count.floor\t%s\n' "$(awk '{print $2}' <<<"$floor_out")" >>"$facts"
+	# What hashing reads: the apparent size of the regular files (bytes per second of --hash).
+	((hash)) && printf 'hash.bytes\t%s\n' "$(find "$dir" -type f -printf '%s\n' |
+		awk '{s += $1} END {printf "%d", s}')" >>"$facts"
 
 	rm -rf "$work/d-count" && mkdir -p "$work/d-count"
 	python3 "$bench_py" rss "$raw/scan.rss" "$leindexd" scan "${scan_args[@]}" --no-gitignore --json \
@@ -278,10 +300,27 @@ for tree in "${trees[@]}"; do
 		base_url=
 	fi
 
+	((io)) && ids+=(floor16 scan_w16 scan_io0)
+	[[ -n $prev ]] && ids+=(scan_prev)
+	# sha256sum opens files by path: the deep tree's are past PATH_MAX.
+	((hash)) && [[ $tree != deep ]] && ids+=(scan_hash sha256sum)
+	if [[ -n $only ]]; then
+		keep=()
+		for id in "${ids[@]}"; do [[ ,$only, == *,$id,* ]] && keep+=("$id"); done
+		((${#keep[@]})) || die "--commands $only: none of them is run (ids: ${ids[*]})"
+		ids=("${keep[@]}")
+	fi
+
 	# The commands, by id (the ids are bench.py's COMMANDS). Each gets its own prepare command.
 	declare -A cmd prep
 	cmd[floor]="'$floor' '$dir'"
+	cmd[floor16]="'$floor' -j 16 '$dir'"
 	cmd[scan]="'$leindexd' scan ${scan_args[*]} --no-gitignore --data-dir '$work/d-scan' '$dir'"
+	cmd[scan_w16]="'$leindexd' scan --workers 16 --io-depth 0 --no-gitignore --data-dir '$work/d-scan' '$dir'"
+	cmd[scan_io0]="'$leindexd' scan ${scan_args[*]} --io-depth 0 --no-gitignore --data-dir '$work/d-scan' '$dir'"
+	cmd[scan_prev]="'$prev' scan ${scan_args[*]} --no-gitignore --data-dir '$work/d-scan' '$dir'"
+	cmd[scan_hash]="'$leindexd' scan ${scan_args[*]} --hash --no-gitignore --data-dir '$work/d-scan' '$dir'"
+	cmd[sha256sum]="bash -c \"find '$dir' -type f -print0 | xargs -0 -P$(nproc) sha256sum\""
 	cmd[http]="bash '$here/http_scan.sh' '$base_url' '$dir'"
 	hostport=${base_url#http://}
 	cmd[http_ka]="'$httpc' '${hostport%:*}' '${hostport##*:}' '$dir'"
@@ -292,7 +331,9 @@ for tree in "${trees[@]}"; do
 	cmd[scan_gitignore]="'$leindexd' scan ${scan_args[*]} --data-dir '$work/d-scan-gi' '$dir'"
 	cmd[fd]="fdfind -j2 . '$dir'"
 	for id in "${ids[@]}"; do prep[$id]="bash -c '${prep_cold}true'"; done
-	prep[scan]="bash -c '${prep_cold}rm -rf $work/d-scan && mkdir -p $work/d-scan'"
+	for id in scan scan_w16 scan_io0 scan_prev scan_hash; do
+		prep[$id]="bash -c '${prep_cold}rm -rf $work/d-scan && mkdir -p $work/d-scan'"
+	done
 	prep[scan_gitignore]="bash -c '${prep_cold}rm -rf $work/d-scan-gi && mkdir -p $work/d-scan-gi'"
 
 	((http)) && svc_cpu0=$(proc_cpu_ms "$svc_pid")

@@ -47,7 +47,7 @@ post_json /scans "{\"root\": \"$tree\", \"root\": \"$tree\"}"; expect 400 "dupli
 post_json /scans '{"root": 5}'; expect 400 "root not a string"
 post_json /scans '{"root": "relative/dir"}'; expect 400 "relative root"
 py "assert 'absolute' in J()['detail']"
-for bad in '"workers": 0' '"workers": 257' '"workers": "2"' '"workers": 2.5' '"max_depth": -1' \
+for bad in '"workers": 0' '"workers": 257' '"io_depth": -1' '"io_depth": 257' '"workers": "2"' '"workers": 2.5' '"max_depth": -1' \
 	'"max_depth": "3"' '"slow_threshold_ms": 0' '"slow_threshold_ms": true' \
 	'"follow_symlinks": 1' '"one_file_system": "no"' '"use_gitignore": null' '"hash": 0' \
 	'"ignore": "*.o"' '"ignore": [1]'; do
@@ -89,7 +89,7 @@ d = J()
 assert set(d) == {'id','root','state','options','created_at','started_at','finished_at','progress','error','stats'}, d
 assert d['root'] == '$tree', d['root']
 assert d['state'] in ('queued','running','completed'), d
-assert d['options'] == {'workers':3,'max_depth':None,'follow_symlinks':False,'one_file_system':False,
+assert d['options'] == {'workers':3,'io_depth':16,'max_depth':None,'follow_symlinks':False,'one_file_system':False,
   'ignore':['*.tmp'],'view':'all','use_gitignore':False,'recurse_repos':False,'hash':False,
   'baseline':None,'reuse':None,
   'slow_threshold_ms':100}, d['options']

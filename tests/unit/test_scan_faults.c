@@ -48,6 +48,7 @@ enum fault_kind {
 	FAULT_FSTAT,    /**< fstat of a descriptor open on `target` (an absolute path) */
 	FAULT_OPENAT,   /**< openat of the name `target` */
 	FAULT_GETDENTS, /**< getdents64 of a descriptor open on `target`: short reads, then fails */
+	FAULT_VANISH,   /**< openat of the name `target`: the directory is moved away just before */
 };
 
 static struct {
@@ -60,6 +61,9 @@ static struct {
 } fault;
 
 static _Thread_local bool fault_armed;
+
+/* Where FAULT_VANISH moves its directory (out of the tree; moved back by the test). */
+static char tf_gone[160];
 
 static void fault_set(enum fault_kind kind, const char *target, unsigned nth, int errnum)
 {
@@ -149,6 +153,10 @@ int __wrap_openat(int dirfd, const char *name, int flags, ...)
 		errno = fault.errnum;
 		return -1;
 	}
+	/* The directory vanishes between its parent's listing and its open, as rm -r does it. */
+	if (fault.kind == FAULT_VANISH && fault_armed && strcmp(name, fault.target) == 0 &&
+	    fault_hit(FAULT_VANISH) && renameat(dirfd, name, AT_FDCWD, tf_gone) < 0)
+		perror("moving the directory away");
 	return __real_openat(dirfd, name, flags, mode);
 }
 
@@ -294,13 +302,17 @@ static int tf_error_cb(void *ctx, const struct store_error *e)
 
 enum { TF_FOLLOW = SCANNER_FOLLOW_SYMLINKS };
 
+/* The I/O threads of the runs (scanner_opts.io_depth): 0 but in the cases that set it. */
+static unsigned tf_io_depth;
+
 /* Runs one scan of the tree with one worker under the fault set, then reads what it stored. */
 static void tf_scan(unsigned flags, struct tf_run *r)
 {
 	memset(r, 0, sizeof(*r));
 	uint64_t id = tsu_scan(tf_store, SCAN_RUNNING, tf_root);
-	struct scanner_opts o = {.root = tf_root, .workers = 1, .max_depth = -1, .flags = flags,
-				 .view = SCANNER_VIEW_GITIGNORE, .scan_id = id, .log_tag = "fault"};
+	struct scanner_opts o = {.root = tf_root, .workers = 1, .io_depth = tf_io_depth,
+				 .max_depth = -1, .flags = flags, .view = SCANNER_VIEW_GITIGNORE,
+				 .scan_id = id, .log_tag = "fault"};
 	struct scanner *sc = NULL;
 	errbuf_clear(&r->err);
 	fault_armed = true;
@@ -362,6 +374,19 @@ static void tf_dump(const char *what, const struct tf_run *r)
 }
 
 static struct tf_run tf_ref; /* the run without faults, follow mode */
+
+/* Descriptors open in this process now. */
+static int tf_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	int n = 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
 
 /* ---------------------------------------------------------------- the cases */
 
@@ -613,6 +638,47 @@ static void test_every_allocation(void)
 	CU_ASSERT_TRUE(seen_loop_check);
 }
 
+/*
+ * The I/O threads forced on from the start (LEINDEX_SCAN_IO=open): the same listing and errors
+ * as the workers alone; then a directory vanishing between its parent's listing and its open,
+ * read by whichever thread pops it: recorded, the rest whole, and no descriptor left open.
+ */
+static void test_io_threads_vanish(void)
+{
+	CU_ASSERT_EQUAL_FATAL(setenv("LEINDEX_SCAN_IO", "open", 1), 0);
+	tf_io_depth = 4;
+	int fds = tf_open_fds();
+	fault_set(FAULT_NONE, NULL, 0, 0);
+	struct tf_run r;
+	tf_scan(TF_FOLLOW, &r);
+	CU_ASSERT_EQUAL(r.outcome, SCANNER_DONE);
+	CU_ASSERT_EQUAL(r.nerr, tf_ref.nerr);
+	tf_assert_superset(&r, &tf_ref, 0);
+	tf_run_free(&r);
+	CU_ASSERT_EQUAL(tf_open_fds(), fds);
+
+	char y[256];
+	snprintf(y, sizeof(y), "%s/y", tf_root);
+	snprintf(tf_gone, sizeof(tf_gone), "%s/gone", tf_dir);
+	fault_set(FAULT_VANISH, "y", 1, 0);
+	tf_scan(TF_FOLLOW, &r);
+	CU_ASSERT_EQUAL(rename(tf_gone, y), 0); /* back, for the cases after this one */
+	CU_ASSERT_EQUAL(r.fired, 1);
+	CU_ASSERT_EQUAL(r.outcome, SCANNER_DONE);
+	const struct tf_error *e = tf_error_of(&r, "y", "open");
+	CU_ASSERT_TRUE(e && e->errnum == ENOENT);
+	CU_ASSERT_TRUE(tf_listed(&r, "y"));
+	CU_ASSERT_FALSE(tf_listed(&r, "y/f1"));
+	for (size_t i = 0; i < tf_ref.list.n; i++)
+		if (strncmp(tf_ref.list.paths[i], "y/", 2) != 0)
+			CU_ASSERT_TRUE(tf_listed(&r, tf_ref.list.paths[i]));
+	CU_ASSERT_EQUAL(r.list.n, tf_ref.list.n - 4);
+	tf_run_free(&r);
+	CU_ASSERT_EQUAL(tf_open_fds(), fds);
+	tf_io_depth = 0;
+	unsetenv("LEINDEX_SCAN_IO");
+}
+
 int main(void)
 {
 	tf_make_tree();
@@ -627,6 +693,7 @@ int main(void)
 		{"openat of .gitignore out of descriptors", test_gitignore_open_starved},
 		{"getdents64 fails part way", test_listing_fails_part_way},
 		{".gitignore parse failure names the line", test_gitignore_parse_message},
+		{"I/O threads on, and a directory vanishing", test_io_threads_vanish},
 		{"every allocation fails in turn", test_every_allocation},
 		{NULL, NULL},
 	};

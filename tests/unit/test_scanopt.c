@@ -460,11 +460,12 @@ static void test_scan_table(void)
 	CU_ASSERT_EQUAL(so.flags, 0);
 	CU_ASSERT_EQUAL(so.view, SCANNER_VIEW_GITIGNORE);
 	CU_ASSERT_EQUAL(so.slow_threshold_ms, 100);
+	CU_ASSERT_EQUAL(so.io_depth, SCANNER_IO_DEPTH_DEFAULT);
 	CU_ASSERT_EQUAL(so.ignore_count, 0);
 	json_decref(doc);
 
 	/* Every option, then its echo read back gives the same options (the record's round trip). */
-	const char *all = "{\"root\": \"/x\", \"workers\": 3, \"max_depth\": 2, \"follow_symlinks\": true,"
+	const char *all = "{\"root\": \"/x\", \"workers\": 3, \"io_depth\": 0, \"max_depth\": 2, \"follow_symlinks\": true,"
 			  " \"one_file_system\": true, \"ignore\": [\"*.o\"], \"view\": \"all\","
 			  " \"use_gitignore\": false, \"recurse_repos\": false, \"hash\": true,"
 			  " \"slow_threshold_ms\": 86400000, \"baseline\": 7, \"reuse\": \"dirs\"}";
@@ -477,6 +478,7 @@ static void test_scan_table(void)
 	struct scanner_opts again = {0};
 	CU_ASSERT_EQUAL(scanopt_read(t, echo, SCANOPT_FROM_JSON, &again, &err), 0);
 	CU_ASSERT_EQUAL(again.workers, 3);
+	CU_ASSERT_EQUAL(again.io_depth, 0);
 	CU_ASSERT_EQUAL(again.flags, so.flags);
 	CU_ASSERT_EQUAL(again.slow_threshold_ms, SCANOPT_SLOW_MS_MAX);
 	CU_ASSERT_EQUAL(again.baseline, 7);
@@ -489,10 +491,12 @@ static void test_scan_table(void)
 	struct { const char *body, *want; } bad[] = {
 		{"{\"root\": \"/x\", \"workers\": 257}", "field 'workers' must be from 1 to 256, got 257"},
 		{"{\"root\": \"/x\", \"workers\": \"2\"}", "field 'workers' must be an integer from 1 to 256, got a string"},
+		{"{\"root\": \"/x\", \"io_depth\": 257}", "field 'io_depth' must be from 0 to 256, got 257"},
+		{"{\"root\": \"/x\", \"io_depth\": -1}", "field 'io_depth' must be from 0 to 256, got -1"},
 		{"{\"root\": \"/x\", \"slow_threshold_ms\": 86400001}", "field 'slow_threshold_ms' must be from 1 to 86400000, got 86400001"},
 		{"{\"root\": \"/x\", \"hash\": 0}", "field 'hash' must be true or false, got an integer"},
 		{"{\"root\": \"/x\", \"ignore\": \"*.o\"}", "field 'ignore' must be an array of gitignore patterns (strings), got a string"},
-		{"{\"root\": \"/x\", \"bogus\": 1}", "unknown field 'bogus'; the fields are root, workers, max_depth, follow_symlinks, one_file_system, ignore, view, use_gitignore, recurse_repos, hash, slow_threshold_ms, baseline, reuse"},
+		{"{\"root\": \"/x\", \"bogus\": 1}", "unknown field 'bogus'; the fields are root, workers, io_depth, max_depth, follow_symlinks, one_file_system, ignore, view, use_gitignore, recurse_repos, hash, slow_threshold_ms, baseline, reuse"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CU_ASSERT_EQUAL(t_read(t, bad[i].body, &so, &doc, &err), SCANOPT_EINVALID);
@@ -589,9 +593,11 @@ static void test_describe(void)
 	json_t *d = scanopt_describe(scanopt_scan_table());
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	json_t *opts = json_object_get(d, "options");
-	CU_ASSERT_EQUAL_FATAL(json_array_size(opts), 13);
+	CU_ASSERT_EQUAL_FATAL(json_array_size(opts), 14);
 	json_t *root = json_array_get(opts, 0), *workers = json_array_get(opts, 1);
-	json_t *slow = json_array_get(opts, 10);
+	json_t *io = json_array_get(opts, 2), *slow = json_array_get(opts, 11);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(io, "default")), SCANNER_IO_DEPTH_DEFAULT);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(io, "minimum")), 0);
 	CU_ASSERT_TRUE(json_is_true(json_object_get(root, "required")));
 	CU_ASSERT_TRUE(json_is_false(json_object_get(root, "echoed")));
 	CU_ASSERT_EQUAL(json_integer_value(json_object_get(workers, "maximum")), 256);
