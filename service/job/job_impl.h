@@ -166,6 +166,13 @@ void jobq_samples_save(struct jobq *jq, struct jobq_job *job);
 
 /** The job `id` the manager holds, or NULL. O(1). */
 struct jobq_job *jobq_find_locked(struct jobq *jq, uint64_t id);
+
+/**
+ * --keep-scans (job_keep.c): after a scan of `root` completed, deletes its oldest completed
+ * scans beyond jq->keep_scans through jobq_delete(), sparing the baselines of the kept scans and
+ * of queued or running ones. Without the lock. Failures are logged.
+ */
+void jobq_keep_scans(struct jobq *jq, const char *root);
 /** Adds what a scan found (its progress and scandir histogram) to `m`. */
 void jobq_metrics_add(struct jobq_metrics *m, const struct scanner_progress *p,
 		      const struct scanner_stats *st);

@@ -272,8 +272,7 @@ static void scanrun_tree(struct scanrun *r)
 		       LOG_DBL("seconds", (double)(clock_mono_ns() - t0) / 1e9));
 }
 
-/* The "baseline" of a scan's options JSON text: 0 with its id, 1 when there is none. */
-static int scanrun_baseline(const char *options_json, uint64_t *out)
+int scanrun_options_baseline(const char *options_json, uint64_t *out)
 {
 	json_t *o = options_json ? json_loads(options_json, 0, NULL) : NULL;
 	json_t *b = o ? json_object_get(o, "baseline") : NULL;
@@ -315,7 +314,7 @@ static char *scanrun_counters_diff(const char *counters, uint64_t against,
 static void scanrun_diff_counts(struct scanrun *r)
 {
 	uint64_t against = 0;
-	if (scanrun_baseline(r->options_json, &against) != 0)
+	if (scanrun_options_baseline(r->options_json, &against) != 0)
 		return;
 	struct errbuf e;
 	errbuf_clear(&e);
@@ -362,7 +361,7 @@ static void scanrun_complete(struct scanrun *r)
 {
 	uint64_t against;
 	pthread_t t;
-	bool apart = scanrun_baseline(r->options_json, &against) == 0 &&
+	bool apart = scanrun_options_baseline(r->options_json, &against) == 0 &&
 		     pthread_create(&t, NULL, scanrun_diff_thread, r) == 0;
 	scanrun_tree(r);
 	if (apart)

@@ -157,6 +157,12 @@ void scanrun_end_locked(struct scanrun *r, enum scan_state state);
 int scanrun_write(struct scanrun *r, struct errbuf *err);
 
 /**
+ * The "baseline" of a scan's echoed options (JSON text, NULL allowed): 0 with its id in *out,
+ * 1 when there is none (*out untouched). Thread-safe.
+ */
+int scanrun_options_baseline(const char *options_json, uint64_t *out);
+
+/**
  * The record of `r` as it stands, for a write of many at once (store_scan_update_many()); its
  * strings point into `r`. Call with *lock held; valid while `r` is not changed.
  */
