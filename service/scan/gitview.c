@@ -468,6 +468,27 @@ static int gitview_rules(const char *text, size_t len, const char *base, const c
 }
 
 /* The common directory's info/exclude, for paths from the scan root (base / lead as given). */
+/* The repository's config file (in the common directory): r->config, git's defaults without one. */
+static int gitview_read_config(struct gitview_repo *r, const char *commondir, const char *allowed,
+			       struct errbuf *err)
+{
+	gitconfig_defaults(&r->config);
+	char *path = gitview_join(commondir, "config");
+	if (!path)
+		return errbuf_errno(err, ENOMEM, "reading the config of %s", r->top);
+	char *text = NULL;
+	size_t len = 0;
+	int rc = gitview_read(path, allowed, "the repository's config", 0, &text, &len, NULL, err);
+	free(path);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	gitconfig_parse(text, len, &r->config);
+	free(text);
+	return 0;
+}
+
 static int gitview_read_exclude(struct gitview_repo *r, const char *commondir, const char *allowed,
 				const char *base, char **text, size_t *len, struct errbuf *err)
 {
@@ -637,7 +658,8 @@ int gitview_open_main(struct gitview_repo **out, struct gitview_above *above, co
 	struct gitview_repo *r = NULL;
 	if ((rc = gitview_new(&r, &w, allowed_root, err)) < 0)
 		goto out;
-	if ((rc = gitview_set_lead(r, root, err)) < 0)
+	if ((rc = gitview_set_lead(r, root, err)) < 0 ||
+	    (rc = gitview_read_config(r, commondir, allowed_root, err)) < 0)
 		goto out;
 	/* info/exclude twice: for the scan (with the lead), and to check the dirs down to the root. */
 	char *text = NULL;
@@ -696,7 +718,8 @@ int gitview_open_nested(struct gitview_repo **out, const char *abs, const char *
 	size_t len = 0;
 	if (!base)
 		rc = errbuf_errno(err, ENOMEM, "reading %s", abs);
-	else if ((rc = gitview_new(&r, &w, allowed_root, err)) == 0)
+	else if ((rc = gitview_new(&r, &w, allowed_root, err)) == 0 &&
+		 (rc = gitview_read_config(r, commondir, allowed_root, err)) == 0)
 		rc = gitview_read_exclude(r, commondir, allowed_root, base, &text, &len, err);
 	free(text);
 	free(base);

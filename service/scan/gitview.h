@@ -9,6 +9,7 @@
 
 #include "base/errbuf.h"
 #include "service/scan/ignore.h"
+#include "service/scan/gitconfig.h"
 
 /*
  * Calling sequence: gitview_open_main() once per scan for the repository the root is in (the API
@@ -63,6 +64,8 @@ struct gitview_repo {
 	bool root_excluded;
 	/** Canonical paths of the top of the work tree and of the git directory, for messages. */
 	char *top, *gitdir;
+	/** The settings of the repository's config file that change what is reported. */
+	struct gitconfig config;
 };
 
 /** The .gitignore files between the top of the work tree and the root, top first. */

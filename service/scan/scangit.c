@@ -511,8 +511,9 @@ void scangit_status(struct scan_worker *w, const struct scan_pass *pass, const s
 	e->git = ENTRY_GIT_MODIFIED;
 	if ((g->flags & (GITVIEW_INTENT_TO_ADD | GITVIEW_UNMERGED)) || !(e->flags & ENTRY_HAS_STAT))
 		return;
-	uint32_t want = (g->mode & 0170000) == 0120000 ? 0120000
-			: (e->mode & 0100) ? 0100755 : 0100644;
+	/* core.fileMode false: the executable bit is the index's, whatever the file's says. */
+	bool exec = r->config.filemode ? (e->mode & 0100) != 0 : g->mode == 0100755;
+	uint32_t want = (g->mode & 0170000) == 0120000 ? 0120000 : exec ? 0100755 : 0100644;
 	bool link = e->type == ENTRY_SYMLINK;
 	if ((link ? 0120000u : e->type == ENTRY_FILE ? want : 0u) != g->mode)
 		return; /* a type or executable bit change: git diff names it */

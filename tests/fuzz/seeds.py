@@ -394,6 +394,23 @@ def guard_seeds():
     return s
 
 
+# ------------------------------------------------------------------------- git config files
+def gitconfig_seeds():
+    s = {}
+    s["empty"] = b""
+    s["clone"] = (b"[core]\n\trepositoryformatversion = 0\n\tfilemode = false\n\tbare = false\n"
+                  b"\tlogallrefupdates = true\n[remote \"origin\"]\n\turl = https://x/y.git\n"
+                  b"\tfetch = +refs/heads/*:refs/remotes/origin/*\n[branch \"main\"]\n"
+                  b"\tremote = origin\n\tmerge = refs/heads/main\n")
+    s["same-line"] = b"[core] fileMode=no ; comment\n[Core]\nFILEMODE\n"
+    s["quoted-continued"] = b"[core]\n\tfilemode = \"fa\\\nlse\" # c\n\tx = \"a\\\"b\\tc\"\n"
+    s["sub-escapes"] = b"[remote \"o\\\"]\"]\n\tfilemode = false\n[core.x]\nfilemode = 0\n"
+    s["numbers"] = b"[core]\nfilemode = -0\nfilemode = 1k\nfilemode = +7G\nfilemode =\n"
+    s["junk"] = b"\xef\xbb\xbf= junk\n\x01[core\n[core]\r\n  filemode = off  \r\n\\"
+    s["include"] = b"[include]\n\tpath = /etc/passwd\n[includeIf \"gitdir:~/\"]\n\tpath = x\n"
+    return s
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -415,3 +432,4 @@ if __name__ == "__main__":
     write("router", router_seeds())
     write("auth", auth_seeds())
     write("guard", guard_seeds())
+    write("gitconfig", gitconfig_seeds())

@@ -125,6 +125,32 @@ print('\n'.join(sorted(x['path'] for x in files if x['git'] == 'modified')))
 diff "$WORK/want_mod" "$WORK/got_mod" >"$WORK/diff" ||
 	fail "/entries git states differ from git diff --name-only (< git): $(cat "$WORK/diff")"
 
+# core.fileMode, from the repository's own config: false (as git sets it where the file system
+# keeps no executable bit) makes an executable bit that differs from the index no change, for git
+# and for the view; true (git's default) makes it one. Each compared with git diff --name-only.
+# modified_of ID: the paths scan ID says are modified, sorted.
+modified_of() {
+	req GET "/scans/$1/entries?page_size=10000"
+	expect 200 "entries of scan $1"
+	py "print('\n'.join(sorted(x['path'] for x in J()['entries'] if x.get('git') == 'modified')))"
+}
+f=$(cd "$R/main" && git ls-files -s | awk '$1 == "100644" {print $4}' | grep -vxF -f "$WORK/want_mod" | head -1)
+[[ -n $f ]] || fail "no clean regular file to chmod in the test repository"
+chmod +x "$R/main/$f"
+for mode in false true; do
+	git -C "$R/main" config core.fileMode "$mode"
+	(cd "$R/main" && HOME= git diff --name-only --diff-filter=d --relative | sort) >"$WORK/want_fm"
+	if [[ $mode == false ]]; then grep -qxF "$f" "$WORK/want_fm" && fail "git names $f with fileMode false"; fi
+	if [[ $mode == true ]]; then grep -qxF "$f" "$WORK/want_fm" || fail "git does not name $f with fileMode true"; fi
+	fm=$(submit "$R/main" '"view": "git"')
+	[[ $(wait_done "$fm") == completed ]] || fail "the view git scan with core.fileMode $mode did not complete"
+	modified_of "$fm" >"$WORK/got_fm"
+	diff "$WORK/want_fm" "$WORK/got_fm" >"$WORK/diff" ||
+		fail "core.fileMode $mode: git states differ from git diff --name-only (< git): $(cat "$WORK/diff")"
+done
+chmod -x "$R/main/$f"
+git -C "$R/main" config --unset core.fileMode
+
 # /skipped, a page of one at a time, in depth-first order, same records as --skipped.
 : >"$WORK/api_skipped"
 tok=

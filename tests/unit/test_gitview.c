@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "service/scan/gitconfig.h"
 #include "service/scan/scanner.h"
 #include "store/store_codec.h"
 #include "tests/unit/test_store_util.h"
@@ -381,6 +382,42 @@ static void test_refused(void)
 	CU_ASSERT_EQUAL(scanner_precheck(&o, &err), 0);
 }
 
+/* core.fileMode as git-config(1) reads it: the last value in [core] wins, anything else is not
+ * it. */
+static void test_config(void)
+{
+	static const struct {
+		const char *text;
+		bool filemode;
+	} cases[] = {
+		{"", true},
+		{"[core]\n\tfilemode = false\n", false},
+		{"[core] fileMode=no", false},
+		{"[Core]\n\tFILEMODE\n", true},
+		{"[core]\nfilemode = off\n[core]\n\tfilemode = true\n", true},
+		{"[core]\nfilemode = true\n[user]\n[core]\nfilemode = 0 ; set by clone\n", false},
+		{"[core]\nfilemode = \"false\" # quoted\n", false},
+		{"[core]\nfilemode = fal\\\nse\n", false},
+		{"[core]\nfilemode = 1k\n", true},
+		{"[core]\nfilemode =\n", false},
+		{"[core \"x\"]\nfilemode = false\n", true},
+		{"[core.x]\nfilemode = false\n", true},
+		{"[remote \"o\\\"]\"]\nfilemode = false\n", true},
+		{"[core]\nfilemodes = false\nfilemode = maybe\nfilemode == false\n", true},
+		{"= junk\n\x01\n[core\nfilemode = false\n", true},
+		{"= junk\n[core]\r\n  filemode = false  \r\n", false},
+		{"\xef\xbb\xbf[core]\nfilemode=false", false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct gitconfig c;
+		gitconfig_defaults(&c);
+		gitconfig_parse(cases[i].text, strlen(cases[i].text), &c);
+		if (c.filemode != cases[i].filemode)
+			fprintf(stderr, "case %zu: %s\n", i, cases[i].text);
+		CU_ASSERT_EQUAL(c.filemode, cases[i].filemode);
+	}
+}
+
 static void test_codec(void)
 {
 	/* The git state goes through the store; an entry without one encodes as before. */
@@ -407,6 +444,7 @@ int main(void)
 		{"a linked worktree and a sparse checkout", test_worktree_and_sparse},
 		{"split and sparse index, no repository, a planted gitdir", test_refused},
 		{"the git state in the store", test_codec},
+		{"core.fileMode read as git reads it", test_config},
 		{NULL, NULL},
 	};
 	tg_have_git = system("git --version >/dev/null 2>&1") == 0;
