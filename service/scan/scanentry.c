@@ -211,6 +211,21 @@ static bool scanentry_should_descend(struct scan_worker *w, struct scan_item *it
 	return true;
 }
 
+/* Counts entry `e` and encodes it into out->batch: 0, or negative when the scan failed (told). */
+static int scanentry_emit(struct scanner *sc, const struct entry *e, struct scan_found *out)
+{
+	out->counts[e->type]++;
+	if (e->type == ENTRY_FILE)
+		out->bytes += e->size;
+	struct errbuf err;
+	errbuf_clear(&err);
+	if (store_batch_add(out->batch, e, &err) < 0) {
+		scan_fail(sc, &err);
+		return err.code;
+	}
+	return 0;
+}
+
 /* reuse dirs: whether subdirectory `e` of `it` is the baseline's `b`, unchanged. */
 static bool scanentry_dir_same(const struct scanner *sc, const struct scan_item *it,
 			       const struct entry *e, const struct entry *b)
@@ -272,16 +287,7 @@ static int scanentry_stat_one(struct scan_worker *w, const struct scan_pass *pas
 			atomic_fetch_add_explicit(&sc->n_hashes_computed, 1, memory_order_relaxed);
 		}
 	}
-	out->counts[e.type]++;
-	if (e.type == ENTRY_FILE)
-		out->bytes += e.size;
-	struct errbuf err;
-	errbuf_clear(&err);
-	if (store_batch_add(out->batch, &e, &err) < 0) {
-		scan_fail(sc, &err);
-		return err.code;
-	}
-	return 0;
+	return scanentry_emit(sc, &e, out);
 }
 
 /* Pass 4: stat every kept name and encode it into the batch; collects subdirectories to queue. */
@@ -369,16 +375,7 @@ static int scanentry_reuse_one(struct scan_worker *w, struct scan_item *it, int 
 	} else if (!(sc->opts.flags & SCANNER_HASH)) {
 		e.flags &= ~ENTRY_HAS_HASH;
 	}
-	out->counts[e.type]++;
-	if (e.type == ENTRY_FILE)
-		out->bytes += e.size;
-	struct errbuf err;
-	errbuf_clear(&err);
-	if (store_batch_add(out->batch, &e, &err) < 0) {
-		scan_fail(sc, &err);
-		return err.code;
-	}
-	return 0;
+	return scanentry_emit(sc, &e, out);
 }
 
 int scanentry_reuse_dir(struct scan_worker *w, struct scan_item *it, int fd,
