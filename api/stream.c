@@ -392,9 +392,9 @@ enum MHD_Result api_stream_reply(struct api_req *req, struct api_stream_src *src
 	snprintf(st->request_id, sizeof(st->request_id), "%s", req->request_id);
 	strbuf_init(&st->lines);
 	if (api_stream_start(st) < 0) {
+		const char *enc = api_encoding_name(st->enc);
 		api_stream_free(st);
-		return api_problem(req, 500, "out of memory starting a %s stream",
-				   api_encoding_name(st->enc));
+		return api_problem(req, 500, "out of memory starting a %s stream", enc);
 	}
 	/* The first chunk now: what fails before anything is sent gets its own status. */
 	struct errbuf err;

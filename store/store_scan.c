@@ -121,7 +121,7 @@ static int store_scan_item(struct store *s, const struct store_scan *scan, uint6
 static int store_scan_submit(struct store *s, const struct store_scan *scan, uint64_t id,
 			     unsigned flags, struct errbuf *err)
 {
-	struct store_item *it;
+	struct store_item *it = NULL;
 	int rc = store_scan_item(s, scan, id, flags, &it, err);
 	if (rc < 0)
 		return rc;

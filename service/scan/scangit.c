@@ -246,8 +246,10 @@ static bool scangit_is_dir(int dirfd, const char *name, unsigned char dtype, enu
 {
 	if (dtype == DT_UNKNOWN) {
 		struct stat st;
-		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			*type = ENTRY_OTHER; /* gone since it was listed: git would not list it */
 			return false;
+		}
 		dtype = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG
 			: S_ISLNK(st.st_mode) ? DT_LNK : DT_FIFO;
 	}
