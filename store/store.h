@@ -287,6 +287,16 @@ int store_batch_reserve(struct store_batch *b, size_t extra, struct errbuf *err)
 size_t store_batch_count(const struct store_batch *b);
 
 /**
+ * Says that the batch, once complete, holds exactly the rows of directory `base_dir_id` of the
+ * scan's baseline, each equal to the baseline's for a diff (store_diff_same()): a directory a
+ * rescan took over unchanged. store_diff_count() of the baseline and this scan, while the scan
+ * is still writing, then compares only the directory's subdirectories' links, not its rows. A
+ * promise: a batch marked wrongly makes those counts wrong. The next store_put_dir() or
+ * store_batch_append() into it clears the mark. Not thread-safe (one batch, one thread).
+ */
+void store_batch_mark_copy(struct store_batch *b, uint64_t base_dir_id);
+
+/**
  * Hands the batch of directory `name` (empty for the root) under `parent_dir_id` (0 for the
  * root) of scan `scan_id` to the writer, and gives the directory its dir_id in *dir_id. The
  * store takes the batch's content; `b` comes back empty, ready for the next directory. Blocks
@@ -507,11 +517,13 @@ struct store_tree_totals {
 
 /**
  * Computes the totals of every directory of finished scan `scan_id` and stores them (in the
- * "tree" table), so that store_tree_read() costs a read. One pass over the scan's directories in
- * short read transactions, summing children into parents (a child is stored after its parent,
- * so its dir_id is larger); memory of 40 bytes per directory; then writes in transactions of at
- * most 10,000 rows. A scan deleted meanwhile gives -ENOENT and writes nothing more. Running it
- * again rewrites the same values. Thread-safe.
+ * "tree" table), so that store_tree_read() costs a read. Called once the scan's entries are all
+ * submitted and before its final record, it takes each directory's own totals from what its
+ * batch counted; later (or if that record was lost to memory), one pass over the scan's
+ * directories in short read transactions. Then it sums children into parents (a child is stored
+ * after its parent, so its dir_id is larger), with memory of 40 bytes per directory, and writes
+ * in transactions of at most 10,000 rows. A scan deleted meanwhile gives -ENOENT and writes
+ * nothing more. Running it again rewrites the same values. Thread-safe.
  */
 int store_tree_build(struct store *s, uint64_t scan_id, struct errbuf *err);
 
@@ -700,7 +712,14 @@ struct store_diff_counts {
 	uint64_t n[STORE_DIFF_CHANGE_COUNT];
 };
 
-/** The whole diff of scan_a to scan_b, counted. Returns as store_diff() does. */
+/** Whether a diff counts entries a and b (of the same path) as unchanged. */
+bool store_diff_same(const struct entry *a, const struct entry *b);
+
+/**
+ * The whole diff of scan_a to scan_b, counted. Returns as store_diff() does. While scan_b is
+ * still writing, a directory of scan_b marked as a copy of scan_a's (store_batch_mark_copy())
+ * is not read again: only its subdirectories are paired.
+ */
 int store_diff_count(struct store *s, uint64_t scan_a, uint64_t scan_b,
 		     struct store_diff_counts *out, struct errbuf *err);
 

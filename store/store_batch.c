@@ -16,6 +16,10 @@
 struct store_batch {
 	unsigned char *buf;
 	size_t len, cap, count;
+	/** Regular files among the entries, and their bytes (st_size): the directory's own totals. */
+	uint64_t files, bytes;
+	/** store_batch_mark_copy(): the baseline directory these rows equal (0: none). */
+	uint64_t copy_of;
 	/** Where the last name added starts in buf, and its length (for the order check). */
 	size_t last_off, last_len;
 };
@@ -46,6 +50,7 @@ static void store_batch_reset(struct store_batch *b)
 	b->buf = NULL;
 	b->len = b->cap = b->count = 0;
 	b->last_off = b->last_len = 0;
+	b->files = b->bytes = b->copy_of = 0;
 }
 
 int store_batch_add(struct store_batch *b, const struct entry *e, struct errbuf *err)
@@ -90,7 +95,16 @@ int store_batch_add(struct store_batch *b, const struct entry *e, struct errbuf 
 		memmove(p + n, p + 3, vlen);
 	b->len = (size_t)(p + n + vlen - b->buf);
 	b->count++;
+	if (e->type == ENTRY_FILE) { /* as store_entry_peek() reads the row back */
+		b->files++;
+		b->bytes += (e->flags & ENTRY_HAS_STAT) ? e->size : 0;
+	}
 	return 0;
+}
+
+void store_batch_mark_copy(struct store_batch *b, uint64_t base_dir_id)
+{
+	b->copy_of = base_dir_id;
 }
 
 size_t store_batch_bytes(const struct store_batch *b)
@@ -138,17 +152,25 @@ int store_batch_append(struct store_batch *dst, struct store_batch *src, struct 
 	dst->last_len = src->last_len;
 	dst->len += src->len;
 	dst->count += src->count;
+	dst->files += src->files;
+	dst->bytes += src->bytes;
+	dst->copy_of = 0;
 	src->len = src->count = 0;
 	src->last_off = src->last_len = 0;
+	src->files = src->bytes = src->copy_of = 0;
 	return 0;
 }
 
-unsigned char *store_batch_take(struct store_batch *b, size_t *len, size_t *cap, size_t *count)
+unsigned char *store_batch_take(struct store_batch *b, size_t *len, size_t *cap,
+			       struct store_dir_note *note)
 {
 	unsigned char *buf = b->buf;
 	*len = b->len;
 	*cap = b->cap;
-	*count = b->count;
+	note->entries = b->count;
+	note->files = b->files;
+	note->bytes = b->bytes;
+	note->copy_of = b->copy_of;
 	store_batch_reset(b);
 	return buf;
 }

@@ -110,6 +110,11 @@ static bool store_diff_modified(const struct entry *a, const struct entry *b)
 	return false;
 }
 
+bool store_diff_same(const struct entry *a, const struct entry *b)
+{
+	return a->type == b->type && !store_diff_modified(a, b);
+}
+
 /* Copies `n` bytes to the arena; their offset in *off. */
 static bool store_diff_arena_put(struct store_diff_side *d, const char *p, size_t n, size_t *off)
 {
@@ -337,6 +342,9 @@ struct store_diff_counter {
 	struct store_diff_pair *stack;
 	size_t n, cap;
 	struct store_diff_counts *out;
+	/* Scan b's directories marked as copies of scan a's (store_batch_mark_copy()), by dir. */
+	struct store_diff_pair *copies;
+	size_t n_copies;
 };
 
 static int store_diff_push(struct store_diff_counter *c, uint64_t a, uint64_t b)
@@ -481,6 +489,75 @@ static int store_diff_pair_rows(struct store_diff_counter *c, struct store_diff_
 	return rc;
 }
 
+/* Whether scan b's directory p.b is marked as a copy of scan a's p.a. */
+static bool store_diff_is_copy(const struct store_diff_counter *c, struct store_diff_pair p)
+{
+	size_t lo = 0, hi = c->n_copies;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->copies[mid].b < p.b)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return p.a && p.b && lo < c->n_copies && c->copies[lo].b == p.b && c->copies[lo].a == p.a;
+}
+
+/* Positions `cur` on the first link under directory `dir` (the links table is keyed
+ * (parent, name)): *ok when there is one. */
+static int store_diff_link_first(struct store_diff_counter *c, MDB_cursor *cur, uint64_t dir,
+				 unsigned char key[8], MDB_val *k, MDB_val *v, bool *ok,
+				 struct errbuf *err)
+{
+	bytes_be64_put(key, dir);
+	*k = (MDB_val){8, key};
+	int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (rc && rc != MDB_NOTFOUND)
+		return store_mdb_err(c->s, err, rc, "reading links of %s", c->s->path);
+	*ok = rc == 0 && k->mv_size > 8 && bytes_be64_get(k->mv_data) == dir && v->mv_size == 8;
+	return 0;
+}
+
+static int store_diff_link_next(struct store_diff_counter *c, MDB_cursor *cur, uint64_t dir,
+				MDB_val *k, MDB_val *v, bool *ok, struct errbuf *err)
+{
+	int rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
+	if (rc && rc != MDB_NOTFOUND)
+		return store_mdb_err(c->s, err, rc, "reading links of %s", c->s->path);
+	*ok = rc == 0 && k->mv_size > 8 && bytes_be64_get(k->mv_data) == dir && v->mv_size == 8;
+	return 0;
+}
+
+/*
+ * A directory pair whose rows are equal (scan b's is marked as a copy of scan a's): nothing to
+ * count in it, and its subdirectories, the same names on both sides, are paired through the
+ * links of each side, as store_diff_both() pairs them. A subdirectory read on one side only is
+ * paired with none, as there.
+ */
+static int store_diff_pair_links(struct store_diff_counter *c, MDB_cursor *la, MDB_cursor *lb,
+				 struct store_diff_pair p, struct errbuf *err)
+{
+	unsigned char keya[8], keyb[8];
+	MDB_val ka, va, kb, vb;
+	bool oka, okb;
+	int rc = store_diff_link_first(c, la, p.a, keya, &ka, &va, &oka, err);
+	if (rc == 0)
+		rc = store_diff_link_first(c, lb, p.b, keyb, &kb, &vb, &okb, err);
+	while (rc == 0 && (oka || okb)) {
+		int cmp = !oka ? 1
+			  : !okb ? -1
+				 : store_name_cmp((const char *)ka.mv_data + 8, ka.mv_size - 8,
+						  (const char *)kb.mv_data + 8, kb.mv_size - 8);
+		rc = store_diff_push(c, cmp <= 0 ? bytes_be64_get(va.mv_data) : 0,
+				     cmp >= 0 ? bytes_be64_get(vb.mv_data) : 0);
+		if (rc == 0 && cmp <= 0)
+			rc = store_diff_link_next(c, la, p.a, &ka, &va, &oka, err);
+		if (rc == 0 && cmp >= 0)
+			rc = store_diff_link_next(c, lb, p.b, &kb, &vb, &okb, err);
+	}
+	return rc;
+}
+
 /* The root directory of a scan (0: none stored yet); -ENOENT when the scan is not there. */
 static int store_diff_root(struct store_diff_counter *c, uint64_t scan, uint64_t *root,
 			   struct errbuf *err)
@@ -506,6 +583,37 @@ static int store_diff_root(struct store_diff_counter *c, uint64_t scan, uint64_t
 	return 0;
 }
 
+/*
+ * Scan b's directories marked as copies of scan a's, from its notes (only while it writes; once
+ * it finished, every pair is read). The notes are in dir order, so the pairs come sorted by b.
+ */
+static int store_diff_copies(struct store_diff_counter *c, uint64_t scan_a, uint64_t scan_b,
+			     struct errbuf *err)
+{
+	struct store_dir_note *notes;
+	size_t n;
+	int rc = scan_a == scan_b ? -ENODATA : store_state_notes(c->s, scan_b, &notes, &n);
+	if (rc == -ENODATA)
+		return 0;
+	if (rc < 0)
+		return errbuf_set(err, -ENOMEM, "out of memory counting the diff of scans %" PRIu64
+				  " and %" PRIu64, scan_a, scan_b);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (notes[i].copy_of)
+			k++;
+	if (k > 0 && !(c->copies = malloc(k * sizeof(*c->copies)))) {
+		free(notes);
+		return errbuf_set(err, -ENOMEM, "out of memory counting the diff of scans %" PRIu64
+				  " and %" PRIu64, scan_a, scan_b);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (notes[i].copy_of)
+			c->copies[c->n_copies++] = (struct store_diff_pair){notes[i].copy_of, notes[i].dir};
+	free(notes);
+	return 0;
+}
+
 static int store_diff_count_txn(struct store_diff_counter *c, uint64_t scan_a, uint64_t scan_b,
 				struct errbuf *err)
 {
@@ -522,9 +630,22 @@ static int store_diff_count_txn(struct store_diff_counter *c, uint64_t scan_a, u
 		return store_mdb_err(c->s, err, rc, "reading entries of %s", c->s->path);
 	if (rc < 0)
 		return rc;
-	rc = store_diff_push(c, ra, rb);
-	while (rc == 0 && c->n > 0)
-		rc = store_diff_pair_rows(c, c->stack[--c->n], err);
+	MDB_cursor *la = NULL, *lb = NULL;
+	if (rc == 0 && c->n_copies > 0 &&
+	    ((rc = mdb_cursor_open(c->txn, c->s->db_links, &la)) != 0 ||
+	     (rc = mdb_cursor_open(c->txn, c->s->db_links, &lb)) != 0))
+		rc = store_mdb_err(c->s, err, rc, "reading links of %s", c->s->path);
+	if (rc == 0)
+		rc = store_diff_push(c, ra, rb);
+	while (rc == 0 && c->n > 0) {
+		struct store_diff_pair p = c->stack[--c->n];
+		rc = la && store_diff_is_copy(c, p) ? store_diff_pair_links(c, la, lb, p, err)
+						    : store_diff_pair_rows(c, p, err);
+	}
+	if (la)
+		mdb_cursor_close(la);
+	if (lb)
+		mdb_cursor_close(lb);
 	mdb_cursor_close(c->ca);
 	mdb_cursor_close(c->cb);
 	if (rc == -ENOMEM)
@@ -538,12 +659,17 @@ int store_diff_count(struct store *s, uint64_t scan_a, uint64_t scan_b,
 {
 	memset(out, 0, sizeof(*out));
 	struct store_diff_counter c = {.s = s, .out = out};
-	int rc = store_read_begin(s, &c.txn, err);
+	int rc = store_diff_copies(&c, scan_a, scan_b, err);
 	if (rc < 0)
 		return rc;
+	if ((rc = store_read_begin(s, &c.txn, err)) < 0) {
+		free(c.copies);
+		return rc;
+	}
 	rc = store_diff_count_txn(&c, scan_a, scan_b, err);
 	mdb_txn_abort(c.txn);
 	free(c.stack);
+	free(c.copies);
 	if (rc < 0)
 		memset(out, 0, sizeof(*out));
 	return rc;

@@ -55,9 +55,33 @@ struct store_wait {
  * (an update to a finished state committed) or tombstoned, and nothing of it is queued any more:
  * then it is pruned. A later submission makes a new one after checking that the scan exists.
  */
+/**
+ * What store_put_dir() knew of one directory: enough to total the scan's directories and to
+ * count its diff from its baseline without reading its entries again (store_tree.c,
+ * store_diff.c).
+ */
+struct store_dir_note {
+	uint64_t dir, parent;
+	/** Its own entries, regular files and their bytes (not its subdirectories' contents). */
+	uint64_t entries, files, bytes;
+	/** store_batch_mark_copy(): the baseline directory its rows equal (0: none). */
+	uint64_t copy_of;
+};
+
+/** Directories one scan's notes keep at most (48 bytes each); beyond, they are dropped. */
+#define STORE_NOTES_MAX (4u << 20)
+
 struct store_scan_state {
 	struct store_scan_state *next; /**< the next state in the same hash bucket */
 	uint64_t scan_id;
+	/**
+	 * Every directory put so far, in dir_id order (malloc'ed), when `notes_whole`: the first
+	 * note is the root, and none was lost to memory or STORE_NOTES_MAX. Otherwise readers
+	 * fall back to the stored rows.
+	 */
+	struct store_dir_note *notes;
+	size_t n_notes, notes_cap;
+	bool notes_whole;
 	/** The first write failure (negative) and its message (malloc'ed), or 0 and NULL. */
 	int err_code;
 	char *err_msg;
@@ -244,11 +268,26 @@ int store_count_stored(struct store *s, MDB_txn *txn, uint64_t id, struct store_
 /* ---------------------------------------------------------------- store_batch.c */
 
 /**
- * Takes the batch's buffer (malloc'ed: the caller frees it), with its length, capacity and entry
- * count; the batch comes back empty, ready for the next directory. Not thread-safe (one batch,
+ * Takes the batch's buffer (malloc'ed: the caller frees it), with its length and capacity, and
+ * fills the directory's note but for its dir and parent (its entry count, files, bytes, copy
+ * mark); the batch comes back empty, ready for the next directory. Not thread-safe (one batch,
  * one thread).
  */
-unsigned char *store_batch_take(struct store_batch *b, size_t *len, size_t *cap, size_t *count);
+unsigned char *store_batch_take(struct store_batch *b, size_t *len, size_t *cap,
+			       struct store_dir_note *note);
+
+/**
+ * Adds the note of a directory just given its dir_id to its scan's state (under s->mu). The
+ * first note must be the root's; a failure or the limit drops the notes for good.
+ */
+void store_state_note(struct store_scan_state *st, const struct store_dir_note *note);
+
+/**
+ * Copies scan `scan_id`'s notes while it is still writing (under s->mu, taken here): 0 with
+ * *out malloc'ed (the caller frees it) and *n; -ENODATA when they are not whole or its state
+ * is gone (it finished: the stored rows are the truth); -ENOMEM.
+ */
+int store_state_notes(struct store *s, uint64_t scan_id, struct store_dir_note **out, size_t *n);
 
 /* ---------------------------------------------------------------- store_writer.c */
 

@@ -1,7 +1,9 @@
 /* store_state.c: the per-scan write states, a hash table keyed by scan id (all under s->mu). */
 #include "store/store_impl.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 /*
  * Every directory put and every queued item looks its scan up, so the lookup is a hash probe,
@@ -82,8 +84,53 @@ void store_state_prune(struct store *s, struct store_scan_state *st)
 		pp = &(*pp)->next;
 	*pp = st->next;
 	t->count--;
+	free(st->notes);
 	free(st->err_msg);
 	free(st);
+}
+
+void store_state_note(struct store_scan_state *st, const struct store_dir_note *note)
+{
+	if (st->n_notes == 0)
+		st->notes_whole = note->parent == 0; /* a state made after the root lost notes */
+	if (!st->notes_whole)
+		return;
+	if (st->n_notes == st->notes_cap) {
+		size_t cap = st->notes_cap ? 2 * st->notes_cap : 64;
+		struct store_dir_note *v = cap <= STORE_NOTES_MAX
+						   ? realloc(st->notes, cap * sizeof(*v)) : NULL;
+		if (!v) {
+			free(st->notes);
+			st->notes = NULL;
+			st->n_notes = st->notes_cap = 0;
+			st->notes_whole = false;
+			return;
+		}
+		st->notes = v;
+		st->notes_cap = cap;
+	}
+	st->notes[st->n_notes++] = *note;
+}
+
+int store_state_notes(struct store *s, uint64_t scan_id, struct store_dir_note **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->mu);
+	struct store_scan_state *st = store_state_find(s, scan_id);
+	int rc = -ENODATA;
+	if (st && st->notes_whole && !st->deleted && st->n_notes > 0) {
+		*out = malloc(st->n_notes * sizeof(**out));
+		if (*out) {
+			memcpy(*out, st->notes, st->n_notes * sizeof(**out));
+			*n = st->n_notes;
+			rc = 0;
+		} else {
+			rc = -ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
 }
 
 void store_states_free(struct store *s)
@@ -93,6 +140,7 @@ void store_states_free(struct store *s)
 		while (t->buckets[i]) {
 			struct store_scan_state *st = t->buckets[i];
 			t->buckets[i] = st->next;
+			free(st->notes);
 			free(st->err_msg);
 			free(st);
 		}

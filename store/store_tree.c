@@ -10,9 +10,11 @@
 
 /*
  * "How big is each directory?" is asked of finished scans again and again (a page showing a
- * tree, `du`-like views), and the answer needs the whole subtree. So it is computed once: when
- * the scan finishes, one pass over its directories in dir_id order (short read transactions of
- * STORE_TREE_CHUNK directories) counts each directory's own entries; then, since a directory is
+ * tree, `du`-like views), and the answer needs the whole subtree. So it is computed once, when
+ * the scan finishes. Each directory's own entries were counted as its batch was built, and the
+ * scan's state keeps them (store_state_note()) until its final record; when they are gone (a
+ * later call, or memory ran short), one pass over its directories in dir_id order (short read
+ * transactions of STORE_TREE_CHUNK directories) counts them again. Then, since a directory is
  * always stored after its parent (its parent's dir_id is needed to submit it), a pass from the
  * highest dir_id down adds each directory's totals into its parent's. The rows go to the "tree"
  * table, BE64 dir_id -> varints (entries, files, bytes), in transactions of STORE_TREE_CHUNK
@@ -213,12 +215,38 @@ static int store_tree_write(struct store *s, uint64_t scan_id, const struct stor
 	return 0;
 }
 
+/*
+ * The rows from the scan's notes, while it is still writing: each directory's own totals as its
+ * batch counted them, so no entry is read again. -ENODATA: no whole notes (read the rows).
+ */
+static int store_tree_from_notes(struct store *s, uint64_t scan_id, struct store_tree_rows *rows,
+				 struct errbuf *err)
+{
+	struct store_dir_note *notes;
+	size_t n;
+	int rc = store_state_notes(s, scan_id, &notes, &n);
+	if (rc == -ENOMEM)
+		return errbuf_errno(err, ENOMEM, "totalling the directories of scan %" PRIu64,
+				    scan_id);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if ((rc = store_tree_add_row(rows, notes[i].dir, notes[i].parent, scan_id, err)) == 0)
+			rows->v[rows->n - 1].t = (struct store_tree_totals){
+				notes[i].entries, notes[i].files, notes[i].bytes};
+	}
+	free(notes);
+	return rc;
+}
+
 int store_tree_build(struct store *s, uint64_t scan_id, struct errbuf *err)
 {
 	struct store_tree_rows rows = {0};
 	uint64_t pos = 0;
-	bool done = false;
-	int rc = 0;
+	int rc = store_tree_from_notes(s, scan_id, &rows, err);
+	bool done = rc == 0;
+	if (rc == -ENODATA)
+		rc = 0;
 	while (!done && rc == 0)
 		rc = store_tree_collect_chunk(s, scan_id, &pos, &rows, &done, err);
 	if (rc == 0)

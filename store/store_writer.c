@@ -139,8 +139,10 @@ int store_put_dir(struct store *s, uint64_t scan_id, uint64_t parent_dir_id, con
 	it->data_len = name_len;
 	memcpy(it->data, name, name_len);
 	size_t cap;
+	struct store_dir_note note;
 	/* Taken either way: the scan stops on a failure, and "b comes back empty" holds. */
-	it->buf = store_batch_take(b, &it->buf_len, &cap, &it->count);
+	it->buf = store_batch_take(b, &it->buf_len, &cap, &note);
+	it->count = note.entries;
 	it->cost = sizeof(*it) + name_len + cap;
 
 	int rc = store_state_acquire(s, scan_id, &it->st, err);
@@ -150,6 +152,9 @@ int store_put_dir(struct store *s, uint64_t scan_id, uint64_t parent_dir_id, con
 		return rc;
 	}
 	it->dir_id = *dir_id = s->next_dir_id++;
+	note.dir = it->dir_id;
+	note.parent = parent_dir_id;
+	store_state_note(it->st, &note);
 	store_enqueue(s, it);
 	pthread_mutex_unlock(&s->mu);
 	return 0;

@@ -334,9 +334,12 @@ int scanentry_range(struct scan_worker *w, const struct scan_pass *pass, size_t 
 	return rc < 0 ? rc : scanentry_stat_range(w, pass, lo, hi, out);
 }
 
-/* reuse dirs, one baseline entry: a subdirectory is stat-ed again, the rest copied. 0 or < 0. */
+/*
+ * reuse dirs, one baseline entry: a subdirectory is stat-ed again, the rest copied. 0 or < 0.
+ * *same becomes false when the row written is not equal to the baseline's for a diff.
+ */
 static int scanentry_reuse_one(struct scan_worker *w, struct scan_item *it, int fd,
-			       const struct entry *b, size_t i, struct scan_found *out)
+			       const struct entry *b, size_t i, struct scan_found *out, bool *same)
 {
 	struct scanner *sc = w->sc;
 	struct entry e = *b;
@@ -375,6 +378,8 @@ static int scanentry_reuse_one(struct scan_worker *w, struct scan_item *it, int 
 	} else if (!(sc->opts.flags & SCANNER_HASH)) {
 		e.flags &= ~ENTRY_HAS_HASH;
 	}
+	if (*same && !store_diff_same(b, &e))
+		*same = false;
 	return scanentry_emit(sc, &e, out);
 }
 
@@ -416,9 +421,13 @@ int scanentry_reuse_dir(struct scan_worker *w, struct scan_item *it, int fd,
 	}
 	uint64_t t0 = (uint64_t)clock_mono_ns();
 	int rc = 0;
+	bool same = store_batch_count(out->batch) == 0;
 	for (size_t i = 0; i < base->n && rc == 0; i++)
 		rc = scan_cancelled(sc) ? -ECANCELED
-					: scanentry_reuse_one(w, it, fd, &base->e[i], i, out);
+					: scanentry_reuse_one(w, it, fd, &base->e[i], i, out, &same);
+	/* Every row as the baseline's: its diff counts need not read the directory again. */
+	if (rc == 0 && same && it->base_dir != 0)
+		store_batch_mark_copy(out->batch, it->base_dir);
 	atomic_fetch_add_explicit(&w->c.entries, base->n, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->c.stat_ns, (uint64_t)clock_mono_ns() - t0, memory_order_relaxed);
 	return rc < 0 ? -1 : 1;

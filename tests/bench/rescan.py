@@ -69,7 +69,7 @@ def start(leindexd, work):
     port = free_port()
     log = open(os.path.join(work, "server.log"), "wb")
     srv = subprocess.Popen([leindexd, "--listen", f"127.0.0.1:{port}", "--data-dir",
-                            os.path.join(work, "data"), "--log-level", "warn"],
+                            os.path.join(work, "data"), "--log-level", os.environ.get("LOGLEVEL","warn")],
                            stdout=log, stderr=log)
     for _ in range(600):
         try:
