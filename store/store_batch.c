@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store/store_codec.h"
+#include "store/store_dirread.h"
 
 /*
  * A batch is a plain buffer of records (varint name length, name, varint value length, value),
@@ -105,6 +106,51 @@ int store_batch_add(struct store_batch *b, const struct entry *e, struct errbuf 
 void store_batch_mark_copy(struct store_batch *b, uint64_t base_dir_id)
 {
 	b->copy_of = base_dir_id;
+}
+
+int store_batch_add_raw(struct store_batch *b, const struct store_dirents *d, size_t i,
+			uint64_t *file_bytes, struct errbuf *err)
+{
+	const struct entry *e = &d->e[i];
+	size_t vlen = d->raw_len[i];
+	enum entry_type type;
+	*file_bytes = 0;
+	if (store_entry_peek(d->raw[i], vlen, &type, file_bytes) < 0 || type != e->type)
+		return errbuf_set(err, -EIO, "copying %.*s to a store batch: a damaged row",
+				  (int)e->name_len, e->name);
+	if (type != ENTRY_FILE)
+		*file_bytes = 0;
+	if (b->count > 0 && store_name_cmp((const char *)b->buf + b->last_off, b->last_len,
+					   e->name, e->name_len) >= 0)
+		return errbuf_set(err, -EINVAL, "copying %.*s to a store batch: out of order",
+				  (int)e->name_len, e->name);
+	size_t need = 2 + e->name_len + 5 + vlen;
+	if (b->cap - b->len < need) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap - b->len < need)
+			cap *= 2;
+		unsigned char *buf = realloc(b->buf, cap);
+		if (!buf)
+			return errbuf_errno(err, ENOMEM, "copying %.*s to a store batch",
+					    (int)e->name_len, e->name);
+		b->buf = buf;
+		b->cap = cap;
+	}
+	unsigned char *p = b->buf + b->len;
+	p += bytes_varint_put(p, e->name_len);
+	b->last_off = (size_t)(p - b->buf);
+	b->last_len = e->name_len;
+	memcpy(p, e->name, e->name_len);
+	p += e->name_len;
+	p += bytes_varint_put(p, vlen);
+	memcpy(p, d->raw[i], vlen);
+	b->len = (size_t)(p + vlen - b->buf);
+	b->count++;
+	if (type == ENTRY_FILE) {
+		b->files++;
+		b->bytes += *file_bytes;
+	}
+	return 0;
 }
 
 size_t store_batch_bytes(const struct store_batch *b)

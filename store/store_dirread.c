@@ -63,28 +63,54 @@ static int store_dirread_keep(struct store_dirents *d, const void *p, size_t len
 	return 0;
 }
 
+/* Doubles the per-entry arrays of d. 0 or -ENOMEM (d unchanged but for what grew). */
+static int store_dirread_grow(struct store_dirents *d)
+{
+	size_t cap = d->cap ? d->cap * 2 : 256;
+	struct entry *ne = realloc(d->e, cap * sizeof(*ne));
+	if (!ne)
+		return -ENOMEM;
+	d->e = ne;
+	uint64_t *nc = realloc(d->child, cap * sizeof(*nc));
+	if (!nc)
+		return -ENOMEM;
+	d->child = nc;
+	const unsigned char **nr = realloc(d->raw, cap * sizeof(*nr));
+	if (!nr)
+		return -ENOMEM;
+	d->raw = nr;
+	uint32_t *nl = realloc(d->raw_len, cap * sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	d->raw_len = nl;
+	d->cap = cap;
+	return 0;
+}
+
 /*
- * Decodes one stored row into the next entry of d. A subdirectory's name is copied, NUL-terminated
+ * Decodes one stored row into the next entry of d (a lazy read: only subdirectories, see
+ * store_dirents.lazy). A subdirectory's name is copied, NUL-terminated
  * (a rescan stats it by name), as an offset into d->bytes until the end; every other name and
  * every link target points into the map, valid while d->txn is live.
  */
 static int store_dirread_add(struct store_dirents *d, const MDB_val *k, const MDB_val *v)
 {
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		struct entry *ne = realloc(d->e, cap * sizeof(*ne));
-		if (!ne)
-			return -ENOMEM;
-		d->e = ne;
-		uint64_t *nc = realloc(d->child, cap * sizeof(*nc));
-		if (!nc)
-			return -ENOMEM;
-		d->child = nc;
-		d->cap = cap;
-	}
+	if (d->n == d->cap && store_dirread_grow(d) < 0)
+		return -ENOMEM;
 	struct entry *e = &d->e[d->n];
-	if (store_entry_decode(v->mv_data, v->mv_size, e) < 0)
+	const unsigned char *val = v->mv_data;
+	if (v->mv_size < 1 || v->mv_size > UINT32_MAX)
 		return -EIO;
+	d->raw[d->n] = val;
+	d->raw_len[d->n] = (uint32_t)v->mv_size;
+	if (d->lazy && (enum entry_type)(val[0] & 3u) != ENTRY_DIR) {
+		*e = (struct entry){
+			.type = (enum entry_type)(val[0] & 3u),
+			.flags = ((val[0] & STORE_CODEC_HAS_STAT) ? ENTRY_HAS_STAT : 0) |
+				 ((val[0] & STORE_CODEC_HAS_HASH) ? ENTRY_HAS_HASH : 0)};
+	} else if (store_entry_decode(val, v->mv_size, e) < 0) {
+		return -EIO;
+	}
 	e->name_len = k->mv_size - 8;
 	e->name = (const char *)k->mv_data + 8;
 	if (e->type == ENTRY_DIR) {
@@ -217,6 +243,15 @@ int store_dir_entries_id(struct store *s, uint64_t scan_id, uint64_t dir_id,
 	return store_dirread(s, scan_id, dir_id, NULL, 0, out, err);
 }
 
+int store_dirents_decode(const struct store_dirents *d, size_t i, struct entry *e)
+{
+	if (store_entry_decode(d->raw[i], d->raw_len[i], e) < 0)
+		return -EIO;
+	e->name = d->e[i].name;
+	e->name_len = d->e[i].name_len;
+	return 0;
+}
+
 void store_dirents_free(struct store_dirents *d)
 {
 	if (!d)
@@ -225,6 +260,8 @@ void store_dirents_free(struct store_dirents *d)
 		mdb_txn_abort(d->txn); /* live or reset alike */
 	free(d->e);
 	free(d->child);
+	free(d->raw);
+	free(d->raw_len);
 	free(d->bytes);
 	memset(d, 0, sizeof(*d));
 }

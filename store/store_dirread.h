@@ -28,6 +28,16 @@ struct store_dirents {
 	/** Per entry: the dir_id of a subdirectory that was read (0: not a directory, or none
 	 * stored), to read it next with store_dir_entries_id() without resolving its path. */
 	uint64_t *child;
+	/** Per entry: its stored value (in the map, valid like the names), and its length. */
+	const unsigned char **raw;
+	uint32_t *raw_len;
+	/**
+	 * Set by the caller before a read: only subdirectories are decoded whole; every other
+	 * entry has its name, type and the flags ENTRY_HAS_STAT and ENTRY_HAS_HASH only, until
+	 * store_dirents_decode(). For a reader that copies most rows as they are
+	 * (store_batch_add_raw()).
+	 */
+	bool lazy;
 	size_t n, cap;
 	/** Whether the directory exists in the scan (false: n is 0). */
 	bool found;
@@ -55,6 +65,20 @@ int store_dir_entries(struct store *s, uint64_t scan_id, const char *path, size_
  */
 int store_dir_entries_id(struct store *s, uint64_t scan_id, uint64_t dir_id,
 			 struct store_dirents *out, struct errbuf *err);
+
+/**
+ * Entry i of `d` decoded whole into *e (its name and target pointing where d's do), for a lazy
+ * read. 0 or -EIO (a damaged row).
+ */
+int store_dirents_decode(const struct store_dirents *d, size_t i, struct entry *e);
+
+/**
+ * Appends entry i of `d` to batch `b` as stored, without decoding it: a row a rescan takes over
+ * unchanged. *file_bytes: its size when it is a stat-ed regular file, else 0. Fails as
+ * store_batch_add() does (order, memory).
+ */
+int store_batch_add_raw(struct store_batch *b, const struct store_dirents *d, size_t i,
+			uint64_t *file_bytes, struct errbuf *err);
 
 /** Frees the buffers and the transaction of `d` (zeroed; NULL is fine). */
 void store_dirents_free(struct store_dirents *d);

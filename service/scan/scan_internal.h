@@ -496,9 +496,11 @@ void scangit_count_deleted(struct scan_worker *w, struct scan_item *it, size_t c
 /*
  * Loads the baseline's entries of the directory of `it` into w->base: &w->base, or NULL when the
  * scan has no usable baseline or the directory is not in it. A baseline that cannot be read (it
- * was deleted meanwhile) turns reuse off for the rest of the scan, logged once.
+ * was deleted meanwhile) turns reuse off for the rest of the scan, logged once. `lazy`: only
+ * subdirectories are decoded (store_dirents.lazy), for a directory taken over from it.
  */
-const struct store_dirents *scanbase_load(struct scan_worker *w, const struct scan_item *it);
+const struct store_dirents *scanbase_load(struct scan_worker *w, const struct scan_item *it,
+					  bool lazy);
 
 /*
  * The merge-join of a slice of names with the baseline's entries: *j starts at

@@ -11,7 +11,8 @@
 #include "service/scan/scan_internal.h"
 #include "store/store_codec.h"
 
-const struct store_dirents *scanbase_load(struct scan_worker *w, const struct scan_item *it)
+const struct store_dirents *scanbase_load(struct scan_worker *w, const struct scan_item *it,
+					  bool lazy)
 {
 	struct scanner *sc = w->sc;
 	if (!atomic_load_explicit(&sc->reuse, memory_order_relaxed))
@@ -21,6 +22,7 @@ const struct store_dirents *scanbase_load(struct scan_worker *w, const struct sc
 	/* The root is found by its path; every other directory by the dir_id its parent's entries
 	 * gave (0: not in the baseline, read without a lookup). */
 	uint64_t baseline = (uint64_t)sc->opts.baseline;
+	w->base.lazy = lazy;
 	int rc = it->path_len == 0
 			 ? store_dir_entries(sc->store, baseline, it->path, it->path_len, &w->base, &err)
 			 : store_dir_entries_id(sc->store, baseline, it->base_dir, &w->base, &err);
@@ -82,6 +84,9 @@ static bool scanbase_same_stat(int fd, const char *at, const char *name,
 	const struct entry *b = j < base->n && base->e[j].name_len == len &&
 					memcmp(base->e[j].name, name, len) == 0
 				? &base->e[j] : NULL;
+	struct entry whole; /* a lazy read has only the type of a file: decode it (else changed) */
+	if (b && base->lazy && b->type != ENTRY_DIR)
+		b = store_dirents_decode(base, j, &whole) == 0 ? &whole : NULL;
 	struct statx sx;
 	if (statx(fd, at, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
 		  STATX_TYPE | STATX_INO | STATX_SIZE | STATX_MTIME | STATX_CTIME, &sx) != 0)
@@ -124,7 +129,7 @@ const struct store_dirents *scanbase_reuse_base(struct scan_worker *w, struct sc
 	*leaf = false;
 	if (!sc->reuse_dirs || !(it->flags & SCAN_ITEM_BASE_SAME) || (it->flags & SCAN_ITEM_NO_REUSE))
 		return NULL;
-	const struct store_dirents *base = scanbase_load(w, it);
+	const struct store_dirents *base = scanbase_load(w, it, true);
 	if (!base || it->path_len == 0)
 		return base;
 	bool hash = sc->opts.flags & SCANNER_HASH;

@@ -451,7 +451,7 @@ static int scandir_read_entries(struct scan_worker *w, struct scan_item *it, int
 				struct ignore_stack *ign, size_t count)
 {
 	struct scan_pass pass = {.it = it, .fd = fd, .ign = ign, .names = w->names,
-				 .base = scanbase_load(w, it)};
+				 .base = scanbase_load(w, it, false)};
 	/* reuse dirs: a changed .gitignore changes what is listed anywhere below: none of the
 	 * subtree is reused (the flag passes on to the children). */
 	if (w->sc->reuse_dirs && pass.base && w->sc->opts.view == SCANNER_VIEW_GITIGNORE &&

@@ -335,13 +335,61 @@ int scanentry_range(struct scan_worker *w, const struct scan_pass *pass, size_t 
 }
 
 /*
- * reuse dirs, one baseline entry: a subdirectory is stat-ed again, the rest copied. 0 or < 0.
- * *same becomes false when the row written is not equal to the baseline's for a diff.
+ * reuse dirs: whether the baseline's row of `b` (not a directory) is this scan's as it is: its
+ * hash kept when this scan hashes, none to drop when it does not, none to compute.
  */
-static int scanentry_reuse_one(struct scan_worker *w, struct scan_item *it, int fd,
-			       const struct entry *b, size_t i, struct scan_found *out, bool *same)
+static bool scanentry_row_as_is(const struct scanner *sc, const struct entry *b)
+{
+	bool has_hash = b->flags & ENTRY_HAS_HASH;
+	if (!(sc->opts.flags & SCANNER_HASH))
+		return !has_hash;
+	return has_hash || b->type != ENTRY_FILE || !(b->flags & ENTRY_HAS_STAT);
+}
+
+/* reuse dirs: the baseline's row i copied as stored (scanentry_row_as_is()). */
+static int scanentry_reuse_raw(struct scan_worker *w, const struct store_dirents *base, size_t i,
+			       struct scan_found *out)
 {
 	struct scanner *sc = w->sc;
+	const struct entry *b = &base->e[i];
+	uint64_t bytes;
+	struct errbuf err;
+	errbuf_clear(&err);
+	if (store_batch_add_raw(out->batch, base, i, &bytes, &err) < 0) {
+		scan_fail(sc, &err);
+		return err.code;
+	}
+	out->counts[b->type]++;
+	out->bytes += bytes;
+	if ((sc->opts.flags & SCANNER_HASH) && (b->flags & ENTRY_HAS_HASH))
+		atomic_fetch_add_explicit(&sc->n_hashes_reused, 1, memory_order_relaxed);
+	return 0;
+}
+
+/*
+ * reuse dirs, one baseline entry: a subdirectory is stat-ed again, the rest copied (as stored
+ * when nothing in it changes). 0 or < 0. *same becomes false when the row written is not equal
+ * to the baseline's for a diff.
+ */
+static int scanentry_reuse_one(struct scan_worker *w, struct scan_item *it, int fd,
+			       const struct store_dirents *base, size_t i, struct scan_found *out,
+			       bool *same)
+{
+	struct scanner *sc = w->sc;
+	const struct entry *b = &base->e[i];
+	if (b->type != ENTRY_DIR && scanentry_row_as_is(sc, b))
+		return scanentry_reuse_raw(w, base, i, out);
+	struct entry whole;
+	if (base->lazy && b->type != ENTRY_DIR) {
+		if (store_dirents_decode(base, i, &whole) < 0) {
+			struct errbuf err;
+			errbuf_set(&err, -EIO, "reading %.*s of the baseline: a damaged row",
+				   (int)b->name_len, b->name);
+			scan_fail(sc, &err);
+			return -EIO;
+		}
+		b = &whole;
+	}
 	struct entry e = *b;
 	struct statx sx;
 	char name[256]; /* e.name, NUL-terminated, when the file is hashed */
@@ -410,7 +458,7 @@ int scanentry_reuse_dir(struct scan_worker *w, struct scan_item *it, int fd,
 	for (size_t i = 0; i < base->n; i++) {
 		const struct entry *b = &base->e[i];
 		w->names[i] = (struct scan_name){.name = b->name, .len = (uint32_t)b->name_len};
-		bytes += b->name_len + 48 + b->target_len + (b->flags & ENTRY_HAS_HASH ? 32 : 0);
+		bytes += b->name_len + base->raw_len[i] + 8;
 	}
 	struct errbuf rerr;
 	errbuf_clear(&rerr);
@@ -424,7 +472,7 @@ int scanentry_reuse_dir(struct scan_worker *w, struct scan_item *it, int fd,
 	bool same = store_batch_count(out->batch) == 0;
 	for (size_t i = 0; i < base->n && rc == 0; i++)
 		rc = scan_cancelled(sc) ? -ECANCELED
-					: scanentry_reuse_one(w, it, fd, &base->e[i], i, out, &same);
+					: scanentry_reuse_one(w, it, fd, base, i, out, &same);
 	/* Every row as the baseline's: its diff counts need not read the directory again. */
 	if (rc == 0 && same && it->base_dir != 0)
 		store_batch_mark_copy(out->batch, it->base_dir);

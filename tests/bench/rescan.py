@@ -17,7 +17,10 @@ Nothing is deleted while timing (a purge in the background would weigh on the ne
 scratch directory goes at the end. Checks on the way:
 every scan counts as many entries as the first, `dirs` reads one directory (the root) and
 reuses the rest, `hashes` computes no hash. Prints the medians and the ratios (dirs / full,
-hashes / full_hash) as JSON. --no-hash leaves out the two hashing modes.
+hashes / full_hash) as JSON. --no-hash leaves out the two hashing modes. LOGLEVEL=debug in
+the environment keeps the server's log at that level (server.log in the scratch directory,
+removed at the end unless you stop it first): it says how long each scan's totals and diff
+counts took.
 """
 import http.client
 import json

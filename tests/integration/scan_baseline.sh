@@ -169,6 +169,27 @@ py "c = J(); assert c['dirs_read'] == 1 and c['dirs_reused'] == 7 and c['hashes_
 printf 'zzz\n' >"$T/a/b/.gitignore"
 s8=$(submit "$T" "\"baseline\": $s7, \"reuse\": \"dirs\"")
 [[ $(wait_done "$s8") == completed ]] || fail "s8 did not complete"
+# s8 does not hash over a baseline that did: the rows it copied lose their hashes, and it lists
+# what a full scan lists. Its diff counts (most of its directories were copies of s7's, counted
+# by their links) are those of the diff it lists.
+f8=$(submit "$T")
+[[ $(wait_done "$f8") == completed ]] || fail "f8 did not complete"
+entries "$s8" "$WORK/e8"
+entries "$f8" "$WORK/ef8"
+cmp -s "$WORK/e8" "$WORK/ef8" || fail "reuse dirs without hash over a hashing baseline differs from the full scan: $(diff "$WORK/e8" "$WORK/ef8" | head)"
+grep -q '"sha256"' "$WORK/e8" && fail "reuse dirs without hash kept the baseline's hashes"
+req GET "/scans/$s8/diff?page_size=10000"; expect 200 "the diff of s8 from s7"
+cp "$BODY" "$WORK/diff8.json"
+req GET "/scans/$s8/stats"; expect 200 "stats of s8"
+py "
+import collections, json
+listed = collections.Counter(d['change'] for d in json.load(open('$WORK/diff8.json'))['diff'])
+c = J()['diff']
+assert c['against'] == $s7, c
+assert sum(listed.values()) >= 1, listed
+for k in ('added', 'removed', 'modified', 'type_changed'):
+    assert c[k] == listed.get(k, 0), (k, c, listed)
+"
 # dirs_same BASE: a reuse dirs rescan against BASE lists what a full scan lists; sets S_FULL.
 dirs_same() {
 	local r f
