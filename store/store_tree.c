@@ -191,6 +191,14 @@ static int store_tree_write(struct store *s, uint64_t scan_id, const struct stor
 		mdb_txn_abort(txn);
 		return rc;
 	}
+	MDB_cursor *c;
+	if ((rc = mdb_cursor_open(txn, s->db_tree, &c))) {
+		mdb_txn_abort(txn);
+		return store_mdb_err(s, err, rc, "opening a cursor on %s", s->path);
+	}
+	/* Rows in dir_id order, usually after every stored one (a new scan's dir_ids are the
+	 * highest): appended, until one is not (a scan that ran beside another, or a rebuild). */
+	unsigned flags = MDB_APPEND;
 	for (size_t i = from; i < to; i++) {
 		unsigned char key[8], val[30];
 		size_t n = bytes_varint_put(val, r->v[i].t.entries);
@@ -199,12 +207,18 @@ static int store_tree_write(struct store *s, uint64_t scan_id, const struct stor
 		bytes_be64_put(key, r->v[i].dir);
 		MDB_val k = {8, key};
 		v = (MDB_val){n, val};
-		if ((rc = mdb_put(txn, s->db_tree, &k, &v, 0))) {
+		if ((rc = mdb_cursor_put(c, &k, &v, flags)) == MDB_KEYEXIST && flags) {
+			flags = 0;
+			rc = mdb_cursor_put(c, &k, &v, 0);
+		}
+		if (rc) {
+			mdb_cursor_close(c);
 			mdb_txn_abort(txn);
 			return store_mdb_err(s, err, rc, "writing the directory totals of scan %" PRIu64
 					     " to %s", scan_id, s->path);
 		}
 	}
+	mdb_cursor_close(c);
 	if ((rc = mdb_txn_commit(txn))) {
 		rc = store_mdb_err(s, err, rc, "committing the directory totals of scan %" PRIu64
 				   " to %s", scan_id, s->path);
