@@ -125,16 +125,41 @@ static int store_dirread_add(struct store_dirents *d, const MDB_val *k, const MD
 	return 0;
 }
 
-/* The dir_id a subdirectory's row links to (links: parent dir_id + name), 0 when none. */
-static int store_dirread_child(struct store *s, MDB_txn *txn, const MDB_val *k, uint64_t *child,
-			       struct errbuf *err)
+/*
+ * The links of one directory (keyed parent dir_id + name, so in the order of its rows), walked
+ * beside its rows: each subdirectory's link is found by stepping, not by a lookup.
+ */
+struct store_dirread_links {
+	MDB_cursor *c;
+	MDB_val k, v;
+	bool ok; /* positioned on a link of the directory */
+};
+
+/* Steps to the next link of `dir` (MDB_SET_RANGE on the first call). */
+static int store_dirread_link_step(struct store *s, struct store_dirread_links *l, uint64_t dir,
+				   MDB_cursor_op op, struct errbuf *err)
 {
-	MDB_val v;
-	int rc = mdb_get(txn, s->db_links, (MDB_val *)k, &v);
-	*child = rc == 0 && v.mv_size == 8 ? bytes_be64_get(v.mv_data) : 0;
+	int rc = mdb_cursor_get(l->c, &l->k, &l->v, op);
 	if (rc && rc != MDB_NOTFOUND)
 		return store_mdb_err(s, err, rc, "reading links of %s", s->path);
+	l->ok = rc == 0 && l->k.mv_size > 8 && bytes_be64_get(l->k.mv_data) == dir;
 	return 0;
+}
+
+/* The dir_id the subdirectory of row key `k` links to, 0 when none (it was not read). */
+static int store_dirread_child(struct store *s, struct store_dirread_links *l, uint64_t dir,
+			       const MDB_val *k, uint64_t *child, struct errbuf *err)
+{
+	*child = 0;
+	const char *name = (const char *)k->mv_data + 8;
+	size_t len = k->mv_size - 8;
+	int rc = 0, cmp = -1;
+	while (rc == 0 && l->ok &&
+	       (cmp = store_name_cmp((const char *)l->k.mv_data + 8, l->k.mv_size - 8, name, len)) < 0)
+		rc = store_dirread_link_step(s, l, dir, MDB_NEXT, err);
+	if (rc == 0 && l->ok && cmp == 0 && l->v.mv_size == 8)
+		*child = bytes_be64_get(l->v.mv_data);
+	return rc;
 }
 
 /* Reads the rows of directory `dir` into d (strings as offsets), with their children's ids. */
@@ -142,32 +167,47 @@ static int store_dirread_rows(struct store *s, MDB_txn *txn, uint64_t scan_id, u
 			      struct store_dirents *d, struct errbuf *err)
 {
 	MDB_cursor *c;
+	struct store_dirread_links l = {0};
 	int rc = mdb_cursor_open(txn, s->db_entries, &c);
 	if (rc)
 		return store_mdb_err(s, err, rc, "reading entries of %s", s->path);
-	unsigned char key[8];
+	unsigned char key[8], lkey[8];
 	bytes_be64_put(key, dir);
+	bytes_be64_put(lkey, dir);
 	MDB_val k = {8, key}, v;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	bool links = false; /* the links cursor, opened at the first subdirectory */
+	int arc = 0;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && arc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size <= 8 || bytes_be64_get(k.mv_data) != dir)
 			break;
-		int arc = store_dirread_add(d, &k, &v);
-		if (arc < 0) {
-			mdb_cursor_close(c);
-			return arc == -ENOMEM
-				       ? errbuf_errno(err, ENOMEM, "reading a directory of scan %" PRIu64,
-						      scan_id)
-				       : errbuf_set(err, -EIO, "a damaged entry in scan %" PRIu64
-							" in %s", scan_id, s->path);
+		if ((arc = store_dirread_add(d, &k, &v)) < 0) {
+			arc = arc == -ENOMEM
+				      ? errbuf_errno(err, ENOMEM, "reading a directory of scan %" PRIu64,
+						     scan_id)
+				      : errbuf_set(err, -EIO, "a damaged entry in scan %" PRIu64 " in %s",
+						   scan_id, s->path);
+			break;
 		}
-		if (d->e[d->n - 1].type == ENTRY_DIR &&
-		    (arc = store_dirread_child(s, txn, &k, &d->child[d->n - 1], err)) < 0) {
-			mdb_cursor_close(c);
-			return arc;
+		if (d->e[d->n - 1].type != ENTRY_DIR)
+			continue;
+		if (!links) {
+			if ((arc = mdb_cursor_open(txn, s->db_links, &l.c)) != 0) {
+				arc = store_mdb_err(s, err, arc, "reading links of %s", s->path);
+				break;
+			}
+			links = true;
+			l.k = (MDB_val){8, lkey};
+			if ((arc = store_dirread_link_step(s, &l, dir, MDB_SET_RANGE, err)) < 0)
+				break;
 		}
+		arc = store_dirread_child(s, &l, dir, &k, &d->child[d->n - 1], err);
 	}
+	if (links)
+		mdb_cursor_close(l.c);
 	mdb_cursor_close(c);
+	if (arc < 0)
+		return arc;
 	if (rc && rc != MDB_NOTFOUND)
 		return store_mdb_err(s, err, rc, "reading entries of %s", s->path);
 	return 0;
