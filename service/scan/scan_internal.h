@@ -191,9 +191,11 @@ struct scan_worker {
 	EVP_MD_CTX *md;
 	/* With a baseline: the baseline's entries of the directory being read (scanbase.c). */
 	struct store_dirents base;
-	/* scanio_dir_start(): whether this directory's sleeps are counted, and those before it. */
+	/* scanio_dir_start(): whether this directory's sleeps are counted, and those before it;
+	 * directories read while the gate is open, to sample one in SCANIO_SAMPLE. */
 	bool io_measured;
 	long io_blocks;
+	unsigned io_tick;
 };
 
 struct scanner {
