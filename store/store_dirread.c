@@ -89,9 +89,10 @@ static int store_dirread_grow(struct store_dirents *d)
 
 /*
  * Decodes one stored row into the next entry of d (a lazy read: only subdirectories, see
- * store_dirents.lazy). A subdirectory's name is copied, NUL-terminated
- * (a rescan stats it by name), as an offset into d->bytes until the end; every other name and
- * every link target points into the map, valid while d->txn is live.
+ * store_dirents.lazy), and keeps where its stored bytes are. A subdirectory's name is copied,
+ * NUL-terminated (a rescan stats it by name), as an offset into d->bytes until the end; every
+ * other name, every link target and the stored bytes point into the map, valid while d->txn is
+ * live.
  */
 static int store_dirread_add(struct store_dirents *d, const MDB_val *k, const MDB_val *v)
 {
