@@ -246,7 +246,16 @@ static int store_dirread(struct store *s, uint64_t scan_id, uint64_t dir, const 
 	int rc = store_dirread_begin(s, out, &txn, err);
 	if (rc < 0)
 		return rc;
-	if ((rc = store_scan_lookup(s, txn, scan_id, &rec, err)) == 0 && !dir)
+	/* The writer commits every few milliseconds, a worker reads hundreds of directories in
+	 * between: in the same snapshot, the scan is as alive as it was. */
+	size_t txnid = mdb_txn_id(txn);
+	if (txnid == 0 || txnid != out->checked_txnid || scan_id != out->checked_scan) {
+		if ((rc = store_scan_lookup(s, txn, scan_id, &rec, err)) == 0) {
+			out->checked_txnid = txnid;
+			out->checked_scan = scan_id;
+		}
+	}
+	if (rc == 0 && !dir)
 		rc = store_dirread_resolve(s, txn, scan_id, path, len, &dir, err);
 	if (rc == 0 && dir)
 		rc = store_dirread_rows(s, txn, scan_id, dir, out, err);

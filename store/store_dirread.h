@@ -47,6 +47,10 @@ struct store_dirents {
 	/** The read transaction (an MDB_txn *), or NULL; live (not reset) after a read. */
 	void *txn;
 	bool live;
+	/** The snapshot (LMDB txn id) in which scan `checked_scan` was last found alive: a read
+	 * in the same snapshot need not look it up again. */
+	size_t checked_txnid;
+	uint64_t checked_scan;
 };
 
 /**
