@@ -68,8 +68,11 @@ struct store_dir_note {
 	uint64_t copy_of;
 };
 
-/** Directories one scan's notes keep at most (48 bytes each); beyond, they are dropped. */
-#define STORE_NOTES_MAX (4u << 20)
+/**
+ * Directories one scan's notes keep at most (48 bytes each: 48 MiB, copied once more when read);
+ * beyond, they are dropped and the totals and diff counts read the stored rows, as before.
+ */
+#define STORE_NOTES_MAX (1u << 20)
 
 struct store_scan_state {
 	struct store_scan_state *next; /**< the next state in the same hash bucket */
