@@ -54,6 +54,40 @@ static void store_batch_reset(struct store_batch *b)
 	b->files = b->bytes = b->copy_of = 0;
 }
 
+/* Room for `need` more bytes, the buffer grown by doubling. 0 or -ENOMEM (b unchanged). */
+static int store_batch_grow(struct store_batch *b, size_t need)
+{
+	if (b->cap - b->len >= need)
+		return 0;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap - b->len < need)
+		cap *= 2;
+	unsigned char *buf = realloc(b->buf, cap);
+	if (!buf)
+		return -ENOMEM;
+	b->buf = buf;
+	b->cap = cap;
+	return 0;
+}
+
+/* Whether name[0..len) may follow the batch's last name (bytewise order, no duplicate). */
+static bool store_batch_in_order(const struct store_batch *b, const char *name, size_t len)
+{
+	return b->count == 0 ||
+	       store_name_cmp((const char *)b->buf + b->last_off, b->last_len, name, len) < 0;
+}
+
+/* Writes a row's name (varint length, bytes) at the end, with room made: where its value goes. */
+static unsigned char *store_batch_name(struct store_batch *b, const char *name, size_t len)
+{
+	unsigned char *p = b->buf + b->len;
+	p += bytes_varint_put(p, len);
+	b->last_off = (size_t)(p - b->buf);
+	b->last_len = len;
+	memcpy(p, name, len);
+	return p + len;
+}
+
 int store_batch_add(struct store_batch *b, const struct entry *e, struct errbuf *err)
 {
 	if (e->name_len < 1 || e->name_len > 255 || memchr(e->name, '/', e->name_len) ||
@@ -63,32 +97,17 @@ int store_batch_add(struct store_batch *b, const struct entry *e, struct errbuf 
 	if (e->target_len > 65536)
 		return errbuf_set(err, -EINVAL, "adding %.*s to a store batch: symlink target of "
 						"%zu bytes", (int)e->name_len, e->name, e->target_len);
-	if (b->count > 0 && store_name_cmp((const char *)b->buf + b->last_off, b->last_len,
-					   e->name, e->name_len) >= 0)
+	if (!store_batch_in_order(b, e->name, e->name_len))
 		return errbuf_set(err, -EINVAL,
 				  "adding %.*s to a store batch: entries must come in bytewise "
 				  "order of names, and it follows %.*s",
 				  (int)e->name_len, e->name, (int)b->last_len,
 				  (const char *)b->buf + b->last_off);
 	/* A name of <= 255 bytes has a 2-byte varint; a value < 2 MiB a 3-byte one at most. */
-	size_t need = 2 + e->name_len + 3 + store_entry_bound(e);
-	if (b->cap - b->len < need) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap - b->len < need)
-			cap *= 2;
-		unsigned char *buf = realloc(b->buf, cap);
-		if (!buf)
-			return errbuf_errno(err, ENOMEM, "adding %.*s to a store batch",
-					    (int)e->name_len, e->name);
-		b->buf = buf;
-		b->cap = cap;
-	}
-	unsigned char *p = b->buf + b->len;
-	p += bytes_varint_put(p, e->name_len);
-	b->last_off = (size_t)(p - b->buf);
-	b->last_len = e->name_len;
-	memcpy(p, e->name, e->name_len);
-	p += e->name_len;
+	if (store_batch_grow(b, 2 + e->name_len + 3 + store_entry_bound(e)) < 0)
+		return errbuf_errno(err, ENOMEM, "adding %.*s to a store batch", (int)e->name_len,
+				    e->name);
+	unsigned char *p = store_batch_name(b, e->name, e->name_len);
 	/* Encode past room for the longest length prefix, then close the gap. */
 	size_t vlen = store_entry_encode(e, p + 3);
 	size_t n = bytes_varint_put(p, vlen);
@@ -120,28 +139,13 @@ int store_batch_add_raw(struct store_batch *b, const struct store_dirents *d, si
 				  (int)e->name_len, e->name);
 	if (type != ENTRY_FILE)
 		*file_bytes = 0;
-	if (b->count > 0 && store_name_cmp((const char *)b->buf + b->last_off, b->last_len,
-					   e->name, e->name_len) >= 0)
+	if (!store_batch_in_order(b, e->name, e->name_len))
 		return errbuf_set(err, -EINVAL, "copying %.*s to a store batch: out of order",
 				  (int)e->name_len, e->name);
-	size_t need = 2 + e->name_len + 5 + vlen;
-	if (b->cap - b->len < need) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap - b->len < need)
-			cap *= 2;
-		unsigned char *buf = realloc(b->buf, cap);
-		if (!buf)
-			return errbuf_errno(err, ENOMEM, "copying %.*s to a store batch",
-					    (int)e->name_len, e->name);
-		b->buf = buf;
-		b->cap = cap;
-	}
-	unsigned char *p = b->buf + b->len;
-	p += bytes_varint_put(p, e->name_len);
-	b->last_off = (size_t)(p - b->buf);
-	b->last_len = e->name_len;
-	memcpy(p, e->name, e->name_len);
-	p += e->name_len;
+	if (store_batch_grow(b, 2 + e->name_len + 5 + vlen) < 0)
+		return errbuf_errno(err, ENOMEM, "copying %.*s to a store batch", (int)e->name_len,
+				    e->name);
+	unsigned char *p = store_batch_name(b, e->name, e->name_len);
 	p += bytes_varint_put(p, vlen);
 	memcpy(p, d->raw[i], vlen);
 	b->len = (size_t)(p + vlen - b->buf);
@@ -178,21 +182,11 @@ int store_batch_append(struct store_batch *dst, struct store_batch *src, struct 
 	uint64_t first_len = 0;
 	const unsigned char *name = src->buf;
 	int bad = bytes_varint_get(&name, src->buf + src->len, &first_len);
-	if (dst->count > 0 && (bad < 0 ||
-	    store_name_cmp((const char *)dst->buf + dst->last_off, dst->last_len,
-			   (const char *)name, (size_t)first_len) >= 0))
+	if (dst->count > 0 &&
+	    (bad < 0 || !store_batch_in_order(dst, (const char *)name, (size_t)first_len)))
 		return errbuf_set(err, -EINVAL, "appending store batches: names out of order");
-	if (dst->cap - dst->len < src->len) {
-		size_t cap = dst->cap ? dst->cap : 4096;
-		while (cap - dst->len < src->len)
-			cap *= 2;
-		unsigned char *buf = realloc(dst->buf, cap);
-		if (!buf)
-			return errbuf_errno(err, ENOMEM, "appending store batches of %zu entries",
-					    src->count);
-		dst->buf = buf;
-		dst->cap = cap;
-	}
+	if (store_batch_grow(dst, src->len) < 0)
+		return errbuf_errno(err, ENOMEM, "appending store batches of %zu entries", src->count);
 	memcpy(dst->buf + dst->len, src->buf, src->len);
 	dst->last_off = dst->len + src->last_off;
 	dst->last_len = src->last_len;
