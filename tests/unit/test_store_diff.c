@@ -464,6 +464,18 @@ static void td_deep(struct td_model *m, const char *top, unsigned levels, uint64
 	td_add(m, parent, "leaf", ENTRY_FILE, seed);
 }
 
+/* The truth's lines of each kind of change. */
+static void td_truth_counts(const struct td_lines *want, uint64_t n[STORE_DIFF_CHANGE_COUNT])
+{
+	for (unsigned k = 0; k < STORE_DIFF_CHANGE_COUNT; k++) {
+		const char *name = store_diff_change_name((enum store_diff_change)k);
+		size_t len = strlen(name);
+		n[k] = 0;
+		for (size_t i = 0; i < want->n; i++)
+			n[k] += strncmp(want->v[i], name, len) == 0 && want->v[i][len] == ' ';
+	}
+}
+
 static void test_diff_random_against_truth(void)
 {
 	char dir[64];
@@ -522,13 +534,10 @@ static void test_diff_random_against_truth(void)
 		CU_ASSERT_EQUAL(c.n[STORE_DIFF_MODIFIED], only.n);
 		CU_ASSERT_EQUAL(c.n[0] + c.n[1] + c.n[2] + c.n[3], want.n);
 		/* Counted directory by directory: each kind as many as the truth's lines of it. */
-		for (unsigned k = 0; k < STORE_DIFF_CHANGE_COUNT; k++) {
-			const char *name = store_diff_change_name((enum store_diff_change)k);
-			size_t n = 0, len = strlen(name);
-			for (size_t i = 0; i < want.n; i++)
-				n += strncmp(want.v[i], name, len) == 0 && want.v[i][len] == ' ';
-			CU_ASSERT_EQUAL(c.n[k], n);
-		}
+		uint64_t kinds[STORE_DIFF_CHANGE_COUNT];
+		td_truth_counts(&want, kinds);
+		for (unsigned k = 0; k < STORE_DIFF_CHANGE_COUNT; k++)
+			CU_ASSERT_EQUAL(c.n[k], kinds[k]);
 		struct store_diff_counts rc;
 		CU_ASSERT_EQUAL(store_diff_count(s, ib, ia, &rc, &err), 0);
 		CU_ASSERT_EQUAL(rc.n[STORE_DIFF_ADDED], c.n[STORE_DIFF_REMOVED]);
@@ -631,14 +640,8 @@ static void test_diff_default_against_from_stored_baseline(void)
 	CU_ASSERT_EQUAL(store_diff_count(s, against, ib, &c, &err), 0);
 	struct td_lines want = {0};
 	td_truth(&a, &b, &want);
-	uint64_t n[STORE_DIFF_CHANGE_COUNT] = {0};
-	for (size_t i = 0; i < want.n; i++)
-		for (unsigned k = 0; k < STORE_DIFF_CHANGE_COUNT; k++) {
-			const char *name = store_diff_change_name((enum store_diff_change)k);
-			size_t l = strlen(name);
-			if (strncmp(want.v[i], name, l) == 0 && want.v[i][l] == ' ')
-				n[k]++;
-		}
+	uint64_t n[STORE_DIFF_CHANGE_COUNT];
+	td_truth_counts(&want, n);
 	for (unsigned k = 0; k < STORE_DIFF_CHANGE_COUNT; k++)
 		CU_ASSERT_EQUAL(c.n[k], n[k]);
 	CU_ASSERT_TRUE(c.n[STORE_DIFF_ADDED] >= 1);
@@ -652,18 +655,6 @@ static void test_diff_default_against_from_stored_baseline(void)
 	free(b.n);
 	store_close(s);
 	tsu_rmrf(dir);
-}
-
-/* The truth's lines of each kind of change. */
-static void td_truth_counts(const struct td_lines *want, uint64_t n[STORE_DIFF_CHANGE_COUNT])
-{
-	for (unsigned k = 0; k < STORE_DIFF_CHANGE_COUNT; k++) {
-		const char *name = store_diff_change_name((enum store_diff_change)k);
-		size_t len = strlen(name);
-		n[k] = 0;
-		for (size_t i = 0; i < want->n; i++)
-			n[k] += strncmp(want->v[i], name, len) == 0 && want->v[i][len] == ' ';
-	}
 }
 
 static void td_finish(struct store *s, uint64_t scan)
