@@ -432,9 +432,12 @@ static int store_diff_both(struct store_diff_counter *c, const struct store_diff
 	return rc < 0 ? rc : store_diff_push(c, ca, cb);
 }
 
-/* Positions cursor `cur` on the first row of `dir`: 0 with *ok, or an error. */
-static int store_diff_first(struct store_diff_counter *c, MDB_cursor *cur, uint64_t dir,
-			    unsigned char key[8], MDB_val *k, MDB_val *v, bool *ok,
+/*
+ * Positions cursor `cur` (on a table keyed dir_id + name: "entries" or "links", as `what` names
+ * it) on the first row of `dir`: 0 with *ok, or an error.
+ */
+static int store_diff_first(struct store_diff_counter *c, MDB_cursor *cur, const char *what,
+			    uint64_t dir, unsigned char key[8], MDB_val *k, MDB_val *v, bool *ok,
 			    struct errbuf *err)
 {
 	*ok = false;
@@ -444,18 +447,18 @@ static int store_diff_first(struct store_diff_counter *c, MDB_cursor *cur, uint6
 	*k = (MDB_val){8, key};
 	int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
 	if (rc && rc != MDB_NOTFOUND)
-		return store_mdb_err(c->s, err, rc, "reading entries of %s", c->s->path);
+		return store_mdb_err(c->s, err, rc, "reading %s of %s", what, c->s->path);
 	*ok = rc == 0 && k->mv_size > 8 && bytes_be64_get(k->mv_data) == dir;
 	return 0;
 }
 
 /* Steps cursor `cur` to the next row of `dir`. */
-static int store_diff_next(struct store_diff_counter *c, MDB_cursor *cur, uint64_t dir,
-			   MDB_val *k, MDB_val *v, bool *ok, struct errbuf *err)
+static int store_diff_next(struct store_diff_counter *c, MDB_cursor *cur, const char *what,
+			   uint64_t dir, MDB_val *k, MDB_val *v, bool *ok, struct errbuf *err)
 {
 	int rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
 	if (rc && rc != MDB_NOTFOUND)
-		return store_mdb_err(c->s, err, rc, "reading entries of %s", c->s->path);
+		return store_mdb_err(c->s, err, rc, "reading %s of %s", what, c->s->path);
 	*ok = rc == 0 && k->mv_size > 8 && bytes_be64_get(k->mv_data) == dir;
 	return 0;
 }
@@ -467,9 +470,9 @@ static int store_diff_pair_rows(struct store_diff_counter *c, struct store_diff_
 	unsigned char keya[8], keyb[8];
 	MDB_val ka, va, kb, vb;
 	bool oka, okb;
-	int rc = store_diff_first(c, c->ca, p.a, keya, &ka, &va, &oka, err);
+	int rc = store_diff_first(c, c->ca, "entries", p.a, keya, &ka, &va, &oka, err);
 	if (rc == 0)
-		rc = store_diff_first(c, c->cb, p.b, keyb, &kb, &vb, &okb, err);
+		rc = store_diff_first(c, c->cb, "entries", p.b, keyb, &kb, &vb, &okb, err);
 	while (rc == 0 && (oka || okb)) {
 		int cmp = !oka ? 1
 			  : !okb ? -1
@@ -482,9 +485,9 @@ static int store_diff_pair_rows(struct store_diff_counter *c, struct store_diff_
 		else
 			rc = store_diff_both(c, &p, &ka, &va, &vb, err);
 		if (rc == 0 && cmp <= 0)
-			rc = store_diff_next(c, c->ca, p.a, &ka, &va, &oka, err);
+			rc = store_diff_next(c, c->ca, "entries", p.a, &ka, &va, &oka, err);
 		if (rc == 0 && cmp >= 0)
-			rc = store_diff_next(c, c->cb, p.b, &kb, &vb, &okb, err);
+			rc = store_diff_next(c, c->cb, "entries", p.b, &kb, &vb, &okb, err);
 	}
 	return rc;
 }
@@ -503,29 +506,10 @@ static bool store_diff_is_copy(const struct store_diff_counter *c, struct store_
 	return p.a && p.b && lo < c->n_copies && c->copies[lo].b == p.b && c->copies[lo].a == p.a;
 }
 
-/* Positions `cur` on the first link under directory `dir` (the links table is keyed
- * (parent, name)): *ok when there is one. */
-static int store_diff_link_first(struct store_diff_counter *c, MDB_cursor *cur, uint64_t dir,
-				 unsigned char key[8], MDB_val *k, MDB_val *v, bool *ok,
-				 struct errbuf *err)
+/* The dir_id a link holds (0: a damaged one, paired with none). */
+static uint64_t store_diff_link_id(const MDB_val *v)
 {
-	bytes_be64_put(key, dir);
-	*k = (MDB_val){8, key};
-	int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
-	if (rc && rc != MDB_NOTFOUND)
-		return store_mdb_err(c->s, err, rc, "reading links of %s", c->s->path);
-	*ok = rc == 0 && k->mv_size > 8 && bytes_be64_get(k->mv_data) == dir && v->mv_size == 8;
-	return 0;
-}
-
-static int store_diff_link_next(struct store_diff_counter *c, MDB_cursor *cur, uint64_t dir,
-				MDB_val *k, MDB_val *v, bool *ok, struct errbuf *err)
-{
-	int rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
-	if (rc && rc != MDB_NOTFOUND)
-		return store_mdb_err(c->s, err, rc, "reading links of %s", c->s->path);
-	*ok = rc == 0 && k->mv_size > 8 && bytes_be64_get(k->mv_data) == dir && v->mv_size == 8;
-	return 0;
+	return v->mv_size == 8 ? bytes_be64_get(v->mv_data) : 0;
 }
 
 /*
@@ -540,20 +524,20 @@ static int store_diff_pair_links(struct store_diff_counter *c, MDB_cursor *la, M
 	unsigned char keya[8], keyb[8];
 	MDB_val ka, va, kb, vb;
 	bool oka, okb;
-	int rc = store_diff_link_first(c, la, p.a, keya, &ka, &va, &oka, err);
+	int rc = store_diff_first(c, la, "links", p.a, keya, &ka, &va, &oka, err);
 	if (rc == 0)
-		rc = store_diff_link_first(c, lb, p.b, keyb, &kb, &vb, &okb, err);
+		rc = store_diff_first(c, lb, "links", p.b, keyb, &kb, &vb, &okb, err);
 	while (rc == 0 && (oka || okb)) {
 		int cmp = !oka ? 1
 			  : !okb ? -1
 				 : store_name_cmp((const char *)ka.mv_data + 8, ka.mv_size - 8,
 						  (const char *)kb.mv_data + 8, kb.mv_size - 8);
-		rc = store_diff_push(c, cmp <= 0 ? bytes_be64_get(va.mv_data) : 0,
-				     cmp >= 0 ? bytes_be64_get(vb.mv_data) : 0);
+		rc = store_diff_push(c, cmp <= 0 ? store_diff_link_id(&va) : 0,
+				     cmp >= 0 ? store_diff_link_id(&vb) : 0);
 		if (rc == 0 && cmp <= 0)
-			rc = store_diff_link_next(c, la, p.a, &ka, &va, &oka, err);
+			rc = store_diff_next(c, la, "links", p.a, &ka, &va, &oka, err);
 		if (rc == 0 && cmp >= 0)
-			rc = store_diff_link_next(c, lb, p.b, &kb, &vb, &okb, err);
+			rc = store_diff_next(c, lb, "links", p.b, &kb, &vb, &okb, err);
 	}
 	return rc;
 }
