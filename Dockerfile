@@ -57,9 +57,10 @@ RUN LEINDEX_CORPORA=/corpora ctest --test-dir /src/build --output-on-failure --n
 
 FROM debian:bookworm-slim AS runtime
 
-# Only the shared libraries the binary links (libcrypto comes from libssl3; libgit2-1.5 reads
-# the index for the view git; zlib1g and libzstd1 compress streamed answers); no recommends, and
-# the apt lists go in the same layer so they never reach the image.
+# Only the shared libraries the binary uses (libcrypto comes from libssl3; zlib1g and libzstd1
+# compress streamed answers; libmicrohttpd12 and libgit2-1.5 are opened at run time, by the
+# server and by the view git when it reads an index: base/dynlib.h); no recommends, and the apt
+# lists go in the same layer so they never reach the image.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libmicrohttpd12 liblmdb0 libjansson4 libssl3 libgit2-1.5 zlib1g libzstd1 \

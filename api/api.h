@@ -2,7 +2,6 @@
 #ifndef LEINDEX_API_API_H
 #define LEINDEX_API_API_H
 
-#include <microhttpd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -14,6 +13,7 @@
 #include "api/entry_json.h"
 #include "api/guard.h"
 #include "api/jsonw.h"
+#include "api/mhd.h"
 #include "api/router.h"
 #include "api/scan_filter.h"
 #include "api/scan_doc.h"

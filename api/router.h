@@ -2,10 +2,11 @@
 #ifndef LEINDEX_API_ROUTER_H
 #define LEINDEX_API_ROUTER_H
 
-#include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "api/mhd.h"
 
 struct api_req;
 

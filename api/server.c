@@ -596,7 +596,8 @@ int api_serve(const struct api_server_opts *cfg)
 	socklen_t sslen = 0;
 	struct MHD_Daemon *d = NULL;
 	unsigned pool = 0;
-	if (api_ctx_start(ctx, cfg, &err) < 0 || api_listen_addr(cfg->listen, &ss, &sslen, &err) < 0 ||
+	if (mhd_load(&err) < 0 || api_ctx_start(ctx, cfg, &err) < 0 ||
+	    api_listen_addr(cfg->listen, &ss, &sslen, &err) < 0 ||
 	    api_check_exposure(ctx, cfg, &ss, &err) < 0 ||
 	    !(d = api_daemon_start(ctx, &ss, &pool, &err))) {
 		LOG_EV(LOG_ERROR, "the server could not start", LOG_STR("error", err.msg));

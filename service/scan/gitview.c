@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/dynlib.h"
+
 /* ---------------------------------------------------------------- paths */
 
 /* Whether canonical `path` is `dir` or below it (dir NULL: anywhere). */
@@ -323,30 +325,63 @@ static int gitview_locate(const char *root, const char *allowed, struct gitview_
 /* ---------------------------------------------------------------- the index */
 
 /*
- * libgit2's settings for the service: no owner check, no global or system configuration. Run
- * once per process (pthread_once): libgit2 stays initialized for the process's life, since its
- * initialization costs more (10 ms) than parsing a small index.
+ * libgit2, opened the first time an index is read (base/dynlib.h: a scan of another view never
+ * loads it), with the service's settings: no owner check, no global or system configuration.
+ * Run once per process (pthread_once): libgit2 stays loaded and initialized for the process's
+ * life, since its initialization costs more (10 ms) than parsing a small index. The table is
+ * written there and only read after.
  */
+static struct {
+	__typeof__(git_libgit2_init) *init;
+	__typeof__(git_libgit2_opts) *opts;
+	__typeof__(git_error_last) *error_last;
+	__typeof__(git_index_open) *index_open;
+	__typeof__(git_index_free) *index_free;
+	__typeof__(git_index_entrycount) *index_entrycount;
+	__typeof__(git_index_get_byindex) *index_get_byindex;
+} gitview_lg;
+static struct errbuf gitview_lg_err;
+static int gitview_lg_rc;
+
 static void gitview_libgit2_once(void)
 {
-	git_libgit2_init();
-	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+	const struct dynlib_sym syms[] = {
+		{"git_libgit2_init", (void **)&gitview_lg.init},
+		{"git_libgit2_opts", (void **)&gitview_lg.opts},
+		{"git_error_last", (void **)&gitview_lg.error_last},
+		{"git_index_open", (void **)&gitview_lg.index_open},
+		{"git_index_free", (void **)&gitview_lg.index_free},
+		{"git_index_entrycount", (void **)&gitview_lg.index_entrycount},
+		{"git_index_get_byindex", (void **)&gitview_lg.index_get_byindex},
+	};
+	errbuf_clear(&gitview_lg_err);
+	gitview_lg_rc = dynlib_open(LEINDEX_LIBGIT2_SONAME, syms, sizeof(syms) / sizeof(syms[0]),
+				    &gitview_lg_err);
+	if (gitview_lg_rc < 0)
+		return;
+	gitview_lg.init();
+	gitview_lg.opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
 	static const int levels[] = {GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG,
 				     GIT_CONFIG_LEVEL_GLOBAL, GIT_CONFIG_LEVEL_PROGRAMDATA};
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
-		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, levels[i], "");
+		gitview_lg.opts(GIT_OPT_SET_SEARCH_PATH, levels[i], "");
 }
 
-static void gitview_libgit2_setup(void)
+/* Loads and sets up libgit2 once; 0, or < 0 with what could not be loaded. Thread-safe. */
+static int gitview_libgit2_setup(struct errbuf *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, gitview_libgit2_once);
+	if (gitview_lg_rc < 0)
+		return errbuf_set(err, gitview_lg_rc, "the view git needs libgit2: %s",
+				  gitview_lg_err.msg);
+	return 0;
 }
 
 /* The message for an index libgit2 refuses: which extension, and what to run. */
 static int gitview_index_error(const char *path, const char *top, struct errbuf *err)
 {
-	const git_error *ge = git_error_last();
+	const git_error *ge = gitview_lg.error_last();
 	const char *msg = ge && ge->message ? ge->message : "unknown error";
 	if (strstr(msg, "'link'"))
 		return errbuf_set(err, -ENOTSUP, "the index %s is a split index (extension 'link'), "
@@ -362,16 +397,16 @@ static int gitview_index_error(const char *path, const char *top, struct errbuf 
 /* Copies the entries of `idx` into r->ents, one per path (a conflict's stages merged). */
 static int gitview_copy_entries(struct gitview_repo *r, git_index *idx, struct errbuf *err)
 {
-	size_t count = git_index_entrycount(idx), bytes = 0;
+	size_t count = gitview_lg.index_entrycount(idx), bytes = 0;
 	for (size_t i = 0; i < count; i++)
-		bytes += strlen(git_index_get_byindex(idx, i)->path) + 1;
+		bytes += strlen(gitview_lg.index_get_byindex(idx, i)->path) + 1;
 	r->ents = calloc(count ? count : 1, sizeof(*r->ents));
 	r->arena = malloc(bytes ? bytes : 1);
 	if (!r->ents || !r->arena)
 		return errbuf_errno(err, ENOMEM, "copying the index of %s", r->top);
 	char *a = r->arena;
 	for (size_t i = 0; i < count; i++) {
-		const git_index_entry *e = git_index_get_byindex(idx, i);
+		const git_index_entry *e = gitview_lg.index_get_byindex(idx, i);
 		size_t len = strlen(e->path);
 		struct gitview_ent *prev = r->n ? &r->ents[r->n - 1] : NULL;
 		if (prev && prev->len == len && memcmp(prev->path, e->path, len) == 0) {
@@ -428,12 +463,13 @@ static int gitview_read_index(struct gitview_repo *r, const char *allowed, struc
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", mfd);
 	git_index *idx = NULL;
-	gitview_libgit2_setup();
-	if (git_index_open(&idx, proc) < 0)
+	if ((rc = gitview_libgit2_setup(err)) < 0)
+		goto out;
+	if (gitview_lg.index_open(&idx, proc) < 0)
 		rc = gitview_index_error(path, r->top, err);
 	else
 		rc = gitview_copy_entries(r, idx, err);
-	git_index_free(idx);
+	gitview_lg.index_free(idx);
 out:
 	if (mfd >= 0)
 		close(mfd);

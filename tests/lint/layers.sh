@@ -23,6 +23,8 @@ python3 "$src/tests/lint/layers.py" "$tmp" >/dev/null
 plant store/s.c '#include "api/x.h"'          # a lower layer includes a higher one
 plant base/a.h '#include "store/s.c"'         # base depends on nothing else
 plant store/s.c '#include "store/missing.h"'  # a header that is not there
-plant store/s.c '#include <microhttpd.h>'     # only api/ includes libmicrohttpd
+plant store/s.c '#include <microhttpd.h>'     # only api/mhd.h includes libmicrohttpd
+plant api/x.h '#include <microhttpd.h>'       # ... not even another file of api/
+plant store/s.c '#include <git2.h>'           # only service/scan/gitview.c includes libgit2
 plant api/x.h '#include <lmdb.h>'             # only store/ includes LMDB
-echo "layers: 5 planted offences caught"
+echo "layers: 7 planted offences caught"

@@ -1,4 +1,5 @@
-/* test_base.c: base/'s UTF-8 test, base64/base64url/hex coding, string buffer and whole-file reads. */
+/* test_base.c: base/'s UTF-8 test, base64/base64url/hex coding, string buffer, whole-file reads,
+ * signals and libraries opened at run time. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/dynlib.h"
 #include "base/encode.h"
 #include "base/random.h"
 #include "base/signals.h"
@@ -427,6 +429,32 @@ static void test_signals_take(void)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
+static void test_dynlib(void)
+{
+	/* A library and symbols that exist: the addresses are the functions themselves. */
+	size_t (*len)(const char *) = NULL;
+	int (*cmp)(const char *, const char *) = NULL;
+	const struct dynlib_sym ok[] = {{"strlen", (void **)&len}, {"strcmp", (void **)&cmp}};
+	struct errbuf err;
+	errbuf_clear(&err);
+	CU_ASSERT_EQUAL_FATAL(dynlib_open("libc.so.6", ok, 2, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(len);
+	CU_ASSERT_EQUAL(len("leindexd"), 8);
+	CU_ASSERT(cmp("a", "b") < 0);
+	CU_ASSERT_STRING_EQUAL(err.msg, "");
+	/* A library that is not there: the message names it and says why. */
+	void *p = NULL;
+	const struct dynlib_sym one[] = {{"strlen", &p}};
+	CU_ASSERT(dynlib_open("libleindex-absent.so.9", one, 1, &err) < 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "loading libleindex-absent.so.9: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "No such file"));
+	/* A symbol the library lacks: named too. */
+	errbuf_clear(&err);
+	const struct dynlib_sym missing[] = {{"strlen", &p}, {"leindex_no_such_symbol", &p}};
+	CU_ASSERT(dynlib_open("libc.so.6", missing, 2, &err) < 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "libc.so.6: no symbol leindex_no_such_symbol"));
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -446,6 +474,7 @@ int main(void)
 		{"readfile: /proc and pipes, read to the end", test_readfile_streams},
 		{"random: two fills differ and are not zero", test_random_fill},
 		{"signals: default action back, blocked, taken by sigwait", test_signals_take},
+		{"dynlib: symbols resolved; a missing library or symbol named", test_dynlib},
 		{NULL, NULL},
 	};
 	return unit_run("base", tests);

@@ -1,0 +1,36 @@
+/* dynlib.h: a shared library opened when a command first needs it, not when the process starts.
+ *
+ * Every library an executable links is mapped and relocated before main() runs, used or not,
+ * and a thread started later sets up the thread-local storage of each. libmicrohttpd (GnuTLS
+ * behind it) and libgit2 (mbed TLS, libssh2, Kerberos behind it) were 25 of leindexd's 34
+ * libraries; `leindexd scan` needs neither (only the server and the view git do), and carrying
+ * them made a scan of a cold tree about 50 ms slower (README, "Cold caches"). So api/mhd.c and
+ * service/scan/gitview.c open them here, once, when the server starts or an index is first read.
+ *
+ * Ownership: a library opened here is never closed: it stays mapped for the process's life, as
+ * a linked one would, and so do the addresses resolved from it.
+ * Thread safety: dynlib_open() may run in any thread (dlopen and dlsym are thread-safe); each
+ * caller runs it once (pthread_once) and only reads the addresses after.
+ */
+#ifndef LEINDEX_DYNLIB_H
+#define LEINDEX_DYNLIB_H
+
+#include <stddef.h>
+
+#include "base/errbuf.h"
+
+/** One symbol to resolve, and where its address goes. */
+struct dynlib_sym {
+	const char *name;
+	/** A function pointer's address cast to void ** (POSIX lets dlsym() fill one this way). */
+	void **addr;
+};
+
+/**
+ * Opens the library `soname` (e.g. "libgit2.so.1.5"; RTLD_NOW | RTLD_LOCAL) and resolves each of
+ * syms[0..n). 0, or < 0 with `err` naming the library and what dlopen() or dlsym() said; after a
+ * failure no address is to be used.
+ */
+int dynlib_open(const char *soname, const struct dynlib_sym *syms, size_t n, struct errbuf *err);
+
+#endif
