@@ -16,7 +16,10 @@ import dockerfile_parse as dp  # noqa: E402
 BASE = "debian:bookworm-slim"
 BUILD_PACKAGES = {"cmake", "pkg-config", "libmicrohttpd-dev", "liblmdb-dev", "libjansson-dev",
                   "libssl-dev", "libcunit1-dev"}
-RUNTIME_PACKAGES = {"libmicrohttpd12", "liblmdb0", "libjansson4", "libssl3"}
+# libmicrohttpd12 and libgit2-1.5 are opened at run time (base/dynlib.h), so no link step would
+# notice them missing: the image must install them all the same.
+RUNTIME_PACKAGES = {"libmicrohttpd12", "liblmdb0", "libjansson4", "libssl3", "libgit2-1.5",
+                    "zlib1g", "libzstd1"}
 BUILD_ONLY = re.compile(r"(-dev$|^build-essential$|^cmake$|^gcc|^g\+\+|^make$|^pkg-config$)")
 
 
