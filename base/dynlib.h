@@ -1,12 +1,11 @@
 /* dynlib.h: a shared library opened when a command first needs it, not when the process starts.
  *
- * Every library an executable links is mapped and relocated before main() runs, used or not,
- * and a thread started later sets up the thread-local storage of each. libmicrohttpd (GnuTLS
- * behind it) and libgit2 (mbed TLS, libssh2, Kerberos behind it) were 24 of the 33 libraries
- * the binary loaded; `leindexd scan` needs neither (only the server and the view git do), and
- * carrying them made `leindexd --version` take 13 ms instead of 6 and a scan of a cold tree
- * about 20 ms slower (README, Performance, "Cold caches"). So api/mhd.c and gitview.c open them
- * here, once, when the server starts or an index is first read.
+ * Every library an executable links is read, mapped and relocated before main() runs, used or
+ * not. libmicrohttpd (GnuTLS behind it) and libgit2 (mbed TLS, libssh2, Kerberos behind it) were
+ * 24 of the 33 libraries the binary loaded; `leindexd scan` needs neither (only the server and
+ * the view git do), and carrying them made `leindexd --version` take 13 ms instead of 6 and a
+ * scan of a cold tree about 20 ms slower (README, Performance, "Cold caches"). So api/mhd.c and
+ * gitview.c open them here, once, when the server starts or an index is first read.
  *
  * Ownership: a library opened here is never closed: it stays mapped for the process's life, as
  * a linked one would, and so do the addresses resolved from it.
